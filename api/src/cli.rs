@@ -1,0 +1,131 @@
+//! The command line of `actuate-api`: `serve`, `migrate` and the operator's `keys` commands.
+//! Command output goes to stdout (for `keys create`, the token alone, so scripts can capture
+//! it); logs go to stderr.
+
+use crate::settings::{self, ApiSettings};
+use crate::startup::Application;
+use actuate_shared::auth::Token;
+use actuate_shared::ids::{KeyId, ProjectId, TenantId};
+use actuate_shared::settings::{DatabaseSettings, Env};
+use actuate_shared::storage::{PgStore, Store};
+use actuate_shared::telemetry;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "actuate-api",
+    version,
+    about = "Actuate: the Actions API service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (settings from the environment; see the README).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its token (shown only this once) on stdout.
+    Create {
+        /// The tenant the key belongs to.
+        #[arg(long)]
+        tenant: TenantId,
+        /// Restrict the key to one project of the tenant.
+        #[arg(long)]
+        project: Option<ProjectId>,
+        /// A label to recognise the key by in `keys list`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (never their tokens).
+    List,
+    /// Revoke a key: requests using it get 401 from then on.
+    Revoke {
+        /// The key's id, as shown by `keys list`.
+        key_id: KeyId,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let settings = ApiSettings::from_env()?;
+            telemetry::init(settings.log_format);
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?;
+        }
+        Command::Migrate => {
+            let store = operator_store()?;
+            store.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Keys(command) => {
+            let store = operator_store()?;
+            store.migrate().await?;
+            keys(&store, command).await?;
+        }
+    }
+    Ok(())
+}
+
+fn operator_store() -> anyhow::Result<PgStore> {
+    telemetry::init(settings::log_format_from_env()?);
+    let database = DatabaseSettings::from_source(&Env)?;
+    Ok(PgStore::connect_lazy(&database.url, 2)?)
+}
+
+async fn keys(store: &dyn Store, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create {
+            tenant,
+            project,
+            name,
+        } => {
+            if let Some(n) = &name
+                && (n.contains('\0') || n.chars().count() > 200)
+            {
+                anyhow::bail!("--name must be at most 200 characters without NUL");
+            }
+            let token = Token::generate();
+            let key = store
+                .create_api_key(tenant, project, name, token.hash())
+                .await?;
+            tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
+            println!("{}", token.expose());
+        }
+        KeysCommand::List => {
+            println!("KEY ID\tTENANT\tPROJECT\tNAME\tCREATED\tREVOKED");
+            for key in store.list_api_keys().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    key.key_id,
+                    key.tenant_id,
+                    key.project_id.map_or("*".into(), |p| p.to_string()),
+                    key.name.as_deref().unwrap_or("-"),
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at.map_or("-".into(), |t| t.to_rfc3339()),
+                );
+            }
+        }
+        KeysCommand::Revoke { key_id } => {
+            if !store.revoke_api_key(key_id).await? {
+                anyhow::bail!("no API key with id {key_id}");
+            }
+            tracing::info!(%key_id, "API key revoked");
+            println!("revoked {key_id}");
+        }
+    }
+    Ok(())
+}

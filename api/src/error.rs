@@ -1,0 +1,99 @@
+//! The one error type of the HTTP layer. Handlers return `Result<_, ApiError>` and use `?`;
+//! this file decides every error's status and body. 5xx bodies are opaque: the cause is logged
+//! here, never sent.
+
+use actuate_shared::ids::ActionId;
+use actuate_shared::storage::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Bad input; the message names the field and the problem.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("Action not found")]
+    ActionNotFound(ActionId),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("An action with this name already exists in the project")]
+    NameTaken,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NameTaken => ApiError::NameTaken,
+            e @ (StoreError::UnknownStep(_) | StoreError::UnknownTrigger(_)) => {
+                ApiError::BadRequest(format!(
+                    "{}: {e}",
+                    if matches!(e, StoreError::UnknownStep(_)) {
+                        "steps"
+                    } else {
+                        "triggers"
+                    }
+                ))
+            }
+            e @ (StoreError::Database(_) | StoreError::Migrate(_)) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        let (status, body) = match &self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, json!({ "error": message })),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, json!({ "error": message })),
+            ApiError::ActionNotFound(id) => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": message, "actionId": id }),
+            ),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": message })),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, json!({ "error": message }))
+            }
+            // Capital `E`: the documented body, which existing callers parse.
+            ApiError::NameTaken => (StatusCode::CONFLICT, json!({ "Error": message })),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": message }))
+            }
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": message }),
+            ),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "error": "internal server error" }),
+                )
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "dependency unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "error": "service unavailable" }),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

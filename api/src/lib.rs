@@ -1,0 +1,19 @@
+//! `actuate-api`: the HTTP service of Actuate, implementing the Actions API.
+//!
+//! - `main.rs` hands the command line to [`cli`] (`serve`, `migrate`, `keys ...`).
+//! - [`startup`] builds the [`startup::Application`] from [`settings::ApiSettings`]; tests
+//!   start it on port 0.
+//! - [`routes`] holds one router per resource; handlers take an authenticated
+//!   [`extract::Caller`] and return `Result<_, error::ApiError>`.
+//! - [`requests`] turns request bodies into validated drafts for storage.
+//! - [`error`] maps every failure to its status and JSON body.
+//!
+//! Storage lives in `actuate-shared`; this crate holds no SQL.
+
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod requests;
+pub mod routes;
+pub mod settings;
+pub mod startup;

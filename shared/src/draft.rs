@@ -1,0 +1,65 @@
+//! Validated input for creating and changing actions. The API turns request bodies into these
+//! (naming the offending field on failure); storage backends take only these, so nothing
+//! unvalidated ever reaches a table.
+
+use crate::ids::{StepId, TriggerId};
+use crate::model::{StepType, TriggerType};
+use chrono::NaiveDate;
+
+/// Bounds on what one action may hold; documented in the README.
+pub mod limits {
+    pub const MAX_RUN_TIME_DEFAULT: i32 = 3600;
+    pub const MAX_RUN_TIME_MIN: i64 = 1;
+    pub const MAX_RUN_TIME_MAX: i64 = 86_400;
+    pub const NAME_MAX_CHARS: usize = 200;
+    pub const DESCRIPTION_MAX_CHARS: usize = 4_000;
+    pub const EVENT_NAME_MAX_CHARS: usize = 200;
+    pub const MAX_STEPS: usize = 100;
+    pub const MAX_TRIGGERS: usize = 100;
+    pub const FREQUENCY_MAX: i64 = 10_000;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionDraft {
+    pub name: String,
+    pub description: Option<String>,
+    pub is_enabled: bool,
+    pub max_run_time: i32,
+    pub steps: Vec<StepDraft>,
+    pub triggers: Vec<TriggerDraft>,
+}
+
+/// A partial update: `None` leaves the field as it is. A given `steps` or `triggers` list
+/// replaces the stored list (entries keep their ids when they name one).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub is_enabled: Option<bool>,
+    pub max_run_time: Option<i32>,
+    pub steps: Option<Vec<StepDraft>>,
+    pub triggers: Option<Vec<TriggerDraft>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepDraft {
+    /// Only meaningful on update: the existing step this entry updates.
+    pub step_id: Option<StepId>,
+    pub step_number: i32,
+    pub step_type: StepType,
+    pub description: Option<String>,
+    /// Validated JSON text for `step_type`.
+    pub settings: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerDraft {
+    /// Only meaningful on update: the existing trigger this entry updates.
+    pub trigger_id: Option<TriggerId>,
+    pub trigger_type: TriggerType,
+    pub settings: String,
+    pub frequency: i32,
+    pub event_name: Option<String>,
+    /// `None` means "the day the trigger is created"; storage fills it in.
+    pub start_date: Option<NaiveDate>,
+}

@@ -1,0 +1,21 @@
+//! `actuate-shared`: what the Actuate API and workers agree on.
+//!
+//! - [`ids`]: typed ids (`ActionId`, `TenantId`, ...) and the tenant/project [`ids::Scope`].
+//! - [`model`]: actions, steps and triggers as stored and as the API shows them.
+//! - [`draft`]: validated input for creating and updating actions, and the limits on it.
+//! - [`step_settings`]: what each step type needs in its `settings`.
+//! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
+//!   migrations embedded from `migrations/`.
+//! - [`auth`]: API tokens and their hashes.
+//! - [`settings`] and [`telemetry`]: environment settings helpers and logging set-up.
+//!
+//! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
+
+pub mod auth;
+pub mod draft;
+pub mod ids;
+pub mod model;
+pub mod settings;
+pub mod step_settings;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,140 @@
+//! Reading settings from the environment. Each binary builds its own plain settings struct
+//! once at start with these helpers and passes it by value; nothing reads the environment
+//! later. Every error names the variable and what was wrong with it.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct SettingError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+/// Where settings come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for std::collections::HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// A required variable; empty counts as missing.
+pub fn required(src: &dyn Source, name: &'static str, hint: &str) -> Result<String, SettingError> {
+    match src.get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(SettingError {
+            name,
+            problem: format!("is not set ({hint})"),
+        }),
+    }
+}
+
+/// An optional variable parsed as `T`, with a default when unset or empty.
+pub fn parsed<T>(src: &dyn Source, name: &'static str, default: T) -> Result<T, SettingError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match src.get(name) {
+        Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| SettingError {
+            name,
+            problem: format!("'{}' is not valid: {e}", v.trim()),
+        }),
+        _ => Ok(default),
+    }
+}
+
+/// How to reach the database; shared by every binary.
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &"<redacted>")
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl DatabaseSettings {
+    pub fn from_source(src: &dyn Source) -> Result<Self, SettingError> {
+        let url = required(
+            src,
+            "DATABASE_URL",
+            "for example postgres://postgres@127.0.0.1:5432/actuate",
+        )?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(SettingError {
+                name: "DATABASE_URL",
+                problem: "must start with postgres:// or postgresql://".into(),
+            });
+        }
+        let max_connections = parsed(src, "ACTUATE_DB_MAX_CONNECTIONS", 16u32)?;
+        if max_connections == 0 {
+            return Err(SettingError {
+                name: "ACTUATE_DB_MAX_CONNECTIONS",
+                problem: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            url,
+            max_connections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn src(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn database_url_is_required_and_checked() {
+        let err = DatabaseSettings::from_source(&src(&[])).unwrap_err();
+        assert_eq!(err.name, "DATABASE_URL");
+        let err =
+            DatabaseSettings::from_source(&src(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("postgres://"), "{err}");
+        let ok =
+            DatabaseSettings::from_source(&src(&[("DATABASE_URL", "postgres://a:secret@h/d")]))
+                .unwrap();
+        assert_eq!(ok.max_connections, 16);
+        assert!(!format!("{ok:?}").contains("secret"));
+    }
+
+    #[test]
+    fn bad_numbers_name_the_variable() {
+        let err = DatabaseSettings::from_source(&src(&[
+            ("DATABASE_URL", "postgres://h/d"),
+            ("ACTUATE_DB_MAX_CONNECTIONS", "many"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.name, "ACTUATE_DB_MAX_CONNECTIONS");
+        assert!(err.to_string().contains("'many'"), "{err}");
+    }
+}

@@ -1,0 +1,339 @@
+//! What each step type needs in its `settings`, checked when an action is created or updated
+//! (so a caller hears about a bad step at once) and parsed again by the worker before it runs.
+
+use crate::model::StepType;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Typed settings of one step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepSettings {
+    Python(PythonSettings),
+    Email(EmailSettings),
+    Webhook(WebhookSettings),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct PythonSettings {
+    pub code: Option<String>,
+    pub script: Option<String>,
+    pub function: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailSettings {
+    pub recipients: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub html: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSettings {
+    pub url: String,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    pub body: Option<Value>,
+    pub timeout_seconds: Option<u64>,
+}
+
+pub const WEBHOOK_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+pub const WEBHOOK_TIMEOUT_MAX_SECONDS: u64 = 86_400;
+
+impl StepSettings {
+    /// Parses and checks `settings` (already known to be JSON) for a step of `step_type`.
+    /// The error names the offending key, for the caller's 400.
+    pub fn parse(step_type: StepType, settings: &Value) -> Result<Self, String> {
+        let object = settings
+            .as_object()
+            .ok_or_else(|| "must be a JSON object".to_string())?;
+        match step_type {
+            StepType::Python => parse_python(object).map(Self::Python),
+            StepType::Email => parse_email(settings).map(Self::Email),
+            StepType::Webhook => parse_webhook(settings).map(Self::Webhook),
+        }
+    }
+}
+
+fn typed<T: for<'de> Deserialize<'de>>(settings: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(settings).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
+fn parse_python(object: &Map<String, Value>) -> Result<PythonSettings, String> {
+    // The seeds' JavaScript example creates a Python step with settings "{}". Callers written
+    // against it must keep working, so an empty object is accepted as a step still to be
+    // configured (it fails at run time with a clear note). Anything else must say what to run.
+    let parsed: PythonSettings = typed(&Value::Object(object.clone()))?;
+    if object.is_empty() {
+        return Ok(parsed);
+    }
+    match (&parsed.code, &parsed.script) {
+        (None, None) => return Err("a Python step needs \"code\" or \"script\"".into()),
+        (Some(_), Some(_)) => {
+            return Err("a Python step takes either \"code\" or \"script\", not both".into());
+        }
+        _ => {}
+    }
+    if let Some(code) = &parsed.code
+        && code.trim().is_empty()
+    {
+        return Err("code: must not be empty".into());
+    }
+    if let Some(script) = &parsed.script {
+        check_script_path(script).map_err(|e| format!("script: {e}"))?;
+    }
+    if let Some(function) = &parsed.function
+        && !is_python_identifier(function)
+    {
+        return Err(format!("function: '{function}' is not a Python identifier"));
+    }
+    Ok(parsed)
+}
+
+/// A script is named relative to the worker's scripts directory and may never leave it.
+pub fn check_script_path(script: &str) -> Result<(), String> {
+    if script.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if script.contains('\0') || script.contains('\\') {
+        return Err("must be a plain relative path".into());
+    }
+    if script.starts_with('/') {
+        return Err("must be relative to the scripts directory".into());
+    }
+    if script
+        .split('/')
+        .any(|part| part == ".." || part.is_empty())
+    {
+        return Err("must not leave the scripts directory".into());
+    }
+    Ok(())
+}
+
+fn is_python_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn parse_email(settings: &Value) -> Result<EmailSettings, String> {
+    if settings.get("recipients").is_none() {
+        return Err("recipients: required (a list of email addresses)".into());
+    }
+    let parsed: EmailSettings = typed(settings)?;
+    if parsed.recipients.is_empty() {
+        return Err("recipients: must name at least one address".into());
+    }
+    for (field, list) in [
+        ("recipients", &parsed.recipients),
+        ("cc", &parsed.cc),
+        ("bcc", &parsed.bcc),
+    ] {
+        for (i, address) in list.iter().enumerate() {
+            check_email_address(address).map_err(|e| format!("{field}[{i}]: {e}"))?;
+        }
+    }
+    if let Some(reply_to) = &parsed.reply_to {
+        check_email_address(reply_to).map_err(|e| format!("replyTo: {e}"))?;
+    }
+    if let Some(subject) = &parsed.subject
+        && subject.contains(['\r', '\n'])
+    {
+        return Err("subject: must not contain line breaks".into());
+    }
+    Ok(parsed)
+}
+
+/// A deliberately plain check (one `@`, something on each side, no spaces or control
+/// characters): enough to catch typos and header injection at create time.
+pub fn check_email_address(address: &str) -> Result<(), String> {
+    let bad = || format!("'{}' is not an email address", address.escape_debug());
+    if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    match address.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
+            Ok(())
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn parse_webhook(settings: &Value) -> Result<WebhookSettings, String> {
+    if settings.get("url").is_none() {
+        return Err("url: required".into());
+    }
+    let parsed: WebhookSettings = typed(settings)?;
+    let url = url::Url::parse(&parsed.url).map_err(|e| format!("url: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "url: scheme '{}' is not http or https",
+            url.scheme()
+        ));
+    }
+    if url.host().is_none() {
+        return Err("url: has no host".into());
+    }
+    if let Some(method) = &parsed.method
+        && !WEBHOOK_METHODS.contains(&method.as_str())
+    {
+        return Err(format!(
+            "method: '{method}' is not one of {}",
+            WEBHOOK_METHODS.join(", ")
+        ));
+    }
+    for (name, value) in &parsed.headers {
+        if name.is_empty() || !name.bytes().all(is_header_name_byte) {
+            return Err(format!(
+                "headers: '{}' is not a valid header name",
+                name.escape_debug()
+            ));
+        }
+        match value {
+            Value::String(v) if !v.contains(['\r', '\n', '\0']) => {}
+            Value::String(_) => {
+                return Err(format!("headers.{name}: must not contain line breaks"));
+            }
+            _ => return Err(format!("headers.{name}: must be a string")),
+        }
+    }
+    if let Some(t) = parsed.timeout_seconds
+        && !(1..=WEBHOOK_TIMEOUT_MAX_SECONDS).contains(&t)
+    {
+        return Err(format!(
+            "timeoutSeconds: must be between 1 and {WEBHOOK_TIMEOUT_MAX_SECONDS}"
+        ));
+    }
+    Ok(parsed)
+}
+
+fn is_header_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(t: StepType, v: Value) -> Result<StepSettings, String> {
+        StepSettings::parse(t, &v)
+    }
+
+    #[test]
+    fn python_needs_code_or_script_unless_empty() {
+        assert!(parse(StepType::Python, json!({})).is_ok());
+        assert!(parse(StepType::Python, json!({"script": "a/b.py"})).is_ok());
+        assert!(parse(StepType::Python, json!({"code": "result = 1"})).is_ok());
+        let err = parse(StepType::Python, json!({"function": "main"})).unwrap_err();
+        assert!(err.contains("\"code\" or \"script\""), "{err}");
+        assert!(parse(StepType::Python, json!({"code": "x", "script": "y.py"})).is_err());
+        assert!(
+            parse(StepType::Python, json!({"code": 5}))
+                .unwrap_err()
+                .contains("code")
+        );
+        assert!(parse(StepType::Python, json!([])).is_err());
+    }
+
+    #[test]
+    fn script_paths_stay_inside() {
+        for bad in [
+            "../x.py",
+            "/etc/passwd",
+            "a/../../x.py",
+            "a//b.py",
+            "",
+            "a\\b.py",
+        ] {
+            assert!(check_script_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_script_path("reports/daily.py").is_ok());
+    }
+
+    #[test]
+    fn email_addresses_are_checked() {
+        assert!(parse(StepType::Email, json!({"recipients": ["team@company.com"]})).is_ok());
+        assert!(
+            parse(StepType::Email, json!({}))
+                .unwrap_err()
+                .contains("recipients")
+        );
+        assert!(parse(StepType::Email, json!({"recipients": []})).is_err());
+        let err = parse(
+            StepType::Email,
+            json!({"recipients": ["a@b.c", "x\r\nBcc: e@v.il"]}),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("recipients[1]"), "{err}");
+        assert!(
+            parse(
+                StepType::Email,
+                json!({"recipients": ["a@b.c"], "cc": ["nope"]})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                StepType::Email,
+                json!({"recipients": ["a@b.c"], "subject": "a\nb"})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn webhook_needs_http_url() {
+        assert!(parse(StepType::Webhook, json!({"url": "https://example.com/x"})).is_ok());
+        assert!(
+            parse(StepType::Webhook, json!({}))
+                .unwrap_err()
+                .contains("url")
+        );
+        assert!(parse(StepType::Webhook, json!({"url": "ftp://x"})).is_err());
+        assert!(parse(StepType::Webhook, json!({"url": "not a url"})).is_err());
+        assert!(
+            parse(
+                StepType::Webhook,
+                json!({"url": "http://x", "method": "BREW"})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                StepType::Webhook,
+                json!({"url": "http://x", "headers": {"a": "b\r\nc: d"}})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                StepType::Webhook,
+                json!({"url": "http://x", "timeoutSeconds": 0})
+            )
+            .is_err()
+        );
+    }
+}

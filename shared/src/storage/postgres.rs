@@ -1,0 +1,576 @@
+//! The PostgreSQL backend. Plain runtime-checked queries (no compile-time database needed);
+//! the integration tests exercise every one of them against a real server.
+
+use super::{Store, StoreError, StoreResult};
+use crate::auth::{ApiKey, TokenHash};
+use crate::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
+use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
+use crate::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{FromRow, Postgres, Transaction};
+use std::collections::HashMap;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects lazily: the pool opens connections on first use, so a process can start (and
+    /// report unreadiness) while the database is still coming up.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(url)?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Timestamps are taken in Rust and truncated to what PostgreSQL keeps (microseconds), so a
+/// value returned from a write equals the one read back later.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    key_id: KeyId,
+    tenant_id: TenantId,
+    project_id: Option<ProjectId>,
+    name: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        ApiKey {
+            key_id: r.key_id,
+            tenant_id: r.tenant_id,
+            project_id: r.project_id,
+            name: r.name,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct ActionRow {
+    action_id: ActionId,
+    project_id: ProjectId,
+    name: String,
+    description: Option<String>,
+    is_enabled: bool,
+    max_run_time: i32,
+    action_status: String,
+    next_run_time: Option<DateTime<Utc>>,
+    last_run_time: Option<DateTime<Utc>>,
+    last_run_result: Option<String>,
+    date_created: DateTime<Utc>,
+    date_modified: DateTime<Utc>,
+    created_by: KeyId,
+    modified_by: KeyId,
+}
+
+#[derive(FromRow)]
+struct StepRow {
+    step_id: StepId,
+    action_id: ActionId,
+    step_number: i32,
+    step_type: String,
+    description: Option<String>,
+    settings: String,
+    date_created: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct TriggerRow {
+    trigger_id: TriggerId,
+    action_id: ActionId,
+    trigger_type: String,
+    settings: String,
+    frequency: i32,
+    event_name: Option<String>,
+    start_date: Option<NaiveDate>,
+    date_created: DateTime<Utc>,
+}
+
+/// A stored enum that no longer parses means the table was written by something else; fail
+/// loudly rather than invent a value.
+fn decode<T: std::str::FromStr<Err = String>>(column: &str, value: &str) -> StoreResult<T> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("{column}: {e}").into())))
+}
+
+impl StepRow {
+    fn into_step(self) -> StoreResult<Step> {
+        Ok(Step {
+            step_id: self.step_id,
+            action_id: self.action_id,
+            step_number: self.step_number,
+            step_type: decode::<StepType>("step_type", &self.step_type)?,
+            description: self.description,
+            settings: self.settings,
+            date_created: self.date_created,
+        })
+    }
+}
+
+impl TriggerRow {
+    fn into_trigger(self) -> StoreResult<Trigger> {
+        Ok(Trigger {
+            trigger_id: self.trigger_id,
+            action_id: self.action_id,
+            trigger_type: decode::<TriggerType>("trigger_type", &self.trigger_type)?,
+            settings: self.settings,
+            frequency: self.frequency,
+            event_name: self.event_name,
+            start_date: self.start_date,
+            date_created: self.date_created,
+        })
+    }
+}
+
+impl ActionRow {
+    fn into_action(self, steps: Vec<Step>, triggers: Vec<Trigger>) -> StoreResult<Action> {
+        Ok(Action {
+            action_id: self.action_id,
+            project_id: self.project_id,
+            name: self.name,
+            description: self.description,
+            is_enabled: self.is_enabled,
+            max_run_time: self.max_run_time,
+            action_status: decode::<ActionStatus>("action_status", &self.action_status)?,
+            next_run_time: self.next_run_time,
+            last_run_time: self.last_run_time,
+            last_run_result: self
+                .last_run_result
+                .as_deref()
+                .map(|r| decode::<RunResult>("last_run_result", r))
+                .transpose()?,
+            date_created: self.date_created,
+            date_modified: self.date_modified,
+            created_by: self.created_by,
+            modified_by: self.modified_by,
+            triggers,
+            steps,
+        })
+    }
+}
+
+// sqlx 0.9 accepts only static SQL, so the shared pieces are spliced in with `concat!`.
+macro_rules! scoped {
+    () => {
+        " WHERE tenant_id = $1 AND project_id = $2 AND ($3::uuid IS NULL OR action_id = $3)"
+    };
+}
+const SELECT_ACTIONS: &str = concat!(
+    "SELECT action_id, project_id, name, description, is_enabled, max_run_time, action_status, \
+     next_run_time, last_run_time, last_run_result, date_created, date_modified, created_by, \
+     modified_by FROM actions",
+    scoped!(),
+    " ORDER BY date_created, action_id"
+);
+const SELECT_STEPS: &str = concat!(
+    "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
+     FROM action_steps",
+    scoped!(),
+    " ORDER BY action_id, step_number"
+);
+const SELECT_TRIGGERS: &str = concat!(
+    "SELECT trigger_id, action_id, trigger_type, settings, frequency, event_name, start_date, \
+     date_created FROM action_triggers",
+    scoped!(),
+    " ORDER BY action_id, date_created, trigger_id"
+);
+
+/// Loads actions with their steps and triggers in three queries, whatever their number.
+async fn load_actions(
+    conn: &mut PgConnection,
+    scope: Scope,
+    only: Option<ActionId>,
+) -> StoreResult<Vec<Action>> {
+    let rows: Vec<ActionRow> = sqlx::query_as(SELECT_ACTIONS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let step_rows: Vec<StepRow> = sqlx::query_as(SELECT_STEPS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+    let trigger_rows: Vec<TriggerRow> = sqlx::query_as(SELECT_TRIGGERS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+
+    let mut steps: HashMap<ActionId, Vec<Step>> = HashMap::new();
+    for row in step_rows {
+        steps
+            .entry(row.action_id)
+            .or_default()
+            .push(row.into_step()?);
+    }
+    let mut triggers: HashMap<ActionId, Vec<Trigger>> = HashMap::new();
+    for row in trigger_rows {
+        triggers
+            .entry(row.action_id)
+            .or_default()
+            .push(row.into_trigger()?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.action_id;
+            row.into_action(
+                steps.remove(&id).unwrap_or_default(),
+                triggers.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn insert_steps(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    steps: &[StepDraft],
+    created: &HashMap<StepId, DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for step in steps {
+        let step_id = step.step_id.unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO action_steps (tenant_id, project_id, action_id, step_id, step_number, \
+             step_type, description, settings, date_created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(step_id)
+        .bind(step.step_number)
+        .bind(step.step_type.as_str())
+        .bind(&step.description)
+        .bind(&step.settings)
+        .bind(created.get(&step_id).copied().unwrap_or(at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_triggers(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    triggers: &[TriggerDraft],
+    created: &HashMap<TriggerId, DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for trigger in triggers {
+        let trigger_id = trigger.trigger_id.unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO action_triggers (tenant_id, project_id, action_id, trigger_id, \
+             trigger_type, settings, frequency, event_name, start_date, date_created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(trigger_id)
+        .bind(trigger.trigger_type.as_str())
+        .bind(&trigger.settings)
+        .bind(trigger.frequency)
+        .bind(&trigger.event_name)
+        .bind(trigger.start_date.unwrap_or_else(|| at.date_naive()))
+        .bind(created.get(&trigger_id).copied().unwrap_or(at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces an action's steps: entries naming a step of this action keep its id and creation
+/// time; entries naming any other id are refused, so ids cannot be taken from another action.
+async fn replace_steps(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    steps: &[StepDraft],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let existing: HashMap<StepId, DateTime<Utc>> = sqlx::query_as(
+        "DELETE FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+         RETURNING step_id, date_created",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    if let Some(unknown) = steps
+        .iter()
+        .filter_map(|s| s.step_id)
+        .find(|id| !existing.contains_key(id))
+    {
+        return Err(StoreError::UnknownStep(unknown));
+    }
+    insert_steps(tx, scope, action_id, steps, &existing, at).await
+}
+
+async fn replace_triggers(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    triggers: &[TriggerDraft],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let existing: HashMap<TriggerId, DateTime<Utc>> = sqlx::query_as(
+        "DELETE FROM action_triggers WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+         RETURNING trigger_id, date_created",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    if let Some(unknown) = triggers
+        .iter()
+        .filter_map(|t| t.trigger_id)
+        .find(|id| !existing.contains_key(id))
+    {
+        return Err(StoreError::UnknownTrigger(unknown));
+    }
+    insert_triggers(tx, scope, action_id, triggers, &existing, at).await
+}
+
+fn name_taken(err: sqlx::Error) -> StoreError {
+    if is_unique_violation(&err, "actions_name_unique") {
+        StoreError::NameTaken
+    } else {
+        StoreError::Database(err)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_api_key(
+        &self,
+        tenant_id: TenantId,
+        project_id: Option<ProjectId>,
+        name: Option<String>,
+        hash: TokenHash,
+    ) -> StoreResult<ApiKey> {
+        let row: KeyRow = sqlx::query_as(
+            "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at",
+        )
+        .bind(KeyId::new())
+        .bind(tenant_id)
+        .bind(project_id)
+        .bind(name)
+        .bind(&hash.0[..])
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn find_api_key(&self, hash: TokenHash) -> StoreResult<Option<ApiKey>> {
+        let row: Option<(Vec<u8>, KeyRow)> = sqlx::query_as::<_, KeyRowWithHash>(
+            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
+             FROM api_keys WHERE token_hash = $1",
+        )
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.token_hash, r.key));
+        // The index lookup already matched; the constant-time comparison keeps the final
+        // decision free of data-dependent timing should the lookup ever become a prefix scan.
+        Ok(row.and_then(|(stored, key)| hash.matches(&stored).then(|| key.into())))
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at \
+             FROM api_keys ORDER BY created_at, key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_key(&self, key_id: KeyId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
+        )
+        .bind(key_id)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>> {
+        load_actions(&mut *self.pool.acquire().await?, scope, None).await
+    }
+
+    async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(load_actions(&mut conn, scope, Some(action_id)).await?.pop())
+    }
+
+    async fn create_action(
+        &self,
+        scope: Scope,
+        draft: ActionDraft,
+        by: KeyId,
+    ) -> StoreResult<Action> {
+        let at = now();
+        let action_id = ActionId::new();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
+             is_enabled, max_run_time, date_created, date_modified, created_by, modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(&draft.name)
+        .bind(&draft.description)
+        .bind(draft.is_enabled)
+        .bind(draft.max_run_time)
+        .bind(at)
+        .bind(by)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+        // A new action's entries always get new ids, whatever the body said.
+        let steps: Vec<StepDraft> = draft
+            .steps
+            .into_iter()
+            .map(|s| StepDraft { step_id: None, ..s })
+            .collect();
+        let triggers: Vec<TriggerDraft> = draft
+            .triggers
+            .into_iter()
+            .map(|t| TriggerDraft {
+                trigger_id: None,
+                ..t
+            })
+            .collect();
+        insert_steps(&mut tx, scope, action_id, &steps, &HashMap::new(), at).await?;
+        insert_triggers(&mut tx, scope, action_id, &triggers, &HashMap::new(), at).await?;
+        let action = load_actions(&mut *tx, scope, Some(action_id)).await?.pop();
+        tx.commit().await?;
+        action.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn update_action(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        patch: ActionPatch,
+        by: KeyId,
+    ) -> StoreResult<Option<Action>> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE actions SET \
+               name = COALESCE($4, name), \
+               description = CASE WHEN $5 THEN $6 ELSE description END, \
+               is_enabled = COALESCE($7, is_enabled), \
+               max_run_time = COALESCE($8, max_run_time), \
+               date_modified = $9, modified_by = $10 \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(&patch.name)
+        .bind(patch.description.is_some())
+        .bind(&patch.description)
+        .bind(patch.is_enabled)
+        .bind(patch.max_run_time)
+        .bind(at)
+        .bind(by)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if let Some(steps) = &patch.steps {
+            replace_steps(&mut tx, scope, action_id, steps, at).await?;
+        }
+        if let Some(triggers) = &patch.triggers {
+            replace_triggers(&mut tx, scope, action_id, triggers, at).await?;
+        }
+        let action = load_actions(&mut *tx, scope, Some(action_id)).await?.pop();
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    async fn delete_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM actions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[derive(FromRow)]
+struct KeyRowWithHash {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    token_hash: Vec<u8>,
+}
