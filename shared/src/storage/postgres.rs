@@ -505,7 +505,7 @@ impl Store for PgStore {
             .collect();
         insert_steps(&mut tx, scope, action_id, &steps, &HashMap::new(), at).await?;
         insert_triggers(&mut tx, scope, action_id, &triggers, &HashMap::new(), at).await?;
-        let action = load_actions(&mut *tx, scope, Some(action_id)).await?.pop();
+        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
         tx.commit().await?;
         action.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
     }
@@ -550,7 +550,7 @@ impl Store for PgStore {
         if let Some(triggers) = &patch.triggers {
             replace_triggers(&mut tx, scope, action_id, triggers, at).await?;
         }
-        let action = load_actions(&mut *tx, scope, Some(action_id)).await?.pop();
+        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
         tx.commit().await?;
         Ok(action)
     }
