@@ -1,0 +1,227 @@
+//! `TestApp`: the real API on port 0 against its own fresh PostgreSQL database, with one method
+//! per endpoint. PostgreSQL must be running (see `scripts/setup.sh`); a test fails loudly when it
+//! is not.
+
+use actuate_api::settings::ApiSettings;
+use actuate_api::startup::Application;
+use actuate_shared::auth::Token;
+use actuate_shared::ids::{ProjectId, TenantId};
+use actuate_shared::settings::DatabaseSettings;
+use actuate_shared::storage::{PgStore, Store};
+use actuate_shared::telemetry::LogFormat;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use uuid::Uuid;
+
+pub const TENANT: &str = "12345678-1234-1234-1234-123456789012";
+pub const PROJECT: &str = "87654321-4321-4321-4321-210987654321";
+
+/// The server of PostgreSQL to create per-test databases on.
+pub fn admin_url() -> String {
+    std::env::var("ACTUATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin} ({e}); start it with scripts/setup.sh or \
+             point ACTUATE_TEST_DATABASE_URL at a server"
+            )
+        });
+    let name = format!("actuate_test_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("admin URL has a database name");
+    format!("{base}/{name}")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub database_url: String,
+    pub store: PgStore,
+    pub client: reqwest::Client,
+    pub tenant: TenantId,
+    pub project: ProjectId,
+    /// A key of `tenant`, valid for every project.
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let database_url = fresh_database().await;
+        let settings = ApiSettings {
+            database: DatabaseSettings {
+                url: database_url.clone(),
+                max_connections: 4,
+            },
+            bind: "127.0.0.1:0".parse().unwrap(),
+            auto_migrate: true,
+            log_format: LogFormat::Text,
+        };
+        let app = Application::build(settings).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let store = PgStore::connect_lazy(&database_url, 2).unwrap();
+        let tenant: TenantId = TENANT.parse().unwrap();
+        let project: ProjectId = PROJECT.parse().unwrap();
+        let mut app = TestApp {
+            address,
+            database_url,
+            store,
+            client: reqwest::Client::new(),
+            tenant,
+            project,
+            token: String::new(),
+        };
+        app.token = app.new_key(tenant, None).await;
+        app
+    }
+
+    /// Creates a key directly in storage and returns its token.
+    pub async fn new_key(&self, tenant: TenantId, project: Option<ProjectId>) -> String {
+        let token = Token::generate();
+        self.store
+            .create_api_key(tenant, project, Some("test".into()), token.hash())
+            .await
+            .expect("create key");
+        token.expose().to_string()
+    }
+
+    pub fn base(&self) -> String {
+        format!("{}/api/{}/{}", self.address, self.tenant, self.project)
+    }
+
+    /// A request to `{base}{path}` with the default token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base()))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn list_actions(&self) -> Response {
+        self.request(Method::GET, "/action").send().await.unwrap()
+    }
+
+    pub async fn get_action(&self, id: &str) -> Response {
+        self.request(Method::GET, &format!("/action/{id}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn create_action(&self, body: &Value) -> Response {
+        self.request(Method::POST, "/action")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn update_action(&self, id: &str, body: &Value) -> Response {
+        self.request(Method::PUT, &format!("/action/{id}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete_action(&self, id: &str) -> Response {
+        self.request(Method::DELETE, &format!("/action/{id}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn enable_action(&self, id: &str) -> Response {
+        self.request(Method::POST, &format!("/action/{id}/enable"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn disable_action(&self, id: &str) -> Response {
+        self.request(Method::POST, &format!("/action/{id}/disable"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn ping(&self, resource: &str) -> Response {
+        self.request(Method::GET, &format!("/{resource}/ping"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn unauthorized_ping(&self, resource: &str) -> Response {
+        self.client
+            .get(format!("{}/{resource}/unauthorized-ping", self.base()))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an action that must succeed and returns its JSON.
+    pub async fn created(&self, body: &Value) -> Value {
+        let response = self.create_action(body).await;
+        assert_eq!(response.status(), 201, "create failed");
+        response.json().await.unwrap()
+    }
+}
+
+/// A valid create body with one Python step and one daily trigger.
+pub fn action_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Generate weekly analysis report",
+        "isEnabled": true,
+        "maxRunTime": 1800,
+        "steps": [
+            {"stepNumber": 1, "stepType": "Python", "description": "Generate report",
+             "settings": "{\"script\": \"generate_report.py\"}"},
+            {"stepNumber": 2, "stepType": "Email", "description": "Send report via email",
+             "settings": "{\"recipients\": [\"team@company.com\"]}"}
+        ],
+        "triggers": [{"triggerType": "WeeklyScheduler", "frequency": 1, "startDate": "2024-01-08"}]
+    })
+}
+
+/// Asserts the status and a JSON body, and returns the body.
+pub async fn expect_json(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "body: {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type}: {text}"
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts a 4xx with `{"error": "..."}` containing `needle`.
+pub async fn expect_error(response: Response, status: u16, needle: &str) -> Value {
+    let body = expect_json(response, status).await;
+    let message = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field: {body}"));
+    assert!(
+        message.contains(needle),
+        "error {message:?} does not contain {needle:?}"
+    );
+    body
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the API: the real server on port 0, a fresh PostgreSQL database per
+//! test, real HTTP. One binary; one module per area.
+
+mod actions;
+mod auth;
+mod helpers;
+mod operator;
+mod seeds;
+mod validation;

@@ -1,0 +1,192 @@
+//! The operator commands of the `actuate-api` binary, run as real processes.
+
+use crate::helpers::{TENANT, TestApp, fresh_database};
+use std::process::Output;
+
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_actuate-api"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().await.expect("run actuate-api")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn keys_create_list_revoke() {
+    let app = TestApp::spawn().await;
+    let db = [("DATABASE_URL", app.database_url.as_str())];
+
+    let created = run(
+        &["keys", "create", "--tenant", TENANT, "--name", "ci key"],
+        &db,
+    )
+    .await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let stdout = text(&created.stdout);
+    let token = stdout.trim();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "stdout holds the token alone: {stdout}"
+    );
+    assert!(token.starts_with("act_") && token.len() >= 47, "{token}");
+    assert!(
+        !text(&created.stderr).contains(token),
+        "the token must never be logged"
+    );
+
+    let response = app
+        .client
+        .get(format!("{}/action", app.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let listed = run(&["keys", "list"], &db).await;
+    assert!(listed.status.success());
+    let listing = text(&listed.stdout);
+    assert!(!listing.contains(token), "list never shows tokens");
+    let line = listing
+        .lines()
+        .find(|l| l.contains("ci key"))
+        .unwrap_or_else(|| panic!("key not listed: {listing}"));
+    let key_id = line.split('\t').next().unwrap();
+    assert!(line.contains(TENANT));
+
+    // The database holds only a hash of the token.
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM api_keys WHERE key_id = $1::uuid")
+            .bind(key_id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(&token[4..]));
+
+    let revoked = run(&["keys", "revoke", key_id], &db).await;
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let response = app
+        .client
+        .get(format!("{}/action", app.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    let listing = text(&run(&["keys", "list"], &db).await.stdout);
+    let line = listing.lines().find(|l| l.contains("ci key")).unwrap();
+    assert!(!line.ends_with("\t-"), "revocation time shown: {line}");
+
+    let unknown = run(
+        &["keys", "revoke", "00000000-0000-0000-0000-000000000001"],
+        &db,
+    )
+    .await;
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("no API key"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_project_scoped_key_is_listed_with_its_project() {
+    let url = fresh_database().await;
+    let db = [("DATABASE_URL", url.as_str())];
+    let project = "87654321-4321-4321-4321-210987654321";
+    let created = run(
+        &["keys", "create", "--tenant", TENANT, "--project", project],
+        &db,
+    )
+    .await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let listing = text(&run(&["keys", "list"], &db).await.stdout);
+    assert!(listing.lines().any(|l| l.contains(project)), "{listing}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused_clearly() {
+    let url = fresh_database().await;
+    let db = [("DATABASE_URL", url.as_str())];
+    let out = run(&["keys", "create", "--tenant", "not-a-guid"], &db).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--tenant"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["keys", "create"], &db).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--tenant"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn migrate_is_repeatable() {
+    let url = fresh_database().await;
+    let db = [("DATABASE_URL", url.as_str())];
+    for _ in 0..2 {
+        let out = run(&["migrate"], &db).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}
+
+#[tokio::test]
+async fn settings_errors_name_the_variable() {
+    let out = run(&["serve"], &[]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("is not set"),
+        "{stderr}"
+    );
+
+    let out = run(&["serve"], &[("DATABASE_URL", "mysql://localhost/x")]).await;
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1/postgres"),
+            ("ACTUATE_BIND", "everywhere:80"),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("ACTUATE_BIND") && stderr.contains("everywhere:80"),
+        "{stderr}"
+    );
+
+    let out = run(
+        &["keys", "list"],
+        &[("DATABASE_URL", "postgres://u:hunter2@127.0.0.1:1/x")],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        !text(&out.stderr).contains("hunter2"),
+        "passwords are never printed: {}",
+        text(&out.stderr)
+    );
+}
