@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Makes this machine ready to build, run and test Actuate, idempotently:
+#   - installs what is missing with apt-get (Debian): PostgreSQL, RabbitMQ, a C toolchain,
+#     Python 3 with requests (the seed-client test) and its headers (embedded Python);
+#   - starts PostgreSQL and RabbitMQ when they are not answering;
+#   - checks that a Rust toolchain new enough is on PATH.
+# Source it (`. scripts/setup.sh`) to get ACTUATE_PG_URL: the server URL (no database name)
+# that the other scripts and the tests use.
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=(postgresql rabbitmq-server build-essential pkg-config python3 python3-dev
+          python3-venv python3-requests curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  log "no Rust toolchain on PATH: install one with rustup (https://rustup.rs), Rust 1.94 or newer"
+  exit 1
+fi
+
+# PostgreSQL: start the cluster if it does not answer on 127.0.0.1:5432.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  log "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || { log "PostgreSQL did not start"; exit 1; }
+fi
+
+# Connect as postgres over TCP: trust auth where it is set up (CI), else a password, which a
+# fresh Debian install lacks, so it is set once through the local socket.
+if [ -z "${ACTUATE_PG_URL:-}" ]; then
+  if psql "postgres://postgres@127.0.0.1:5432/postgres" -qtAc 'select 1' >/dev/null 2>&1; then
+    ACTUATE_PG_URL="postgres://postgres@127.0.0.1:5432"
+  else
+    if ! psql "postgres://postgres:postgres@127.0.0.1:5432/postgres" -qtAc 'select 1' >/dev/null 2>&1; then
+      log "setting a local password for the postgres role (development machines only)"
+      as_root su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD 'postgres'\"" >/dev/null
+    fi
+    ACTUATE_PG_URL="postgres://postgres:postgres@127.0.0.1:5432"
+  fi
+fi
+export ACTUATE_PG_URL
+
+# RabbitMQ: start the broker if it does not answer.
+if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+  log "starting RabbitMQ"
+  as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done
+  rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { log "RabbitMQ did not start"; exit 1; }
+fi
+
+log "ready: PostgreSQL at 127.0.0.1:5432, RabbitMQ at 127.0.0.1:5672"

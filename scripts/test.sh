@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check and test of Actuate against real PostgreSQL and RabbitMQ (installed and
+# started by scripts/setup.sh). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+
+# Each test creates its own database actuate_test_<uuid>; clear those left by earlier runs.
+stale=$(psql "$ACTUATE_PG_URL/postgres" -qtAc \
+  "select datname from pg_database where datname like 'actuate\_test\_%'" || true)
+for db in $stale; do
+  psql "$ACTUATE_PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
+done
+
+export ACTUATE_TEST_DATABASE_URL="$ACTUATE_PG_URL/postgres"
+# The seed-client test runs the documentation's Python client with Debian's interpreter.
+export ACTUATE_TEST_PYTHON="${ACTUATE_TEST_PYTHON:-/usr/bin/python3}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
