@@ -7,7 +7,7 @@ use crate::startup::Application;
 use actuate_shared::auth::Token;
 use actuate_shared::ids::{KeyId, ProjectId, TenantId};
 use actuate_shared::settings::{DatabaseSettings, Env};
-use actuate_shared::storage::{PgStore, Store};
+use actuate_shared::storage::{KeyStore, PgStore};
 use actuate_shared::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -86,7 +86,7 @@ fn operator_store() -> anyhow::Result<PgStore> {
     Ok(PgStore::connect_lazy(&database.url, 2)?)
 }
 
-async fn keys(store: &dyn Store, command: KeysCommand) -> anyhow::Result<()> {
+async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create {
             tenant,

@@ -2,7 +2,8 @@
 //! this file decides every error's status and body. 5xx bodies are opaque: the cause is logged
 //! here, never sent.
 
-use actuate_shared::ids::ActionId;
+use actuate_shared::ids::{ActionId, ExecutionId};
+use actuate_shared::model::ExecutionStatus;
 use actuate_shared::storage::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -20,6 +21,14 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("Action not found")]
     ActionNotFound(ActionId),
+    #[error("Action can't create execution")]
+    CannotExecute(ActionId),
+    #[error("Execution not found")]
+    ExecutionNotFound(ExecutionId),
+    #[error("No execution found for this action")]
+    NoExecutions(ActionId),
+    #[error("Execution already finished")]
+    AlreadyFinished(ExecutionId, ExecutionStatus),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -65,6 +74,18 @@ impl IntoResponse for ApiError {
             ApiError::ActionNotFound(id) => (
                 StatusCode::NOT_FOUND,
                 json!({ "error": message, "actionId": id }),
+            ),
+            ApiError::CannotExecute(id) | ApiError::NoExecutions(id) => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": message, "actionId": id }),
+            ),
+            ApiError::ExecutionNotFound(id) => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": message, "actionExecutionId": id }),
+            ),
+            ApiError::AlreadyFinished(id, status) => (
+                StatusCode::CONFLICT,
+                json!({ "error": message, "actionExecutionId": id, "status": status }),
             ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": message })),
             ApiError::MethodNotAllowed(_) => {

@@ -4,7 +4,7 @@
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actuate_shared::auth::Token;
-use actuate_shared::ids::{ActionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -86,6 +86,59 @@ async fn path_id<T: FromStr>(parts: &mut Parts, name: &str) -> Result<T, ApiErro
             raw.chars().take(64).collect::<String>().escape_debug()
         ))
     })
+}
+
+/// An optional JSON body: an empty body (with any or no content type) is `None`; anything
+/// else must be JSON, as for [`JsonBody`].
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(_) => {
+                    ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+                }
+                other => ApiError::BadRequest(format!("could not read the request body: {other}")),
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        JsonBody::from_request(req, state)
+            .await
+            .map(|JsonBody(value)| Self(Some(value)))
+    }
+}
+
+/// Query parameters, with errors in the API's JSON shape.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))
+    }
+}
+
+/// The `{actionExecutionId}` path segment.
+pub struct ExecutionIdPath(pub ExecutionId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ExecutionIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        path_id(parts, "actionExecutionId")
+            .await
+            .map(ExecutionIdPath)
+    }
 }
 
 /// The `{actionId}` path segment.

@@ -7,12 +7,15 @@
 //!   [`extract::Caller`] and return `Result<_, error::ApiError>`.
 //! - [`requests`] turns request bodies into validated drafts for storage.
 //! - [`error`] maps every failure to its status and JSON body.
+//! - Executions are recorded with an outbox row in one transaction; the relay
+//!   (`actuate_shared::relay`) running in this process publishes them to RabbitMQ.
 //!
 //! Storage lives in `actuate-shared`; this crate holds no SQL.
 
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod package;
 pub mod requests;
 pub mod routes;
 pub mod settings;

@@ -1,5 +1,6 @@
 //! The API's settings, read once from the environment at start (see the README's table).
 
+use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
 use actuate_shared::telemetry::LogFormat;
 use std::net::SocketAddr;
@@ -7,6 +8,8 @@ use std::net::SocketAddr;
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
     pub database: DatabaseSettings,
+    /// Where the outbox relay publishes execute requests.
+    pub queue: QueueSettings,
     /// `ACTUATE_BIND`: where the HTTP server listens; port 0 picks a free port (tests).
     pub bind: SocketAddr,
     /// `ACTUATE_AUTO_MIGRATE`: apply pending migrations when `serve` starts.
@@ -22,6 +25,7 @@ impl ApiSettings {
     pub fn from_source(src: &dyn Source) -> Result<Self, SettingError> {
         Ok(Self {
             database: DatabaseSettings::from_source(src)?,
+            queue: QueueSettings::from_source(src)?,
             bind: settings::parsed(
                 src,
                 "ACTUATE_BIND",

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::routes;
 use crate::settings::ApiSettings;
+use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::storage::{DynStore, PgStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -12,6 +13,7 @@ use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -21,11 +23,14 @@ use tracing::Level;
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    pub relay: RelayHandle,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    relay: tokio::task::JoinHandle<()>,
+    stop: CancellationToken,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -46,19 +51,49 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-        let router = app(AppState { store });
-        Ok(Self { listener, router })
+        let relay = RelayHandle::default();
+        let stop = CancellationToken::new();
+        let relay_task = tokio::spawn(relay::run(
+            store.clone(),
+            settings.queue.clone(),
+            relay.clone(),
+            format!("actuate-api relay ({})", std::process::id()),
+            stop.clone(),
+        ));
+        actuate_shared::telemetry::metrics_handle();
+        let router = app(AppState { store, relay });
+        Ok(Self {
+            listener,
+            router,
+            relay: relay_task,
+            stop,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// Cancelling this token stops the application as SIGTERM does.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let stop = self.stop.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = shutdown_signal() => {},
+                    () = stop.cancelled() => {},
+                }
+            })
+            .await;
+        // Rows left in the outbox are published by another replica or after a restart.
+        self.stop.cancel();
+        let _ = self.relay.await;
+        served
     }
 }
 

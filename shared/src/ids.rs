@@ -71,6 +71,10 @@ id_type!(
     TriggerId
 );
 id_type!(
+    /// One execution of an action (`actionExecutionId` on the wire).
+    ExecutionId
+);
+id_type!(
     /// An API key; recorded as `createdBy` / `modifiedBy` on what it changes.
     KeyId
 );

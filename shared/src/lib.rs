@@ -14,7 +14,10 @@
 pub mod auth;
 pub mod draft;
 pub mod ids;
+pub mod message;
 pub mod model;
+pub mod queue;
+pub mod relay;
 pub mod settings;
 pub mod step_settings;
 pub mod storage;

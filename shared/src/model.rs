@@ -1,7 +1,7 @@
 //! The stored shape of actions, steps and triggers, serialised exactly as the Actions API
 //! documents them (camelCase field names, `settings` as a JSON string).
 
-use crate::ids::{ActionId, KeyId, ProjectId, StepId, TriggerId};
+use crate::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TriggerId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -113,4 +113,85 @@ pub struct Trigger {
     pub event_name: Option<String>,
     pub start_date: Option<NaiveDate>,
     pub date_created: DateTime<Utc>,
+}
+
+wire_enum!(
+    /// The documented execution statuses; no others exist.
+    ExecutionStatus { Queued, Running, Completed, Failed }
+);
+
+wire_enum!(
+    /// Where one step of an execution stands.
+    StepRunStatus { Pending, Running, Completed, Failed, Skipped }
+);
+
+/// What created an execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    Manual,
+    Schedule,
+    Event,
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Manual => "manual",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Event => "event",
+        }
+    }
+}
+
+impl FromStr for TriggerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "manual" => Ok(Self::Manual),
+            "schedule" => Ok(Self::Schedule),
+            "event" => Ok(Self::Event),
+            other => Err(format!("unknown trigger kind '{other}'")),
+        }
+    }
+}
+
+/// An execution as the documented endpoints answer it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub action_id: ActionId,
+    pub action_execution_id: ExecutionId,
+    /// When the execution was queued.
+    pub date_started: DateTime<Utc>,
+    pub date_ended: Option<DateTime<Utc>>,
+    pub status: ExecutionStatus,
+    pub notes: Option<String>,
+}
+
+/// An execution read by id: the documented fields plus the extension fields.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionDetail {
+    #[serde(flatten)]
+    pub execution: Execution,
+    pub action_name: String,
+    pub attempt: i32,
+    pub trigger: TriggerKind,
+    pub input: Option<serde_json::Value>,
+    pub steps: Vec<ExecutionStep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionStep {
+    pub step_id: StepId,
+    pub step_number: i32,
+    pub step_type: StepType,
+    pub status: StepRunStatus,
+    pub date_started: Option<DateTime<Utc>>,
+    pub date_ended: Option<DateTime<Utc>>,
+    pub output: Option<serde_json::Value>,
+    pub log: Option<String>,
+    pub error: Option<String>,
 }

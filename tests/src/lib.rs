@@ -1,1 +1,18 @@
-//! placeholder
+//! `actuate-tests`: what tests need from the real world, shared by the integration tests of
+//! every crate, plus the cross-process tests in `tests/e2e/`.
+//!
+//! - [`db`]: a fresh PostgreSQL database per test;
+//! - [`broker`]: per-test queue names on the real RabbitMQ, and a way to read what was published;
+//! - [`sink`]: a real HTTP server on loopback that records what webhooks send it;
+//! - [`proxy`]: a TCP proxy that can be switched off and on, to cut a process off from a
+//!   service without touching the service;
+//! - [`procs`]: the `actuate-api` and `actuate-worker` binaries as child processes.
+//!
+//! Everything fails loudly (panics with a hint) when PostgreSQL or RabbitMQ is missing: a test
+//! that needs them never skips.
+
+pub mod broker;
+pub mod db;
+pub mod procs;
+pub mod proxy;
+pub mod sink;

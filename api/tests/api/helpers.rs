@@ -6,47 +6,21 @@ use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
 use actuate_shared::auth::Token;
 use actuate_shared::ids::{ProjectId, TenantId};
+use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::DatabaseSettings;
-use actuate_shared::storage::{PgStore, Store};
+use actuate_shared::storage::{KeyStore, PgStore};
 use actuate_shared::telemetry::LogFormat;
+use actuate_tests::{broker, db};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use sqlx::Connection;
-use uuid::Uuid;
 
 pub const TENANT: &str = "12345678-1234-1234-1234-123456789012";
 pub const PROJECT: &str = "87654321-4321-4321-4321-210987654321";
 
-/// The server of PostgreSQL to create per-test databases on.
-pub fn admin_url() -> String {
-    std::env::var("ACTUATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Creates an empty database for one test and returns its URL.
-pub async fn fresh_database() -> String {
-    let admin = admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin} ({e}); start it with scripts/setup.sh or \
-             point ACTUATE_TEST_DATABASE_URL at a server"
-            )
-        });
-    let name = format!("actuate_test_{}", Uuid::new_v4().simple());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("admin URL has a database name");
-    format!("{base}/{name}")
-}
-
 pub struct TestApp {
+    stop: tokio_util::sync::CancellationToken,
     pub address: String,
+    pub queue: QueueSettings,
     pub database_url: String,
     pub store: PgStore,
     pub client: reqwest::Client,
@@ -58,8 +32,10 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let database_url = fresh_database().await;
+        let database_url = db::fresh_database().await;
+        let queue = broker::test_queue_settings();
         let settings = ApiSettings {
+            queue: queue.clone(),
             database: DatabaseSettings {
                 url: database_url.clone(),
                 max_connections: 4,
@@ -70,12 +46,15 @@ impl TestApp {
         };
         let app = Application::build(settings).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let stop = app.stop_token();
         tokio::spawn(app.run_until_stopped());
         let store = PgStore::connect_lazy(&database_url, 2).unwrap();
         let tenant: TenantId = TENANT.parse().unwrap();
         let project: ProjectId = PROJECT.parse().unwrap();
         let mut app = TestApp {
+            stop,
             address,
+            queue,
             database_url,
             store,
             client: reqwest::Client::new(),
@@ -176,6 +155,27 @@ impl TestApp {
         let response = self.create_action(body).await;
         assert_eq!(response.status(), 201, "create failed");
         response.json().await.unwrap()
+    }
+}
+
+/// Stops the app and removes its queues and database, even when the test failed.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        let queue = self.queue.clone();
+        let database_url = self.database_url.clone();
+        // Drop cannot await: clean up on a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                broker::delete_queues(&queue).await;
+                db::drop_database(&database_url).await;
+            });
+        })
+        .join();
     }
 }
 

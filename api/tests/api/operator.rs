@@ -1,6 +1,7 @@
 //! The operator commands of the `actuate-api` binary, run as real processes.
 
-use crate::helpers::{TENANT, TestApp, fresh_database};
+use crate::helpers::{TENANT, TestApp};
+use actuate_tests::db::fresh_database;
 use std::process::Output;
 
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {

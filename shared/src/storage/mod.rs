@@ -1,18 +1,26 @@
 //! Storage behind one interface, used by the API and the worker alike. PostgreSQL is the
 //! backend for deployments; an embedded one (SQLite) is planned for standalone mode, and the
-//! same integration tests are meant to run against every backend. Every call takes a
-//! [`Scope`], and every implementation must filter every query on it.
+//! same integration tests are meant to run against every backend.
+//!
+//! The interface is split by concern: [`KeyStore`], [`ActionStore`], [`ExecutionStore`] (what
+//! the API asks), [`WorkStore`] (what workers and reapers do, every write fenced by the
+//! claim's attempt number) and [`OutboxStore`] (what relays publish). [`Store`] is all of them.
+//! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
+//! every query on it.
 
 mod postgres;
+mod types;
 
 pub use postgres::PgStore;
+pub use types::*;
 
 use crate::auth::{ApiKey, TokenHash};
 use crate::draft::{ActionDraft, ActionPatch};
-use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
-use crate::model::Action;
+use crate::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
+use crate::model::{Action, Execution, ExecutionDetail};
 use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,8 +40,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 pub type DynStore = Arc<dyn Store>;
 
+/// Everything a process may need from storage.
+pub trait Store: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore {}
+
+impl<T: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore> Store for T {}
+
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait KeyStore: Send + Sync + 'static {
     /// Applies the embedded migrations; safe to call from many processes at once.
     async fn migrate(&self) -> StoreResult<()>;
     /// Cheap round trip, for readiness checks.
@@ -51,7 +64,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
     /// `false` when no such key exists; revoking twice keeps the first revocation time.
     async fn revoke_api_key(&self, key_id: KeyId) -> StoreResult<bool>;
+}
 
+#[async_trait]
+pub trait ActionStore: Send + Sync + 'static {
     async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>>;
     async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>>;
     async fn create_action(
@@ -68,6 +84,79 @@ pub trait Store: Send + Sync + 'static {
         patch: ActionPatch,
         by: KeyId,
     ) -> StoreResult<Option<Action>>;
-    /// `false` when the action does not exist in `scope`.
+    /// `false` when the action does not exist in `scope`. Its executions stay readable.
     async fn delete_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ExecutionStore: Send + Sync + 'static {
+    /// Records a Queued execution with a snapshot of the action's steps, and its outbox row,
+    /// in one transaction. A live idempotency key returns the execution it first created.
+    async fn create_execution(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        request: NewExecution,
+    ) -> StoreResult<ExecuteOutcome>;
+    async fn get_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<Option<ExecutionDetail>>;
+    /// Newest first.
+    async fn list_executions(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        filter: ExecutionFilter,
+    ) -> StoreResult<Vec<Execution>>;
+    /// Ends a Queued or Running execution as Failed with notes "cancelled", at once, and tells
+    /// the worker running it (if any) to stop.
+    async fn cancel_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<CancelOutcome>;
+}
+
+#[async_trait]
+pub trait WorkStore: Send + Sync + 'static {
+    /// Queued → Running, attempt + 1, with a lease for `worker`.
+    async fn claim_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+        worker: &str,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome>;
+    /// Extends the lease; `false` when the claim is no longer ours (cancelled, reaped, ended).
+    async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool>;
+    async fn start_step(&self, fence: Fence, step_number: i32) -> StoreResult<bool>;
+    async fn finish_step(
+        &self,
+        fence: Fence,
+        step_number: i32,
+        result: StepResult,
+    ) -> StoreResult<bool>;
+    /// Running → Completed / Failed; steps not run are marked Skipped.
+    async fn finish_execution(&self, fence: Fence, outcome: FinalOutcome) -> StoreResult<bool>;
+    /// Running → Queued and back on the queue, for another worker to take at once.
+    async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;
+    /// Re-queues Running executions whose lease expired (or fails them once `max_attempts`
+    /// claims were made or their deadline passed). Safe to run in many processes at once.
+    async fn reap_expired(&self, max_attempts: i32, limit: i64) -> StoreResult<ReapReport>;
+    /// Puts Queued executions that no worker took for `older_than` back in the outbox: a
+    /// backstop for messages lost to the broker (duplicates are dropped by the claim).
+    async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Leases up to `limit` unpublished rows for `lease` (rows leased by another relay are
+    /// skipped, not waited for).
+    async fn lease_outbox(&self, limit: i64, lease: Duration) -> StoreResult<Vec<OutboxItem>>;
+    /// Removes published rows.
+    async fn complete_outbox(&self, ids: &[i64]) -> StoreResult<()>;
+    /// Returns rows that could not be published, to be retried after `retry_in`.
+    async fn fail_outbox(&self, ids: &[i64], error: &str, retry_in: Duration) -> StoreResult<()>;
 }

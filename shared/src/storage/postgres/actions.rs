@@ -1,77 +1,16 @@
-//! The PostgreSQL backend. Plain runtime-checked queries (no compile-time database needed);
-//! the integration tests exercise every one of them against a real server.
+//! Actions with their steps and triggers. An action's `actionStatus`, `lastRunTime` and
+//! `lastRunResult` are derived from its executions when read.
 
-use super::{Store, StoreError, StoreResult};
-use crate::auth::{ApiKey, TokenHash};
+use super::{PgStore, decode, is_unique_violation, now};
 use crate::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
-use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
+use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
 use crate::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgConnection;
 use sqlx::{FromRow, Postgres, Transaction};
 use std::collections::HashMap;
-use std::time::Duration;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pool: PgPool,
-}
-
-impl PgStore {
-    /// Connects lazily: the pool opens connections on first use, so a process can start (and
-    /// report unreadiness) while the database is still coming up.
-    pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy(url)?;
-        Ok(Self { pool })
-    }
-
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-}
-
-/// Timestamps are taken in Rust and truncated to what PostgreSQL keeps (microseconds), so a
-/// value returned from a write equals the one read back later.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
-}
-
-#[derive(FromRow)]
-struct KeyRow {
-    key_id: KeyId,
-    tenant_id: TenantId,
-    project_id: Option<ProjectId>,
-    name: Option<String>,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<KeyRow> for ApiKey {
-    fn from(r: KeyRow) -> Self {
-        ApiKey {
-            key_id: r.key_id,
-            tenant_id: r.tenant_id,
-            project_id: r.project_id,
-            name: r.name,
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-        }
-    }
-}
 
 #[derive(FromRow)]
 struct ActionRow {
@@ -112,14 +51,6 @@ struct TriggerRow {
     event_name: Option<String>,
     start_date: Option<NaiveDate>,
     date_created: DateTime<Utc>,
-}
-
-/// A stored enum that no longer parses means the table was written by something else; fail
-/// loudly rather than invent a value.
-fn decode<T: std::str::FromStr<Err = String>>(column: &str, value: &str) -> StoreResult<T> {
-    value
-        .parse()
-        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("{column}: {e}").into())))
 }
 
 impl StepRow {
@@ -184,13 +115,22 @@ macro_rules! scoped {
         " WHERE tenant_id = $1 AND project_id = $2 AND ($3::uuid IS NULL OR action_id = $3)"
     };
 }
-const SELECT_ACTIONS: &str = concat!(
-    "SELECT action_id, project_id, name, description, is_enabled, max_run_time, action_status, \
-     next_run_time, last_run_time, last_run_result, date_created, date_modified, created_by, \
-     modified_by FROM actions",
-    scoped!(),
-    " ORDER BY date_created, action_id"
-);
+const SELECT_ACTIONS: &str = "\
+    SELECT a.action_id, a.project_id, a.name, a.description, a.is_enabled, a.max_run_time, \
+      CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.tenant_id = a.tenant_id \
+        AND r.project_id = a.project_id AND r.action_id = a.action_id AND r.status = 'Running') \
+        THEN 'Running' ELSE 'Idle' END AS action_status, \
+      a.next_run_time, last.date_started AS last_run_time, \
+      CASE last.status WHEN 'Completed' THEN 'Success' WHEN 'Failed' THEN 'Failed' END \
+        AS last_run_result, \
+      a.date_created, a.date_modified, a.created_by, a.modified_by \
+    FROM actions a \
+    LEFT JOIN LATERAL (SELECT f.date_started, f.status FROM executions f \
+      WHERE f.tenant_id = a.tenant_id AND f.project_id = a.project_id \
+        AND f.action_id = a.action_id AND f.date_ended IS NOT NULL \
+      ORDER BY f.date_ended DESC LIMIT 1) last ON true \
+    WHERE a.tenant_id = $1 AND a.project_id = $2 AND ($3::uuid IS NULL OR a.action_id = $3) \
+    ORDER BY a.date_created, a.action_id";
 const SELECT_STEPS: &str = concat!(
     "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
      FROM action_steps",
@@ -385,75 +325,7 @@ fn name_taken(err: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn create_api_key(
-        &self,
-        tenant_id: TenantId,
-        project_id: Option<ProjectId>,
-        name: Option<String>,
-        hash: TokenHash,
-    ) -> StoreResult<ApiKey> {
-        let row: KeyRow = sqlx::query_as(
-            "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at",
-        )
-        .bind(KeyId::new())
-        .bind(tenant_id)
-        .bind(project_id)
-        .bind(name)
-        .bind(&hash.0[..])
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.into())
-    }
-
-    async fn find_api_key(&self, hash: TokenHash) -> StoreResult<Option<ApiKey>> {
-        let row: Option<(Vec<u8>, KeyRow)> = sqlx::query_as::<_, KeyRowWithHash>(
-            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
-             FROM api_keys WHERE token_hash = $1",
-        )
-        .bind(&hash.0[..])
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|r| (r.token_hash, r.key));
-        // The index lookup already matched; the constant-time comparison keeps the final
-        // decision free of data-dependent timing should the lookup ever become a prefix scan.
-        Ok(row.and_then(|(stored, key)| hash.matches(&stored).then(|| key.into())))
-    }
-
-    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at \
-             FROM api_keys ORDER BY created_at, key_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn revoke_api_key(&self, key_id: KeyId) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
-        )
-        .bind(key_id)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
+impl ActionStore for PgStore {
     async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>> {
         load_actions(&mut *self.pool.acquire().await?, scope, None).await
     }
@@ -566,11 +438,4 @@ impl Store for PgStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
-}
-
-#[derive(FromRow)]
-struct KeyRowWithHash {
-    #[sqlx(flatten)]
-    key: KeyRow,
-    token_hash: Vec<u8>,
 }

@@ -1,0 +1,310 @@
+//! Executions as the API sees them: creating one (snapshot + outbox row in one transaction),
+//! reading history, cancelling.
+
+use super::{PgStore, decode};
+use crate::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::model::{
+    Execution, ExecutionDetail, ExecutionStatus, ExecutionStep, StepRunStatus, StepType,
+    TriggerKind,
+};
+use crate::storage::{
+    CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
+    NewExecution, StoreResult,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::FromRow;
+use sqlx::postgres::PgConnection;
+
+#[derive(FromRow)]
+pub(super) struct ExecutionRow {
+    action_id: ActionId,
+    execution_id: ExecutionId,
+    date_started: DateTime<Utc>,
+    date_ended: Option<DateTime<Utc>>,
+    status: String,
+    notes: Option<String>,
+}
+
+impl ExecutionRow {
+    pub(super) fn into_execution(self) -> StoreResult<Execution> {
+        Ok(Execution {
+            action_id: self.action_id,
+            action_execution_id: self.execution_id,
+            date_started: self.date_started,
+            date_ended: self.date_ended,
+            status: decode("status", &self.status)?,
+            notes: self.notes,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    execution: ExecutionRow,
+    action_name: String,
+    attempt: i32,
+    trigger: String,
+    input: Option<Value>,
+}
+
+#[derive(FromRow)]
+struct StepRow {
+    step_id: StepId,
+    step_number: i32,
+    step_type: String,
+    status: String,
+    date_started: Option<DateTime<Utc>>,
+    date_ended: Option<DateTime<Utc>>,
+    output: Option<Value>,
+    log: Option<String>,
+    error: Option<String>,
+}
+
+async fn fetch_execution(
+    conn: &mut PgConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+) -> StoreResult<Option<Execution>> {
+    let row: Option<ExecutionRow> = sqlx::query_as(
+        "SELECT action_id, execution_id, date_started, date_ended, status, notes \
+         FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(ExecutionRow::into_execution).transpose()
+}
+
+#[async_trait]
+impl ExecutionStore for PgStore {
+    async fn create_execution(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        request: NewExecution,
+    ) -> StoreResult<ExecuteOutcome> {
+        let execution_id = ExecutionId::new();
+        let mut tx = self.pool.begin().await?;
+
+        if let Some(key) = &request.idempotency_key {
+            // Inserting the key first serialises concurrent requests with the same key: the
+            // second waits for the first to commit, then finds its execution.
+            let fresh: Option<(ExecutionId,)> = sqlx::query_as(
+                "INSERT INTO idempotency_keys \
+                   (tenant_id, project_id, action_id, key, execution_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, now()) \
+                 ON CONFLICT (tenant_id, project_id, action_id, key) DO UPDATE \
+                   SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at \
+                   WHERE idempotency_keys.created_at < now() - make_interval(hours => $6) \
+                 RETURNING execution_id",
+            )
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(action_id)
+            .bind(key)
+            .bind(execution_id)
+            .bind(IDEMPOTENCY_WINDOW_HOURS)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if fresh.is_none() {
+                let (existing,): (ExecutionId,) = sqlx::query_as(
+                    "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
+                     AND project_id = $2 AND action_id = $3 AND key = $4",
+                )
+                .bind(scope.tenant_id)
+                .bind(scope.project_id)
+                .bind(action_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+                let execution = fetch_execution(&mut tx, scope, existing).await?;
+                tx.rollback().await?;
+                // The key outlives an execution only if rows were deleted by hand; treat the
+                // key as unused then rather than fail the request.
+                if let Some(execution) = execution {
+                    return Ok(ExecuteOutcome::Existing(execution));
+                }
+                return Box::pin(self.create_execution(
+                    scope,
+                    action_id,
+                    NewExecution {
+                        idempotency_key: None,
+                        ..request
+                    },
+                ))
+                .await;
+            }
+        }
+
+        // FOR SHARE: an update of the action's steps waits until the snapshot is taken.
+        let action: Option<(String, bool, i32)> = sqlx::query_as(
+            "SELECT name, is_enabled, max_run_time FROM actions \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 FOR SHARE",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((action_name, is_enabled, max_run_time)) = action else {
+            return Ok(ExecuteOutcome::ActionNotFound);
+        };
+        if !is_enabled {
+            return Ok(ExecuteOutcome::ActionDisabled);
+        }
+
+        let row: ExecutionRow = sqlx::query_as(
+            "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
+               status, trigger, input, max_run_time, date_started) \
+             VALUES ($1, $2, $3, $4, $5, 'Queued', $6, $7, $8, now()) \
+             RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(action_id)
+        .bind(&action_name)
+        .bind(request.trigger.as_str())
+        .bind(&request.input)
+        .bind(max_run_time)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
+               step_id, step_type, settings) \
+             SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
+             FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(execution_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(execution_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ExecuteOutcome::Created(row.into_execution()?))
+    }
+
+    async fn get_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<Option<ExecutionDetail>> {
+        let mut conn = self.pool.acquire().await?;
+        let row: Option<DetailRow> = sqlx::query_as(
+            "SELECT action_id, execution_id, date_started, date_ended, status, notes, \
+               action_name, attempt, trigger, input \
+             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let steps: Vec<StepRow> = sqlx::query_as(
+            "SELECT step_id, step_number, step_type, status, date_started, date_ended, output, \
+               log, error \
+             FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             ORDER BY step_number",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let steps = steps
+            .into_iter()
+            .map(|s| {
+                Ok(ExecutionStep {
+                    step_id: s.step_id,
+                    step_number: s.step_number,
+                    step_type: decode::<StepType>("step_type", &s.step_type)?,
+                    status: decode::<StepRunStatus>("status", &s.status)?,
+                    date_started: s.date_started,
+                    date_ended: s.date_ended,
+                    output: s.output,
+                    log: s.log,
+                    error: s.error,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(ExecutionDetail {
+            execution: row.execution.into_execution()?,
+            action_name: row.action_name,
+            attempt: row.attempt,
+            trigger: decode::<TriggerKind>("trigger", &row.trigger)?,
+            input: row.input,
+            steps,
+        }))
+    }
+
+    async fn list_executions(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        filter: ExecutionFilter,
+    ) -> StoreResult<Vec<Execution>> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT action_id, execution_id, date_started, date_ended, status, notes \
+             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+               AND ($4::text IS NULL OR status = $4) \
+             ORDER BY date_started DESC, execution_id DESC LIMIT $5 OFFSET $6",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(filter.status.map(ExecutionStatus::as_str))
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ExecutionRow::into_execution).collect()
+    }
+
+    async fn cancel_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<CancelOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<ExecutionRow> = sqlx::query_as(
+            "UPDATE executions SET status = 'Failed', notes = 'cancelled', date_ended = now(), \
+               lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND status IN ('Queued', 'Running') \
+             RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let existing = fetch_execution(&mut tx, scope, execution_id).await?;
+            return Ok(match existing {
+                Some(execution) => CancelOutcome::AlreadyFinished(execution),
+                None => CancelOutcome::NotFound,
+            });
+        };
+        super::work::close_steps(&mut tx, scope, execution_id, "cancelled").await?;
+        // Wakes the worker running it, if any; its later writes are fenced out anyway.
+        sqlx::query("SELECT pg_notify('actuate_cancel', $1)")
+            .bind(execution_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(CancelOutcome::Cancelled(row.into_execution()?))
+    }
+}

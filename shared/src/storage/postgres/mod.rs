@@ -1,0 +1,67 @@
+//! The PostgreSQL backend, one file per storage concern. Plain runtime-checked queries (no
+//! compile-time database needed); the integration tests run every one of them against a real
+//! server.
+
+mod actions;
+mod executions;
+mod keys;
+mod outbox;
+mod work;
+
+use super::{StoreError, StoreResult};
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects lazily: the pool opens connections on first use, so a process can start (and
+    /// report unreadiness) while the database is still coming up.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(url)?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Timestamps are taken in Rust and truncated to what PostgreSQL keeps (microseconds), so a
+/// value returned from a write equals the one read back later.
+pub(super) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub(super) fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
+}
+
+/// A stored enum that no longer parses means the table was written by something else; fail
+/// loudly rather than invent a value.
+pub(super) fn decode<T: std::str::FromStr<Err = String>>(
+    column: &str,
+    value: &str,
+) -> StoreResult<T> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("{column}: {e}").into())))
+}
+
+/// Seconds as PostgreSQL's `make_interval` takes them.
+pub(super) fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

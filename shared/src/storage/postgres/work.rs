@@ -1,0 +1,396 @@
+//! The worker's side: claiming an execution, heartbeats, step results, the end of an
+//! execution, releasing it, and reaping executions whose worker was lost. Every write after the
+//! claim is fenced: it matches only while the execution is Running under the same attempt.
+
+use super::{PgStore, decode, secs};
+use crate::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
+use crate::storage::{
+    ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, ReapReport, StepResult,
+    StoreResult, WorkStore,
+};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::PgConnection;
+use sqlx::{FromRow, Postgres, Transaction};
+use std::time::Duration;
+
+#[derive(FromRow)]
+struct ClaimRow {
+    attempt: i32,
+    action_id: ActionId,
+    action_name: String,
+    trigger: String,
+    input: Option<Value>,
+    max_run_time: i32,
+    remaining_seconds: f64,
+}
+
+#[derive(FromRow)]
+struct ClaimedStepRow {
+    step_number: i32,
+    step_id: StepId,
+    step_type: String,
+    settings: String,
+    status: String,
+    output: Option<Value>,
+}
+
+/// Ends the steps of an execution that was stopped from outside (cancel, deadline, lost
+/// worker): the running one fails with `reason`, those not reached are skipped.
+pub(super) async fn close_steps(
+    conn: &mut PgConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+    reason: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE execution_steps SET \
+           status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
+           error = CASE status WHEN 'Running' THEN $4 ELSE error END, \
+           date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND status IN ('Running', 'Pending')",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Locks the execution row if it is still Running under `fence`; `false` otherwise.
+async fn lock_fenced(tx: &mut Transaction<'_, Postgres>, fence: Fence) -> StoreResult<bool> {
+    let row: Option<(i32,)> = sqlx::query_as(
+        "SELECT attempt FROM executions WHERE tenant_id = $1 AND project_id = $2 \
+           AND execution_id = $3 AND attempt = $4 AND status = 'Running' FOR UPDATE",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
+#[async_trait]
+impl WorkStore for PgStore {
+    async fn claim_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+        worker: &str,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome> {
+        let mut conn = self.pool.acquire().await?;
+        // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
+        // whole execution, retries included. Time is the database's, not the worker's.
+        let claimed: Option<ClaimRow> = sqlx::query_as(
+            "UPDATE executions SET status = 'Running', attempt = attempt + 1, \
+               lease_owner = $4, lease_expires_at = now() + make_interval(secs => $5), \
+               date_running = COALESCE(date_running, now()), \
+               deadline_at = COALESCE(deadline_at, now() + make_interval(secs => max_run_time)) \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Queued' \
+             RETURNING attempt, action_id, action_name, trigger, input, max_run_time, \
+               GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(worker)
+        .bind(secs(lease))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(claimed) = claimed else {
+            let status: Option<(String,)> = sqlx::query_as(
+                "SELECT status FROM executions \
+                 WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+            )
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(execution_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Ok(match status {
+                Some((s,)) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
+                None => ClaimOutcome::Unknown,
+            });
+        };
+        let steps: Vec<ClaimedStepRow> = sqlx::query_as(
+            "SELECT step_number, step_id, step_type, settings, status, output \
+             FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             ORDER BY step_number",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let steps = steps
+            .into_iter()
+            .map(|s| {
+                let done =
+                    decode::<StepRunStatus>("status", &s.status)? == StepRunStatus::Completed;
+                Ok(ClaimedStep {
+                    step_number: s.step_number,
+                    step_id: s.step_id,
+                    step_type: decode::<StepType>("step_type", &s.step_type)?,
+                    settings: s.settings,
+                    completed_output: if done {
+                        Some(s.output.unwrap_or(Value::Null))
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ClaimOutcome::Claimed(ClaimedExecution {
+            fence: Fence {
+                scope,
+                execution_id,
+                attempt: claimed.attempt,
+            },
+            action_id: claimed.action_id,
+            action_name: claimed.action_name,
+            trigger: decode::<TriggerKind>("trigger", &claimed.trigger)?,
+            input: claimed.input,
+            max_run_time: claimed.max_run_time,
+            remaining: Duration::from_secs_f64(claimed.remaining_seconds.max(0.0)),
+            steps,
+        }))
+    }
+
+    async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE executions SET lease_expires_at = now() + make_interval(secs => $5) \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
+               AND status = 'Running'",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(fence.attempt)
+        .bind(secs(lease))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn start_step(&self, fence: Fence, step_number: i32) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE execution_steps s SET status = 'Running', attempt = $4, date_started = now(), \
+               date_ended = NULL, output = NULL, log = NULL, error = NULL \
+             FROM executions e \
+             WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
+               AND s.step_number = $5 AND s.status <> 'Completed' \
+               AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
+               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = 'Running'",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(fence.attempt)
+        .bind(step_number)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_step(
+        &self,
+        fence: Fence,
+        step_number: i32,
+        result: StepResult,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE execution_steps s SET status = $6, date_ended = now(), output = $7, \
+               log = $8, error = $9 \
+             FROM executions e \
+             WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
+               AND s.step_number = $5 AND s.status = 'Running' AND s.attempt = $4 \
+               AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
+               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = 'Running'",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(fence.attempt)
+        .bind(step_number)
+        .bind(if result.succeeded {
+            "Completed"
+        } else {
+            "Failed"
+        })
+        .bind(&result.output)
+        .bind(&result.log)
+        .bind(&result.error)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_execution(&self, fence: Fence, outcome: FinalOutcome) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_fenced(&mut tx, fence).await? {
+            return Ok(false);
+        }
+        let (status, notes) = match &outcome {
+            FinalOutcome::Completed => ("Completed", None),
+            FinalOutcome::Failed { notes } => ("Failed", Some(notes.as_str())),
+        };
+        sqlx::query(
+            "UPDATE executions SET status = $4, notes = $5, date_ended = now(), \
+               lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(status)
+        .bind(notes)
+        .execute(&mut *tx)
+        .await?;
+        close_steps(
+            &mut tx,
+            fence.scope,
+            fence.execution_id,
+            notes.unwrap_or("stopped"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn release_execution(&self, fence: Fence) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_fenced(&mut tx, fence).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE executions SET status = 'Queued', lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .execute(&mut *tx)
+        .await?;
+        reset_running_steps(&mut tx, fence.scope, fence.execution_id).await?;
+        sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
+            .bind(fence.scope.tenant_id)
+            .bind(fence.scope.project_id)
+            .bind(fence.execution_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn reap_expired(&self, max_attempts: i32, limit: i64) -> StoreResult<ReapReport> {
+        let mut tx = self.pool.begin().await?;
+        // SKIP LOCKED: reapers in other processes take other rows instead of waiting; a worker
+        // finishing the same row at this moment is fenced out by the status change.
+        let expired: Vec<(uuid::Uuid, uuid::Uuid, ExecutionId, i32, bool)> = sqlx::query_as(
+            "SELECT tenant_id, project_id, execution_id, attempt, deadline_at <= now() \
+             FROM executions \
+             WHERE status = 'Running' AND (lease_expires_at < now() \
+               OR deadline_at < now() - interval '30 seconds') \
+             ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut report = ReapReport::default();
+        for (tenant_id, project_id, execution_id, attempt, past_deadline) in expired {
+            let scope = Scope {
+                tenant_id: tenant_id.into(),
+                project_id: project_id.into(),
+            };
+            if past_deadline || attempt >= max_attempts {
+                let notes: String = sqlx::query_scalar(
+                    "UPDATE executions SET status = 'Failed', date_ended = now(), \
+                       lease_owner = NULL, lease_expires_at = NULL, \
+                       notes = CASE WHEN $5 THEN format('exceeded maxRunTime of %s s', max_run_time) \
+                         ELSE format('worker lost: no worker finished it in %s attempts', attempt) END \
+                     WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                       AND attempt = $4 RETURNING notes",
+                )
+                .bind(tenant_id)
+                .bind(project_id)
+                .bind(execution_id)
+                .bind(attempt)
+                .bind(past_deadline)
+                .fetch_one(&mut *tx)
+                .await?;
+                close_steps(&mut tx, scope, execution_id, &notes).await?;
+                report.failed += 1;
+            } else {
+                sqlx::query(
+                    "UPDATE executions SET status = 'Queued', lease_owner = NULL, \
+                       lease_expires_at = NULL \
+                     WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+                )
+                .bind(tenant_id)
+                .bind(project_id)
+                .bind(execution_id)
+                .execute(&mut *tx)
+                .await?;
+                reset_running_steps(&mut tx, scope, execution_id).await?;
+                sqlx::query(
+                    "INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)",
+                )
+                .bind(tenant_id)
+                .bind(project_id)
+                .bind(execution_id)
+                .execute(&mut *tx)
+                .await?;
+                report.requeued += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "WITH stale AS ( \
+               SELECT tenant_id, project_id, execution_id FROM executions e \
+               WHERE status = 'Queued' \
+                 AND COALESCE(requeued_at, date_started) < now() - make_interval(secs => $1) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
+               ORDER BY date_started LIMIT $2 FOR UPDATE SKIP LOCKED), \
+             marked AS ( \
+               UPDATE executions e SET requeued_at = now() FROM stale s \
+               WHERE e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
+                 AND e.execution_id = s.execution_id) \
+             INSERT INTO outbox (tenant_id, project_id, execution_id) \
+             SELECT tenant_id, project_id, execution_id FROM stale",
+        )
+        .bind(secs(older_than))
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// A step that was running when its worker went away runs again in the next attempt.
+async fn reset_running_steps(
+    conn: &mut PgConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE execution_steps SET status = 'Pending', date_started = NULL \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Running'",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Values passed to and returned by the storage interface.
+
+use crate::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::message::ExecuteMessage;
+use crate::model::{Execution, ExecutionStatus, StepType, TriggerKind};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What an execute request asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewExecution {
+    pub trigger: TriggerKind,
+    pub input: Option<Value>,
+    /// A repeated key for the same action within [`IDEMPOTENCY_WINDOW_HOURS`] returns the
+    /// first execution.
+    pub idempotency_key: Option<String>,
+}
+
+pub const IDEMPOTENCY_WINDOW_HOURS: i32 = 24;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecuteOutcome {
+    Created(Execution),
+    /// The idempotency key was seen before: the execution it created.
+    Existing(Execution),
+    ActionNotFound,
+    ActionDisabled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExecutionFilter {
+    pub limit: i64,
+    pub offset: i64,
+    pub status: Option<ExecutionStatus>,
+}
+
+impl Default for ExecutionFilter {
+    fn default() -> Self {
+        Self {
+            limit: 1000,
+            offset: 0,
+            status: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CancelOutcome {
+    Cancelled(Execution),
+    AlreadyFinished(Execution),
+    NotFound,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimOutcome {
+    Claimed(ClaimedExecution),
+    /// The execution exists but is not Queued: a duplicate or late delivery.
+    NotQueued(ExecutionStatus),
+    /// No such execution: a message that cannot be processed.
+    Unknown,
+}
+
+/// Everything a worker needs to run an execution it claimed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedExecution {
+    pub fence: Fence,
+    pub action_id: ActionId,
+    pub action_name: String,
+    pub trigger: TriggerKind,
+    pub input: Option<Value>,
+    pub max_run_time: i32,
+    /// Time left before maxRunTime, by the database's clock (zero when already past).
+    pub remaining: Duration,
+    pub steps: Vec<ClaimedStep>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedStep {
+    pub step_number: i32,
+    pub step_id: StepId,
+    pub step_type: StepType,
+    pub settings: String,
+    /// Completed steps of an earlier attempt are not run again; their output is reused.
+    pub completed_output: Option<Value>,
+}
+
+/// Identifies one claim of an execution. Every write a worker makes carries it, and matches
+/// only while the execution is still Running under this attempt, so a worker that was paused
+/// and wakes up late changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub scope: Scope,
+    pub execution_id: ExecutionId,
+    pub attempt: i32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepResult {
+    pub succeeded: bool,
+    pub output: Option<Value>,
+    pub log: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FinalOutcome {
+    Completed,
+    Failed { notes: String },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReapReport {
+    pub requeued: u64,
+    pub failed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub message: ExecuteMessage,
+}

@@ -1,0 +1,58 @@
+//! The real binaries as child processes. They are built by `cargo test --workspace` (each
+//! crate's integration tests need them) and found next to the test executable.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use tokio::process::{Child, Command};
+
+/// `target/<profile>/<name>`, next to `target/<profile>/deps/<this test>`.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build --workspace --bins; scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Starts a binary with `env` (and a clean slate of Actuate variables), logs to a file under
+/// the system temp dir so a failing test can point at them.
+pub fn spawn(name: &str, args: &[&str], env: &[(&str, String)], log_name: &str) -> Child {
+    let log_path = std::env::temp_dir().join(format!("actuate-test-{log_name}.log"));
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut command = Command::new(binary(name));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
+}
+
+/// Sends SIGTERM (graceful) or SIGKILL.
+pub fn signal(child: &Child, sig: i32) {
+    let pid = child.id().expect("child running") as i32;
+    // SAFETY: kill(2) with a pid we own; no memory is touched.
+    let rc = unsafe { libc_kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+}
+
+pub const SIGKILL: i32 = 9;
+pub const SIGTERM: i32 = 15;
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}

@@ -1,0 +1,110 @@
+//! A real HTTP server on loopback that records every request webhooks send it, and answers
+//! with a chosen status after a chosen delay.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Mutex<Vec<Recorded>>,
+}
+
+pub struct Sink {
+    pub port: u16,
+    inner: Arc<Inner>,
+}
+
+impl Sink {
+    /// Starts a sink: `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
+    /// many milliseconds, anything else 200 with `{"ok": true}`.
+    pub async fn start() -> Self {
+        let inner = Arc::new(Inner::default());
+        let router = Router::new().fallback(record).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { port, inner }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` requests arrived, or `within` passed.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Recorded> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let requests = self.requests();
+            if requests.len() >= n || tokio::time::Instant::now() >= deadline {
+                return requests;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn record(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    let path = uri.path().to_string();
+    inner.requests.lock().unwrap().push(Recorded {
+        method,
+        path: path.clone(),
+        headers,
+        body,
+    });
+    let json = [("content-type", "application/json")];
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (
+        parts.next(),
+        parts.next().and_then(|v| v.parse::<u64>().ok()),
+    ) {
+        (Some("status"), Some(code)) => (
+            StatusCode::from_u16(code as u16).unwrap_or(StatusCode::IM_A_TEAPOT),
+            json,
+            format!("{{\"status\": {code}, \"detail\": \"as requested\"}}"),
+        ),
+        (Some("slow"), Some(ms)) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            (
+                StatusCode::OK,
+                json,
+                "{\"ok\": true, \"slow\": true}".into(),
+            )
+        }
+        (Some("big"), Some(bytes)) => (
+            StatusCode::OK,
+            [("content-type", "text/plain")],
+            "x".repeat(bytes as usize),
+        ),
+        _ => (StatusCode::OK, json, "{\"ok\": true}".into()),
+    }
+}

@@ -1,0 +1,42 @@
+//! What the handler, the executor and the steps share within one worker process.
+
+use crate::cancel::Cancellations;
+use crate::settings::WorkerSettings;
+use crate::steps::StepDeps;
+use actuate_shared::relay::RelayHandle;
+use actuate_shared::storage::DynStore;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub struct WorkerContext {
+    pub store: DynStore,
+    pub settings: WorkerSettings,
+    pub steps: StepDeps,
+    /// One permit per execution this worker may run at once.
+    pub slots: Arc<Semaphore>,
+    /// Running executions, awaited on shutdown.
+    pub running: TaskTracker,
+    /// Stop tokens of running executions, fired by cancel notifications.
+    pub cancellations: Cancellations,
+    /// Fired when the shutdown grace period is over: executions still running are released.
+    pub abandon: CancellationToken,
+    pub relay: RelayHandle,
+}
+
+impl WorkerContext {
+    pub fn new(store: DynStore, settings: WorkerSettings) -> anyhow::Result<Arc<Self>> {
+        let steps = StepDeps::new(&settings)?;
+        Ok(Arc::new(Self {
+            store,
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+            settings,
+            steps,
+            running: TaskTracker::new(),
+            cancellations: Cancellations::default(),
+            abandon: CancellationToken::new(),
+            relay: RelayHandle::default(),
+        }))
+    }
+}

@@ -1,0 +1,210 @@
+//! Runs one claimed execution: its steps in `stepNumber` order, bounded by maxRunTime,
+//! stoppable by cancel, kept alive by heartbeats, and released on shutdown. Every write is
+//! fenced by the claim, so if the execution was cancelled, reaped or taken over meanwhile,
+//! nothing this worker writes lands.
+
+use crate::context::WorkerContext;
+use crate::steps::{self, StepContext};
+use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, StepResult};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Why an execution ended before all its steps completed.
+enum Stop {
+    /// A step failed or maxRunTime passed: the execution fails with these notes.
+    Failed(String),
+    /// Cancelled by the API, or the claim was lost (reaped, taken over): someone else owns the
+    /// outcome, so this worker writes nothing more.
+    Gone,
+    /// Shutdown grace is over: hand the execution to another worker.
+    Release,
+}
+
+pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution) {
+    let fence = claimed.fence;
+    let started = std::time::Instant::now();
+    let registration = ctx.cancellations.register(fence.execution_id);
+    let stopped = registration.token.clone();
+    let heartbeat = tokio::spawn(heartbeat(
+        ctx.store.clone(),
+        fence,
+        ctx.settings.lease,
+        stopped.clone(),
+    ));
+    let deadline = Instant::now() + claimed.remaining;
+
+    let outcome = run_steps(ctx, &claimed, deadline, &stopped).await;
+    heartbeat.abort();
+
+    let written = match outcome {
+        Ok(()) => finish(ctx, fence, FinalOutcome::Completed).await,
+        Err(Stop::Failed(notes)) => finish(ctx, fence, FinalOutcome::Failed { notes }).await,
+        Err(Stop::Release) => match ctx.store.release_execution(fence).await {
+            Ok(released) => {
+                if released {
+                    ctx.relay.wake();
+                    tracing::info!(execution_id = %fence.execution_id, "released for another worker");
+                }
+                released
+            }
+            Err(e) => {
+                // The lease runs out and a reaper re-queues it.
+                tracing::warn!(error = %e, execution_id = %fence.execution_id, "release failed");
+                false
+            }
+        },
+        Err(Stop::Gone) => false,
+    };
+    if written {
+        metrics::histogram!("actuate_execution_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
+async fn finish(ctx: &WorkerContext, fence: Fence, outcome: FinalOutcome) -> bool {
+    let label = match &outcome {
+        FinalOutcome::Completed => "Completed",
+        FinalOutcome::Failed { .. } => "Failed",
+    };
+    // The database may be briefly unreachable; the outcome is worth a few retries before the
+    // lease expires and a reaper takes over.
+    let mut backoff = Duration::from_millis(100);
+    for _ in 0..8 {
+        match ctx.store.finish_execution(fence, outcome.clone()).await {
+            Ok(true) => {
+                tracing::info!(execution_id = %fence.execution_id, status = label, "execution finished");
+                metrics::counter!("actuate_executions_finished_total", "status" => label)
+                    .increment(1);
+                return true;
+            }
+            Ok(false) => {
+                tracing::info!(execution_id = %fence.execution_id, "execution was ended elsewhere");
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, execution_id = %fence.execution_id, "cannot record the outcome; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    false
+}
+
+async fn run_steps(
+    ctx: &WorkerContext,
+    claimed: &ClaimedExecution,
+    deadline: Instant,
+    stopped: &CancellationToken,
+) -> Result<(), Stop> {
+    let fence = claimed.fence;
+    let exceeded = || format!("exceeded maxRunTime of {} s", claimed.max_run_time);
+    let mut outputs = BTreeMap::new();
+    for step in &claimed.steps {
+        if let Some(output) = &step.completed_output {
+            outputs.insert(step.step_number, output.clone());
+            continue;
+        }
+        if Instant::now() >= deadline {
+            return Err(Stop::Failed(exceeded()));
+        }
+        if !ctx
+            .store
+            .start_step(fence, step.step_number)
+            .await
+            .unwrap_or(false)
+        {
+            return Err(Stop::Gone);
+        }
+        let context = StepContext {
+            execution: claimed,
+            outputs: &outputs,
+        };
+        let started = std::time::Instant::now();
+        let result = tokio::select! {
+            r = steps::run(&ctx.steps, step, &context) => r,
+            () = tokio::time::sleep_until(deadline) => {
+                let notes = exceeded();
+                let _ = ctx.store.finish_step(fence, step.step_number, failed(&notes)).await;
+                return Err(Stop::Failed(notes));
+            }
+            () = stopped.cancelled() => return Err(Stop::Gone),
+            () = ctx.abandon.cancelled() => return Err(Stop::Release),
+        };
+        metrics::histogram!("actuate_step_duration_seconds", "type" => step.step_type.as_str())
+            .record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(success) => {
+                let recorded = StepResult {
+                    succeeded: true,
+                    output: Some(success.output.clone()),
+                    log: success.log,
+                    error: None,
+                };
+                if !ctx
+                    .store
+                    .finish_step(fence, step.step_number, recorded)
+                    .await
+                    .unwrap_or(false)
+                {
+                    return Err(Stop::Gone);
+                }
+                outputs.insert(step.step_number, success.output);
+            }
+            Err(failure) => {
+                let notes = format!(
+                    "step {} ({}) failed: {}",
+                    step.step_number, step.step_type, failure.message
+                );
+                let recorded = StepResult {
+                    succeeded: false,
+                    output: failure.output,
+                    log: failure.log,
+                    error: Some(failure.message),
+                };
+                let _ = ctx
+                    .store
+                    .finish_step(fence, step.step_number, recorded)
+                    .await;
+                return Err(Stop::Failed(notes));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn failed(message: &str) -> StepResult {
+    StepResult {
+        succeeded: false,
+        output: None,
+        log: None,
+        error: Some(message.to_string()),
+    }
+}
+
+/// Renews the lease every third of it; fires `stopped` when the claim is gone (cancelled,
+/// reaped). Database errors are retried: the lease leaves time for that.
+async fn heartbeat(
+    store: actuate_shared::storage::DynStore,
+    fence: Fence,
+    lease: Duration,
+    stopped: CancellationToken,
+) {
+    let period = lease / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        match store.heartbeat(fence, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(execution_id = %fence.execution_id, "claim lost; stopping");
+                stopped.cancel();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, execution_id = %fence.execution_id, "heartbeat failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The core of the worker: one delivered message in, a decision about it out. No AMQP types
+//! here, so tests drive it directly; `consumer.rs` turns the [`Disposition`] into an ack or a
+//! nack, and nothing else decides that.
+//!
+//! The message is acknowledged right after the claim commits: from then on the database (lease,
+//! heartbeats, reaper) keeps the execution safe, so a long execution never holds a delivery
+//! open and RabbitMQ's consumer timeout never redelivers it.
+
+use crate::context::WorkerContext;
+use crate::executor;
+use actuate_shared::message::ExecuteMessage;
+use actuate_shared::storage::ClaimOutcome;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done with the message: claimed (and now running), or a duplicate.
+    Ack,
+    /// The message can never be processed: send it to the dead-letter queue.
+    DeadLetter(String),
+    /// Not processed now (shutting down while the database was unreachable): deliver again.
+    Requeue,
+}
+
+/// Claims the execution named by `body` and, when the claim succeeds, starts running it on
+/// `permit` (held until the execution ends). Retries the claim while the database is
+/// unreachable, until `stop`.
+pub async fn handle(
+    ctx: &Arc<WorkerContext>,
+    body: &[u8],
+    permit: OwnedSemaphorePermit,
+    stop: &CancellationToken,
+) -> Disposition {
+    let message = match ExecuteMessage::from_bytes(body) {
+        Ok(m) => m,
+        Err(e) => {
+            let preview = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            tracing::error!(error = %e, body = %preview, "unparseable message; dead-lettering");
+            metrics::counter!("actuate_messages_dead_lettered_total").increment(1);
+            return Disposition::DeadLetter(format!("unparseable message: {e}"));
+        }
+    };
+    let mut backoff = Duration::from_millis(100);
+    let outcome = loop {
+        match ctx
+            .store
+            .claim_execution(
+                message.scope(),
+                message.execution_id,
+                &ctx.settings.worker_id,
+                ctx.settings.lease,
+            )
+            .await
+        {
+            Ok(outcome) => break outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, execution_id = %message.execution_id, "claim failed; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {},
+                    () = stop.cancelled() => return Disposition::Requeue,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    match outcome {
+        ClaimOutcome::Claimed(claimed) => {
+            tracing::info!(
+                execution_id = %message.execution_id,
+                attempt = claimed.fence.attempt,
+                "execution claimed"
+            );
+            metrics::counter!("actuate_executions_claimed_total").increment(1);
+            let ctx = ctx.clone();
+            ctx.running.clone().spawn(async move {
+                executor::run(&ctx, claimed).await;
+                drop(permit);
+            });
+            Disposition::Ack
+        }
+        ClaimOutcome::NotQueued(status) => {
+            tracing::info!(execution_id = %message.execution_id, %status, "duplicate delivery dropped");
+            metrics::counter!("actuate_messages_duplicate_total").increment(1);
+            Disposition::Ack
+        }
+        ClaimOutcome::Unknown => {
+            tracing::error!(
+                execution_id = %message.execution_id,
+                tenant_id = %message.tenant_id,
+                "message names no execution; dead-lettering"
+            );
+            metrics::counter!("actuate_messages_dead_lettered_total").increment(1);
+            Disposition::DeadLetter("unknown execution".into())
+        }
+    }
+}

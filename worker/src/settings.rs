@@ -1,0 +1,104 @@
+//! The worker's settings, read once from the environment at start (see the README's table).
+
+use crate::net_guard::NetGuard;
+use actuate_shared::queue::QueueSettings;
+use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
+use actuate_shared::telemetry::LogFormat;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    pub database: DatabaseSettings,
+    pub queue: QueueSettings,
+    /// `ACTUATE_WORKER_CONCURRENCY`: executions run at once; also the broker prefetch.
+    pub concurrency: usize,
+    /// `ACTUATE_SHUTDOWN_GRACE`: on SIGTERM, how long running executions may take to finish
+    /// before they are released to other workers.
+    pub shutdown_grace: Duration,
+    /// `ACTUATE_LEASE_SECONDS`: a claim's lease; heartbeats renew it every third of it, and an
+    /// execution whose lease ran out is taken over by a reaper.
+    pub lease: Duration,
+    /// `ACTUATE_MAX_ATTEMPTS`: claims of one execution before a lost one is failed.
+    pub max_attempts: i32,
+    /// `ACTUATE_REQUEUE_STALE_AFTER`: a Queued execution no worker took for this long is
+    /// published again (a backstop for messages lost by the broker).
+    pub requeue_stale_after: Duration,
+    /// `ACTUATE_WEBHOOK_ALLOW`: private destinations webhooks may reach anyway.
+    pub webhook_guard: NetGuard,
+    /// `ACTUATE_WORKER_ID`: names this process in leases and logs.
+    pub worker_id: String,
+    /// `ACTUATE_WORKER_BIND`: where `/healthz` and `/metrics` are served.
+    pub bind: SocketAddr,
+    pub log_format: LogFormat,
+}
+
+fn seconds(
+    src: &dyn Source,
+    name: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<Duration, SettingError> {
+    let value: u64 = settings::parsed(src, name, default)?;
+    if value < min {
+        return Err(SettingError {
+            name,
+            problem: format!("must be at least {min} seconds"),
+        });
+    }
+    Ok(Duration::from_secs(value))
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+impl WorkerSettings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Self::from_source(&settings::Env)
+    }
+
+    pub fn from_source(src: &dyn Source) -> Result<Self, SettingError> {
+        let concurrency: usize = settings::parsed(src, "ACTUATE_WORKER_CONCURRENCY", 8)?;
+        if !(1..=1000).contains(&concurrency) {
+            return Err(SettingError {
+                name: "ACTUATE_WORKER_CONCURRENCY",
+                problem: "must be between 1 and 1000".into(),
+            });
+        }
+        let max_attempts: i32 = settings::parsed(src, "ACTUATE_MAX_ATTEMPTS", 5)?;
+        if max_attempts < 1 {
+            return Err(SettingError {
+                name: "ACTUATE_MAX_ATTEMPTS",
+                problem: "must be at least 1".into(),
+            });
+        }
+        let allow = settings::parsed(src, "ACTUATE_WEBHOOK_ALLOW", String::new())?;
+        let allow = NetGuard::parse_allowlist(&allow).map_err(|problem| SettingError {
+            name: "ACTUATE_WEBHOOK_ALLOW",
+            problem,
+        })?;
+        Ok(Self {
+            database: DatabaseSettings::from_source(src)?,
+            queue: QueueSettings::from_source(src)?,
+            concurrency,
+            shutdown_grace: seconds(src, "ACTUATE_SHUTDOWN_GRACE", 30, 0)?,
+            lease: seconds(src, "ACTUATE_LEASE_SECONDS", 30, 1)?,
+            max_attempts,
+            requeue_stale_after: seconds(src, "ACTUATE_REQUEUE_STALE_AFTER", 900, 1)?,
+            webhook_guard: NetGuard::new(allow),
+            worker_id: settings::parsed(src, "ACTUATE_WORKER_ID", default_worker_id())?,
+            bind: settings::parsed(
+                src,
+                "ACTUATE_WORKER_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 9090)),
+            )?,
+            log_format: settings::parsed(src, "ACTUATE_LOG_FORMAT", LogFormat::Text)?,
+        })
+    }
+}

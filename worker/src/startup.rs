@@ -1,0 +1,129 @@
+//! Builds a worker from settings and runs it until SIGTERM (or until a test stops it).
+//!
+//! Shutdown: stop consuming (prefetched messages go back to the queue), let running executions
+//! finish for `ACTUATE_SHUTDOWN_GRACE`, then release the rest so another worker takes them at
+//! once, and exit.
+
+use crate::context::WorkerContext;
+use crate::settings::WorkerSettings;
+use crate::{cancel, consumer, http, maintenance};
+use actuate_shared::relay;
+use actuate_shared::storage::{DynStore, KeyStore, PgStore};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct Worker {
+    ctx: Arc<WorkerContext>,
+    pool: sqlx::PgPool,
+    listener: TcpListener,
+}
+
+impl Worker {
+    pub async fn build(settings: WorkerSettings) -> anyhow::Result<Self> {
+        let store =
+            PgStore::connect_lazy(&settings.database.url, settings.database.max_connections)?;
+        // Workers may start before the API ever ran against this database.
+        store.migrate().await?;
+        let pool = store.pool().clone();
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("ACTUATE_WORKER_BIND {}: {e}", settings.bind))?;
+        let store: DynStore = Arc::new(store);
+        let ctx = WorkerContext::new(store, settings)?;
+        actuate_shared::telemetry::metrics_handle();
+        Ok(Self {
+            ctx,
+            pool,
+            listener,
+        })
+    }
+
+    pub fn context(&self) -> &Arc<WorkerContext> {
+        &self.ctx
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Runs until `shutdown` fires, then shuts down gracefully.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let ctx = self.ctx;
+        let settings = &ctx.settings;
+        tracing::info!(worker_id = %settings.worker_id, concurrency = settings.concurrency, "worker starting");
+        let background = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(relay::run(
+            ctx.store.clone(),
+            settings.queue.clone(),
+            ctx.relay.clone(),
+            format!("actuate-worker relay {}", settings.worker_id),
+            background.clone(),
+        ));
+        tasks.spawn(cancel::listen(
+            self.pool.clone(),
+            ctx.cancellations.clone(),
+            background.clone(),
+        ));
+        tasks.spawn(maintenance::run(ctx.clone(), background.clone()));
+        let http_stop = background.clone();
+        let listener = self.listener;
+        tasks.spawn(async move {
+            if let Err(e) = http::serve(listener, http_stop).await {
+                tracing::error!(error = %e, "health server failed");
+            }
+        });
+
+        consumer::run(ctx.clone(), shutdown.clone()).await;
+
+        ctx.running.close();
+        let running = ctx.running.len();
+        if running > 0 {
+            tracing::info!(running, grace = ?settings.shutdown_grace, "waiting for running executions");
+        }
+        if tokio::time::timeout(settings.shutdown_grace, ctx.running.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = ctx.running.len(),
+                "grace period over; releasing executions"
+            );
+            ctx.abandon.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(10), ctx.running.wait()).await;
+        }
+        // A last chance for the relay to publish what was released.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        background.cancel();
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("worker stopped");
+    }
+}
+
+/// Fires on SIGTERM or Ctrl-C.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutdown requested");
+        fire.cancel();
+    });
+    token
+}

@@ -1,0 +1,160 @@
+//! Webhook steps: one HTTP request through a client that refuses private destinations (see
+//! `net_guard`), follows no redirects and ignores proxy variables. A non-2xx answer fails the
+//! step; the status and the (size-capped) body become its output either way.
+
+use super::{StepContext, StepFailure, StepSuccess};
+use crate::net_guard::NetGuard;
+use actuate_shared::step_settings::WebhookSettings;
+use actuate_shared::storage::ClaimedStep;
+use futures_util::StreamExt;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The most of a response body kept in the step's output.
+pub const RESPONSE_CAP: usize = 64 * 1024;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct WebhookRunner {
+    guard: NetGuard,
+    client: reqwest::Client,
+}
+
+impl WebhookRunner {
+    pub fn new(guard: NetGuard) -> anyhow::Result<Self> {
+        let client = guard.http_client(CONNECT_TIMEOUT)?;
+        Ok(Self { guard, client })
+    }
+
+    pub async fn run(
+        &self,
+        settings: &WebhookSettings,
+        step: &ClaimedStep,
+        context: &StepContext<'_>,
+    ) -> Result<StepSuccess, StepFailure> {
+        let url = Url::parse(&settings.url).map_err(|e| StepFailure::new(format!("url: {e}")))?;
+        self.guard.check_url(&url).map_err(StepFailure::new)?;
+        let method = settings.method.as_deref().unwrap_or("POST");
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| StepFailure::new(format!("method '{method}' is not valid")))?;
+        let timeout = settings
+            .timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+
+        let mut headers = HeaderMap::new();
+        for (name, value) in &settings.headers {
+            let value = value.as_str().unwrap_or_default();
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| StepFailure::new(format!("header name '{name}' is not valid")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| StepFailure::new(format!("header {name} has an invalid value")))?;
+            headers.insert(name, value);
+        }
+        // Lets receivers recognise a retried delivery of the same step.
+        let execution_id = context.execution.fence.execution_id.to_string();
+        headers.insert(
+            "x-actuate-execution-id",
+            HeaderValue::from_str(&execution_id).expect("uuid"),
+        );
+        headers.insert("x-actuate-step", HeaderValue::from(step.step_number));
+
+        let mut request = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .timeout(timeout);
+        match &settings.body {
+            None | Some(Value::Null) => {}
+            Some(Value::String(text)) => {
+                if !settings
+                    .headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("content-type"))
+                {
+                    request = request.header(CONTENT_TYPE, "text/plain; charset=utf-8");
+                }
+                request = request.body(text.clone());
+            }
+            Some(other) => {
+                if !settings
+                    .headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("content-type"))
+                {
+                    request = request.header(CONTENT_TYPE, "application/json");
+                }
+                request = request.body(other.to_string());
+            }
+        }
+
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StepFailure::new(describe(&e, timeout)))?;
+        let status = response.status();
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let (bytes, truncated) = read_capped(response, timeout).await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = match (
+            is_json && !truncated,
+            serde_json::from_slice::<Value>(&bytes),
+        ) {
+            (true, Ok(parsed)) => parsed,
+            _ => Value::String(text.clone()),
+        };
+        let output = json!({"status": status.as_u16(), "body": body, "truncated": truncated});
+        if status.is_success() {
+            Ok(StepSuccess { output, log: None })
+        } else {
+            let snippet: String = text.chars().take(200).collect();
+            Err(StepFailure {
+                message: format!("HTTP {status}: {}", snippet.trim()),
+                output: Some(output),
+                log: None,
+            })
+        }
+    }
+}
+
+async fn read_capped(
+    response: reqwest::Response,
+    timeout: Duration,
+) -> Result<(Vec<u8>, bool), StepFailure> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| StepFailure::new(describe(&e, timeout)))?;
+        let room = RESPONSE_CAP - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+/// A request error as a person wants to read it: the whole cause chain, no debug noise.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("no answer within {} s", timeout.as_secs());
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
