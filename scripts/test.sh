@@ -12,6 +12,13 @@ for db in $stale; do
   psql "$ACTUATE_PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
 done
 
+# Tests use queues named test_<uuid>.*, deleted when they end; sweep those of killed runs.
+if command -v rabbitmqctl >/dev/null 2>&1; then
+  rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null | grep '^test_' | while read -r q; do
+    rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
+  done
+fi
+
 export ACTUATE_TEST_DATABASE_URL="$ACTUATE_PG_URL/postgres"
 # The seed-client test runs the documentation's Python client with Debian's interpreter.
 export ACTUATE_TEST_PYTHON="${ACTUATE_TEST_PYTHON:-/usr/bin/python3}"
@@ -20,5 +27,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build (binaries the cross-process tests start)"
+cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked

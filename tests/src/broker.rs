@@ -109,10 +109,14 @@ pub async fn dead_letter_count(settings: &QueueSettings) -> u32 {
     declared.message_count()
 }
 
-/// Deletes the test's queues. Tests call it at their end; `scripts/test.sh` sweeps queues
-/// left by tests that failed before.
+/// Deletes the test's queues, through the broker directly (the test's own URL may point at a
+/// proxy that no longer runs). `scripts/test.sh` sweeps queues left by killed test runs.
 pub async fn delete_queues(settings: &QueueSettings) {
-    let Ok(connection) = queue::connect(settings, "actuate tests cleanup").await else {
+    let direct = QueueSettings {
+        url: amqp_url(),
+        prefix: settings.prefix.clone(),
+    };
+    let Ok(connection) = queue::connect(&direct, "actuate tests cleanup").await else {
         return;
     };
     if let Ok(channel) = connection.create_channel().await {

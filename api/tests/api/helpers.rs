@@ -32,8 +32,13 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_queue(broker::test_queue_settings()).await
+    }
+
+    /// With given queue settings: another broker URL (a proxy), or a prefix shared with a
+    /// worker.
+    pub async fn spawn_with_queue(queue: QueueSettings) -> Self {
         let database_url = db::fresh_database().await;
-        let queue = broker::test_queue_settings();
         let settings = ApiSettings {
             queue: queue.clone(),
             database: DatabaseSettings {
@@ -133,6 +138,81 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn execute(&self, action_id: &str) -> Response {
+        self.request(Method::GET, &format!("/action/execute/{action_id}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn execute_post(
+        &self,
+        action_id: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> Response {
+        let mut request = self.request(Method::POST, &format!("/action/execute/{action_id}"));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get_execution(&self, execution_id: &str) -> Response {
+        self.request(Method::GET, &format!("/actionexecution/{execution_id}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn list_executions(&self, action_id: &str, query: &str) -> Response {
+        self.request(
+            Method::GET,
+            &format!("/actionexecution/action/{action_id}{query}"),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    pub async fn last_execution(&self, action_id: &str) -> Response {
+        self.request(
+            Method::GET,
+            &format!("/actionexecution/lastaction/{action_id}"),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    pub async fn download_package(&self, execution_id: &str) -> Response {
+        self.request(
+            Method::GET,
+            &format!("/actionexecution/downloadpackage/{execution_id}"),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    pub async fn cancel_execution(&self, execution_id: &str) -> Response {
+        self.request(
+            Method::POST,
+            &format!("/actionexecution/{execution_id}/cancel"),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// Executes an action that must succeed and returns the execution's JSON.
+    pub async fn executed(&self, action_id: &str) -> Value {
+        expect_json(self.execute(action_id).await, 200).await
     }
 
     pub async fn ping(&self, resource: &str) -> Response {

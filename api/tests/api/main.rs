@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod executions;
 mod helpers;
 mod operator;
 mod seeds;
