@@ -1,0 +1,222 @@
+//! `TestWorker`: the worker's core (context, handler, executor, steps) against a fresh
+//! PostgreSQL database, driven directly with message bytes: no broker in between.
+
+use actuate_shared::draft::{ActionDraft, StepDraft};
+use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::message::ExecuteMessage;
+use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
+use actuate_shared::queue::QueueSettings;
+use actuate_shared::settings::DatabaseSettings;
+use actuate_shared::storage::{
+    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, KeyStore, NewExecution, PgStore,
+};
+use actuate_shared::telemetry::LogFormat;
+use actuate_tests::db;
+use actuate_worker::context::WorkerContext;
+use actuate_worker::handler::{self, Disposition};
+use actuate_worker::net_guard::NetGuard;
+use actuate_worker::settings::WorkerSettings;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestWorker {
+    pub ctx: Arc<WorkerContext>,
+    pub store: PgStore,
+    pub scope: Scope,
+    pub database_url: String,
+    stop: CancellationToken,
+}
+
+pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
+    WorkerSettings {
+        database: DatabaseSettings {
+            url: database_url.to_string(),
+            max_connections: 8,
+        },
+        queue: QueueSettings {
+            url: actuate_tests::broker::amqp_url(),
+            prefix: "unused".into(),
+        },
+        concurrency: 4,
+        shutdown_grace: Duration::from_secs(1),
+        lease: Duration::from_secs(30),
+        max_attempts: 3,
+        requeue_stale_after: Duration::from_secs(900),
+        webhook_guard: NetGuard::new(NetGuard::parse_allowlist(allow).unwrap()),
+        worker_id: "test-worker".into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_format: LogFormat::Text,
+    }
+}
+
+impl TestWorker {
+    /// Webhooks may reach loopback (the test's sink).
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut WorkerSettings)) -> Self {
+        let database_url = db::fresh_database().await;
+        let store = PgStore::connect_lazy(&database_url, 8).unwrap();
+        store.migrate().await.unwrap();
+        let mut settings = settings(&database_url, "127.0.0.1/32, ::1");
+        adjust(&mut settings);
+        let dyn_store: DynStore = Arc::new(store.clone());
+        let ctx = WorkerContext::new(dyn_store, settings).unwrap();
+        let stop = CancellationToken::new();
+        tokio::spawn(actuate_worker::cancel::listen(
+            store.pool().clone(),
+            ctx.cancellations.clone(),
+            stop.clone(),
+        ));
+        // Let the listener subscribe before a test cancels anything.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Self {
+            ctx,
+            store,
+            scope: Scope {
+                tenant_id: TenantId::new(),
+                project_id: ProjectId::new(),
+            },
+            database_url,
+            stop,
+        }
+    }
+
+    /// Creates an action with these steps (`(type, settings)`) and queues one execution.
+    pub async fn queue(&self, steps: &[(StepType, Value)], max_run_time: i32) -> ExecuteMessage {
+        let action = self.action(steps, max_run_time).await;
+        self.execute(action).await
+    }
+
+    pub async fn action(&self, steps: &[(StepType, Value)], max_run_time: i32) -> ActionId {
+        let draft = ActionDraft {
+            name: format!("action {}", uuid::Uuid::new_v4()),
+            description: None,
+            is_enabled: true,
+            max_run_time,
+            steps: steps
+                .iter()
+                .enumerate()
+                .map(|(i, (step_type, settings))| StepDraft {
+                    step_id: None,
+                    step_number: i as i32 + 1,
+                    step_type: *step_type,
+                    description: None,
+                    settings: settings.to_string(),
+                })
+                .collect(),
+            triggers: vec![],
+        };
+        self.store
+            .create_action(self.scope, draft, KeyId::new())
+            .await
+            .unwrap()
+            .action_id
+    }
+
+    pub async fn execute(&self, action_id: ActionId) -> ExecuteMessage {
+        let request = NewExecution {
+            trigger: TriggerKind::Manual,
+            input: Some(json!({"customer": "ACME"})),
+            idempotency_key: None,
+        };
+        let ExecuteOutcome::Created(execution) = self
+            .store
+            .create_execution(self.scope, action_id, request)
+            .await
+            .unwrap()
+        else {
+            panic!("execute failed")
+        };
+        // What the relay does once the broker confirmed the message.
+        sqlx::query("DELETE FROM outbox WHERE execution_id = $1")
+            .bind(execution.action_execution_id)
+            .execute(self.store.pool())
+            .await
+            .unwrap();
+        ExecuteMessage {
+            tenant_id: self.scope.tenant_id,
+            project_id: self.scope.project_id,
+            execution_id: execution.action_execution_id,
+        }
+    }
+
+    /// Delivers a message to the handler, as the consumer would.
+    pub async fn deliver(&self, body: &[u8]) -> Disposition {
+        let permit = self.ctx.slots.clone().acquire_owned().await.unwrap();
+        handler::handle(&self.ctx, body, permit, &self.stop).await
+    }
+
+    /// Waits until no execution runs in this worker (at most `within`).
+    pub async fn idle(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.ctx.running.is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "executions still running"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub async fn detail(&self, execution_id: ExecutionId) -> ExecutionDetail {
+        self.store
+            .get_execution(self.scope, execution_id)
+            .await
+            .unwrap()
+            .expect("execution exists")
+    }
+
+    /// Polls until the execution has `status` (at most `within`).
+    pub async fn wait_status(
+        &self,
+        execution_id: ExecutionId,
+        status: ExecutionStatus,
+        within: Duration,
+    ) -> ExecutionDetail {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let detail = self.detail(execution_id).await;
+            if detail.execution.status == status {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "execution is {:?}, not {status:?}: {detail:?}",
+                detail.execution.status
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn outbox_rows(&self, execution_id: ExecutionId) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE execution_id = $1")
+            .bind(execution_id)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.ctx.abandon.cancel();
+        let url = self.database_url.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(db::drop_database(&url));
+        })
+        .join();
+    }
+}
+
+pub fn webhook(url: &str) -> (StepType, Value) {
+    (StepType::Webhook, json!({"url": url}))
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the worker's core against real PostgreSQL and real HTTP servers on
+//! loopback; the handler is driven directly with message bytes.
+
+mod helpers;
+mod limits;
+mod pipeline;
+mod recovery;
+mod ssrf;

@@ -1,0 +1,156 @@
+use crate::helpers::{TestWorker, webhook};
+use actuate_shared::model::{ExecutionStatus, StepRunStatus};
+use actuate_shared::storage::{ClaimOutcome, FinalOutcome, StepResult, WorkStore};
+use actuate_tests::sink::Sink;
+use serde_json::json;
+use std::time::Duration;
+
+const SHORT: Duration = Duration::from_millis(200);
+
+async fn claim(
+    worker: &TestWorker,
+    message: &actuate_shared::message::ExecuteMessage,
+    lease: Duration,
+) -> actuate_shared::storage::ClaimedExecution {
+    match worker
+        .store
+        .claim_execution(worker.scope, message.execution_id, "doomed-worker", lease)
+        .await
+        .unwrap()
+    {
+        ClaimOutcome::Claimed(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_again() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker
+        .queue(
+            &[webhook(&sink.url("/one")), webhook(&sink.url("/two"))],
+            600,
+        )
+        .await;
+    // A worker claims it, completes step 1, starts step 2, and dies.
+    let claimed = claim(&worker, &message, SHORT).await;
+    assert!(worker.store.start_step(claimed.fence, 1).await.unwrap());
+    let done = StepResult {
+        succeeded: true,
+        output: Some(json!({"from": "attempt 1"})),
+        log: None,
+        error: None,
+    };
+    assert!(
+        worker
+            .store
+            .finish_step(claimed.fence, 1, done)
+            .await
+            .unwrap()
+    );
+    assert!(worker.store.start_step(claimed.fence, 2).await.unwrap());
+    tokio::time::sleep(SHORT * 2).await;
+
+    let report = worker.store.reap_expired(3, 100).await.unwrap();
+    assert_eq!((report.requeued, report.failed), (1, 0));
+    let detail = worker.detail(message.execution_id).await;
+    assert_eq!(detail.execution.status, ExecutionStatus::Queued);
+    assert_eq!(detail.steps[1].status, StepRunStatus::Pending);
+    assert_eq!(worker.outbox_rows(message.execution_id).await, 1);
+    // Reaping again finds nothing: the first reaper took it.
+    assert_eq!(worker.store.reap_expired(3, 100).await.unwrap().requeued, 0);
+
+    // The redelivered message is run by a live worker: only step 2 runs.
+    worker.deliver(&message.to_bytes()).await;
+    let detail = worker
+        .wait_status(
+            message.execution_id,
+            ExecutionStatus::Completed,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(detail.attempt, 2);
+    assert_eq!(detail.steps[0].output, Some(json!({"from": "attempt 1"})));
+    let paths: Vec<_> = sink.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, vec!["/two"]);
+
+    // The dead worker wakes up: everything it writes is fenced out.
+    assert!(!worker.store.heartbeat(claimed.fence, SHORT).await.unwrap());
+    assert!(!worker.store.start_step(claimed.fence, 2).await.unwrap());
+    let failed = FinalOutcome::Failed {
+        notes: "late".into(),
+    };
+    assert!(
+        !worker
+            .store
+            .finish_execution(claimed.fence, failed)
+            .await
+            .unwrap()
+    );
+    assert!(!worker.store.release_execution(claimed.fence).await.unwrap());
+    let after = worker.detail(message.execution_id).await;
+    assert_eq!(after.execution.status, ExecutionStatus::Completed);
+    assert_eq!(after.execution.notes, None);
+}
+
+#[tokio::test]
+async fn an_execution_that_keeps_losing_workers_fails_with_notes() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker.queue(&[webhook(&sink.url("/x"))], 600).await;
+    for attempt in 1..=3 {
+        let claimed = claim(&worker, &message, SHORT).await;
+        assert_eq!(claimed.fence.attempt, attempt);
+        tokio::time::sleep(SHORT * 2).await;
+        worker.store.reap_expired(3, 100).await.unwrap();
+    }
+    let detail = worker.detail(message.execution_id).await;
+    assert_eq!(detail.execution.status, ExecutionStatus::Failed);
+    assert_eq!(
+        detail.execution.notes.as_deref(),
+        Some("worker lost: no worker finished it in 3 attempts")
+    );
+    assert!(detail.execution.date_ended.is_some());
+    assert_eq!(detail.steps[0].status, StepRunStatus::Skipped);
+}
+
+#[tokio::test]
+async fn a_reaped_execution_past_its_deadline_fails_as_such() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker.queue(&[webhook(&sink.url("/x"))], 1).await;
+    claim(&worker, &message, SHORT).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    worker.store.reap_expired(3, 100).await.unwrap();
+    let detail = worker.detail(message.execution_id).await;
+    assert_eq!(
+        detail.execution.notes.as_deref(),
+        Some("exceeded maxRunTime of 1 s")
+    );
+}
+
+#[tokio::test]
+async fn queued_executions_nobody_took_are_published_again() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker.queue(&[webhook(&sink.url("/x"))], 60).await;
+    // The relay published it (`queue` removed its outbox row) and the broker then lost it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let n = worker
+        .store
+        .requeue_stale(Duration::from_millis(100), 100)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(worker.outbox_rows(message.execution_id).await, 1);
+    // Not twice while the first re-publication is pending or fresh.
+    assert_eq!(
+        worker
+            .store
+            .requeue_stale(Duration::from_millis(100), 100)
+            .await
+            .unwrap(),
+        0
+    );
+}
