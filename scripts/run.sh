@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Actuate on this machine: prepares PostgreSQL and RabbitMQ (scripts/setup.sh), creates
-# the `actuate` database, prints a first API key when none exists, and serves the API on
-# http://127.0.0.1:8080 (ACTUATE_BIND to change). Ctrl-C stops it.
+# the `actuate` database, prints a first API key when none exists, starts one worker
+# (ACTUATE_WORKERS to run more) and serves the API on http://127.0.0.1:8080 (ACTUATE_BIND to
+# change). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -11,8 +12,9 @@ if ! psql "$ACTUATE_PG_URL/postgres" -qtAc "select 1 from pg_database where datn
 fi
 export DATABASE_URL="${DATABASE_URL:-$ACTUATE_PG_URL/actuate}"
 
-cargo build --release --locked -p actuate-api
+cargo build --release --locked -p actuate-api -p actuate-worker
 api=target/release/actuate-api
+worker=target/release/actuate-worker
 "$api" migrate
 
 if [ "$("$api" keys list | wc -l)" -le 1 ]; then
@@ -31,4 +33,12 @@ if [ "$("$api" keys list | wc -l)" -le 1 ]; then
 MSG
 fi
 
-exec "$api" serve
+pids=()
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
+for i in $(seq 1 "${ACTUATE_WORKERS:-1}"); do
+  ACTUATE_WORKER_BIND="127.0.0.1:$((9089 + i))" ACTUATE_WORKER_ID="local-worker-$i" "$worker" &
+  pids+=($!)
+done
+"$api" serve &
+pids+=($!)
+wait -n "${pids[@]}"
