@@ -63,4 +63,15 @@ if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
   rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { log "RabbitMQ did not start"; exit 1; }
 fi
 
+# A virtualenv with a package from PyPI, for the test of ACTUATE_PYTHON_PATH (made with the
+# interpreter the runners embed, so its site-packages match).
+venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/test-venv"
+if ! "$venv/bin/python" -c 'import tabulate' >/dev/null 2>&1; then
+  log "creating the test virtualenv $venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q tabulate==0.9.0
+fi
+ACTUATE_TEST_PYTHON_PATH=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+export ACTUATE_TEST_PYTHON_PATH
+
 log "ready: PostgreSQL at 127.0.0.1:5432, RabbitMQ at 127.0.0.1:5672"

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod package;
+pub mod python_syntax;
 pub mod requests;
 pub mod routes;
 pub mod settings;

@@ -174,7 +174,14 @@ fn steps(list: Vec<StepRequest>) -> Result<Vec<StepDraft>, ApiError> {
             s.settings
                 .ok_or_else(|| bad(field("settings"), "required"))?,
         )?;
-        StepSettings::parse(step_type, &parsed).map_err(|e| bad(field("settings"), e))?;
+        let typed =
+            StepSettings::parse(step_type, &parsed).map_err(|e| bad(field("settings"), e))?;
+        if let StepSettings::Python(python) = &typed
+            && let Some(code) = &python.code
+        {
+            crate::python_syntax::check(code)
+                .map_err(|e| bad(field("settings"), format_args!("code: syntax error at {e}")))?;
+        }
         drafts.push(StepDraft {
             step_id: s.step_id,
             step_number,

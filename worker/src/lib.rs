@@ -8,6 +8,7 @@
 //! - [`consumer`] is the AMQP loop and the only place that acks or nacks;
 //! - [`maintenance`] reaps executions of lost workers; [`cancel`] listens for cancellations;
 //! - [`net_guard`] keeps webhooks away from private addresses;
+//! - [`python`] runs Python steps in a pool of isolated runner processes;
 //! - [`startup`] wires it together and owns graceful shutdown; [`settings`] reads the
 //!   environment.
 
@@ -19,6 +20,7 @@ pub mod handler;
 pub mod http;
 pub mod maintenance;
 pub mod net_guard;
+pub mod python;
 pub mod settings;
 pub mod startup;
 pub mod steps;

@@ -1,8 +1,19 @@
 use actuate_worker::settings::WorkerSettings;
 use actuate_worker::startup::{Worker, shutdown_on_signal};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // The same binary is the Python runner the worker's pool starts.
+    if std::env::args().nth(1).as_deref() == Some("python-runner") {
+        return actuate_worker::python::runner::main();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(worker())
+}
+
+async fn worker() -> std::process::ExitCode {
     let settings = match WorkerSettings::from_env() {
         Ok(s) => s,
         Err(e) => {

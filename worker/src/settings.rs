@@ -1,10 +1,12 @@
 //! The worker's settings, read once from the environment at start (see the README's table).
 
 use crate::net_guard::NetGuard;
+use crate::python::{Limits, PoolConfig};
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
 use actuate_shared::telemetry::LogFormat;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -31,6 +33,11 @@ pub struct WorkerSettings {
     /// `ACTUATE_WORKER_BIND`: where `/healthz` and `/metrics` are served.
     pub bind: SocketAddr,
     pub log_format: LogFormat,
+    /// The Python runner pool: `ACTUATE_PYTHON_RUNNERS`, `ACTUATE_PYTHON_RECYCLE_AFTER`,
+    /// `ACTUATE_PYTHON_PATH`, `ACTUATE_PYTHON_LIMIT_*`.
+    pub python: PoolConfig,
+    /// `ACTUATE_PYTHON_SCRIPTS`: where `{"script": "name.py"}` steps are found.
+    pub python_scripts: Option<PathBuf>,
 }
 
 fn seconds(
@@ -56,6 +63,39 @@ fn default_worker_id() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "worker".into());
     format!("{host}-{}", std::process::id())
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn python_pool(src: &dyn Source) -> Result<PoolConfig, SettingError> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let size: usize = settings::parsed(src, "ACTUATE_PYTHON_RUNNERS", cores)?;
+    if !(1..=256).contains(&size) {
+        return Err(SettingError {
+            name: "ACTUATE_PYTHON_RUNNERS",
+            problem: "must be between 1 and 256".into(),
+        });
+    }
+    let exe = std::env::current_exe().map_err(|e| SettingError {
+        name: "ACTUATE_PYTHON_RUNNERS",
+        problem: format!("cannot find the worker binary to start runners from: {e}"),
+    })?;
+    Ok(PoolConfig {
+        exe,
+        size,
+        recycle_after: settings::parsed(src, "ACTUATE_PYTHON_RECYCLE_AFTER", 1000u32)?.max(1),
+        limits: Limits {
+            address_space_bytes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_MEMORY_MB", 1024u64)?
+                * MIB,
+            cpu_seconds: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_CPU_SECONDS", 0u64)?,
+            open_files: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_OPEN_FILES", 256u64)?,
+            processes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_PROCESSES", 0u64)?,
+            file_size_bytes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_FILE_SIZE_MB", 64u64)?
+                * MIB,
+        },
+        python_path: Some(settings::parsed(src, "ACTUATE_PYTHON_PATH", String::new())?)
+            .filter(|p| !p.is_empty()),
+    })
 }
 
 impl WorkerSettings {
@@ -99,6 +139,9 @@ impl WorkerSettings {
                 SocketAddr::from(([127, 0, 0, 1], 9090)),
             )?,
             log_format: settings::parsed(src, "ACTUATE_LOG_FORMAT", LogFormat::Text)?,
+            python: python_pool(src)?,
+            python_scripts: settings::parsed(src, "ACTUATE_PYTHON_SCRIPTS", String::new())
+                .map(|s| Some(PathBuf::from(s)).filter(|p| !p.as_os_str().is_empty()))?,
         })
     }
 }

@@ -76,6 +76,9 @@ impl Worker {
             }
         });
 
+        let warm = ctx.clone();
+        tasks.spawn(async move { warm.steps.python.pool.warm().await });
+
         consumer::run(ctx.clone(), shutdown.clone()).await;
 
         ctx.running.close();

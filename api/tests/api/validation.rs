@@ -129,6 +129,10 @@ async fn semantic_errors_name_the_field() {
             "script",
         ),
         (
+            json!({"name": "x", "steps": [py("{\"code\": \"result = 1\\nif True\\n    pass\"}")]}),
+            "steps[0].settings: code: syntax error at line 2",
+        ),
+        (
             json!({"name": "x", "steps": [{"stepType": "Email", "settings": "{}"}]}),
             "steps[0].settings: recipients: required",
         ),

@@ -90,7 +90,12 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the API did not start; see {}", std::env::temp_dir().join(format!("actuate-test-{log}.log")).display());
+        panic!(
+            "the API did not start; see {}",
+            std::env::temp_dir()
+                .join(format!("actuate-test-{log}.log"))
+                .display()
+        );
     }
 
     /// Starts a worker process named `worker-<index>` with extra settings.
@@ -104,7 +109,8 @@ impl Cluster {
             env.push((k, v.to_string()));
         }
         let log = format!("{}-worker{index}", self.name);
-        self.workers.push(Some(procs::spawn("actuate-worker", &[], &env, &log)));
+        self.workers
+            .push(Some(procs::spawn("actuate-worker", &[], &env, &log)));
         index
     }
 
@@ -128,7 +134,11 @@ impl Cluster {
     }
 
     /// SIGTERM; returns the exit status once the worker stopped (at most `within`).
-    pub async fn stop_worker(&mut self, index: usize, within: Duration) -> std::process::ExitStatus {
+    pub async fn stop_worker(
+        &mut self,
+        index: usize,
+        within: Duration,
+    ) -> std::process::ExitStatus {
         let mut child = self.workers[index].take().expect("worker running");
         procs::signal(&child, SIGTERM);
         tokio::time::timeout(within, child.wait())
@@ -239,7 +249,10 @@ impl Drop for Cluster {
         let queue = self.queue.clone();
         let url = self.database_url.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 // Give killed processes a moment to let go of the database.
                 tokio::time::sleep(Duration::from_millis(100)).await;

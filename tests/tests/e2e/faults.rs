@@ -11,12 +11,23 @@ async fn a_worker_killed_mid_execution_does_not_leave_it_stuck() {
     cluster.start_api().await;
     cluster.start_worker(&FAST_RECOVERY);
     let action_id = cluster
-        .create_action(json!([cluster.webhook_step("/first"), cluster.webhook_step("/slow/4000")]), 120)
+        .create_action(
+            json!([
+                cluster.webhook_step("/first"),
+                cluster.webhook_step("/slow/4000")
+            ]),
+            120,
+        )
         .await;
     let execution_id = cluster.execute(0, &action_id).await;
-    cluster.wait_status(&execution_id, "Running", Duration::from_secs(20)).await;
+    cluster
+        .wait_status(&execution_id, "Running", Duration::from_secs(20))
+        .await;
     cluster.sink.wait_for(2, Duration::from_secs(10)).await;
-    assert_eq!(cluster.lease_owner(&execution_id).await.as_deref(), Some("worker-0"));
+    assert_eq!(
+        cluster.lease_owner(&execution_id).await.as_deref(),
+        Some("worker-0")
+    );
 
     // The only worker dies in the middle of step 2; another one comes up.
     cluster.kill_worker(0).await;
@@ -25,7 +36,12 @@ async fn a_worker_killed_mid_execution_does_not_leave_it_stuck() {
         .wait_status(&execution_id, "Completed", Duration::from_secs(60))
         .await;
     assert_eq!(done["attempt"], 2, "finished by the second worker");
-    let paths: Vec<_> = cluster.sink.requests().iter().map(|r| r.path.clone()).collect();
+    let paths: Vec<_> = cluster
+        .sink
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(
         paths,
         vec!["/first", "/slow/4000", "/slow/4000"],
@@ -44,12 +60,17 @@ async fn sigterm_lets_running_executions_finish_within_the_grace_period() {
         .create_action(json!([cluster.webhook_step("/slow/2000")]), 60)
         .await;
     let execution_id = cluster.execute(0, &action_id).await;
-    cluster.wait_status(&execution_id, "Running", Duration::from_secs(20)).await;
+    cluster
+        .wait_status(&execution_id, "Running", Duration::from_secs(20))
+        .await;
 
     let status = cluster.stop_worker(0, Duration::from_secs(30)).await;
     assert!(status.success(), "exit 0 after a graceful stop: {status}");
     let execution = cluster.execution(&execution_id).await;
-    assert_eq!(execution["status"], "Completed", "finished before the worker exited");
+    assert_eq!(
+        execution["status"], "Completed",
+        "finished before the worker exited"
+    );
 }
 
 #[tokio::test]
@@ -61,12 +82,17 @@ async fn sigterm_releases_what_cannot_finish_in_time_to_another_worker() {
         .create_action(json!([cluster.webhook_step("/slow/3000")]), 120)
         .await;
     let execution_id = cluster.execute(0, &action_id).await;
-    cluster.wait_status(&execution_id, "Running", Duration::from_secs(20)).await;
+    cluster
+        .wait_status(&execution_id, "Running", Duration::from_secs(20))
+        .await;
 
     let status = cluster.stop_worker(0, Duration::from_secs(30)).await;
     assert!(status.success(), "{status}");
     let released = cluster.execution(&execution_id).await;
-    assert_eq!(released["status"], "Queued", "released, not left Running: {released}");
+    assert_eq!(
+        released["status"], "Queued",
+        "released, not left Running: {released}"
+    );
 
     // Another worker takes it at once (no lease to wait out).
     cluster.start_worker(&[]);

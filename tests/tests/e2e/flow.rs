@@ -10,7 +10,10 @@ async fn execute_runs_to_completion_across_processes() {
     cluster.start_api().await;
     cluster.start_worker(&[]);
     let action_id = cluster
-        .create_action(json!([cluster.webhook_step("/one"), cluster.webhook_step("/two")]), 60)
+        .create_action(
+            json!([cluster.webhook_step("/one"), cluster.webhook_step("/two")]),
+            60,
+        )
         .await;
     let execution_id = cluster.execute(0, &action_id).await;
     let done = cluster
@@ -19,16 +22,26 @@ async fn execute_runs_to_completion_across_processes() {
     assert_eq!(done["notes"], serde_json::Value::Null);
     assert!(done["dateEnded"].is_string());
     assert_eq!(done["steps"][1]["output"]["status"], 200);
-    let paths: Vec<_> = cluster.sink.requests().iter().map(|r| r.path.clone()).collect();
+    let paths: Vec<_> = cluster
+        .sink
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(paths, vec!["/one", "/two"]);
 
     let failing = cluster
         .create_action(json!([cluster.webhook_step("/status/500")]), 60)
         .await;
     let failed_id = cluster.execute(0, &failing).await;
-    let failed = cluster.wait_status(&failed_id, "Failed", Duration::from_secs(20)).await;
+    let failed = cluster
+        .wait_status(&failed_id, "Failed", Duration::from_secs(20))
+        .await;
     assert!(
-        failed["notes"].as_str().unwrap().starts_with("step 1 (Webhook) failed: HTTP 500"),
+        failed["notes"]
+            .as_str()
+            .unwrap()
+            .starts_with("step 1 (Webhook) failed: HTTP 500"),
         "{failed}"
     );
 }
@@ -40,10 +53,14 @@ async fn executions_accepted_during_a_broker_outage_all_complete_after_it() {
     cluster.amqp_url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
     cluster.start_api().await;
     cluster.start_worker(&[]);
-    let action_id = cluster.create_action(json!([cluster.webhook_step("/hit")]), 60).await;
+    let action_id = cluster
+        .create_action(json!([cluster.webhook_step("/hit")]), 60)
+        .await;
     // Everything connected and working first.
     let warmup = cluster.execute(0, &action_id).await;
-    cluster.wait_status(&warmup, "Completed", Duration::from_secs(20)).await;
+    cluster
+        .wait_status(&warmup, "Completed", Duration::from_secs(20))
+        .await;
 
     proxy.disable();
     let mut accepted = Vec::new();
@@ -51,11 +68,17 @@ async fn executions_accepted_during_a_broker_outage_all_complete_after_it() {
         accepted.push(cluster.execute(0, &action_id).await);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(cluster.sink.requests().len(), 1, "nothing ran while the broker was away");
+    assert_eq!(
+        cluster.sink.requests().len(),
+        1,
+        "nothing ran while the broker was away"
+    );
 
     proxy.enable();
     for id in &accepted {
-        cluster.wait_status(id, "Completed", Duration::from_secs(60)).await;
+        cluster
+            .wait_status(id, "Completed", Duration::from_secs(60))
+            .await;
     }
     let ids: HashSet<String> = cluster
         .sink

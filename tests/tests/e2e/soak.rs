@@ -16,7 +16,10 @@ async fn many_executions_with_a_worker_killed_and_restarted() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    let recovery = [("ACTUATE_LEASE_SECONDS", "3"), ("ACTUATE_WORKER_CONCURRENCY", "16")];
+    let recovery = [
+        ("ACTUATE_LEASE_SECONDS", "3"),
+        ("ACTUATE_WORKER_CONCURRENCY", "16"),
+    ];
     let mut cluster = Cluster::new("soak").await;
     cluster.start_api().await;
     cluster.start_api().await;
@@ -24,7 +27,10 @@ async fn many_executions_with_a_worker_killed_and_restarted() {
         cluster.start_worker(&recovery);
     }
     let action_id = cluster
-        .create_action(json!([cluster.webhook_step("/a"), cluster.webhook_step("/slow/20")]), 600)
+        .create_action(
+            json!([cluster.webhook_step("/a"), cluster.webhook_step("/slow/20")]),
+            600,
+        )
         .await;
 
     let mut ids = Vec::with_capacity(total);
@@ -46,11 +52,18 @@ async fn many_executions_with_a_worker_killed_and_restarted() {
         if finished as usize == total {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not all finished: {counts:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all finished: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let counts = cluster.status_counts().await;
-    assert_eq!(counts.get("Completed").copied(), Some(total as i64), "all completed: {counts:?}");
+    assert_eq!(
+        counts.get("Completed").copied(),
+        Some(total as i64),
+        "all completed: {counts:?}"
+    );
 
     // Which executions needed a second attempt (the killed worker's) and how often each
     // step-2 webhook arrived.
@@ -64,7 +77,10 @@ async fn many_executions_with_a_worker_killed_and_restarted() {
     let mut hits: HashMap<String, usize> = HashMap::new();
     for request in cluster.sink.requests() {
         if request.path == "/slow/20" {
-            let id = request.header("x-actuate-execution-id").unwrap().to_string();
+            let id = request
+                .header("x-actuate-execution-id")
+                .unwrap()
+                .to_string();
             *hits.entry(id).or_default() += 1;
         }
     }

@@ -6,6 +6,7 @@ mod email;
 mod python;
 mod webhook;
 
+use crate::python::PythonPool;
 use crate::settings::WorkerSettings;
 use actuate_shared::model::StepType;
 use actuate_shared::step_settings::StepSettings;
@@ -16,12 +17,17 @@ use std::collections::BTreeMap;
 /// What steps need from the worker, built once at start.
 pub struct StepDeps {
     pub webhook: webhook::WebhookRunner,
+    pub python: python::PythonRunner,
 }
 
 impl StepDeps {
     pub fn new(settings: &WorkerSettings) -> anyhow::Result<Self> {
         Ok(Self {
             webhook: webhook::WebhookRunner::new(settings.webhook_guard.clone())?,
+            python: python::PythonRunner {
+                pool: PythonPool::new(settings.python.clone()),
+                scripts: settings.python_scripts.clone(),
+            },
         })
     }
 }
@@ -88,7 +94,7 @@ pub async fn run(
         .map_err(|e| StepFailure::new(format!("invalid settings: {e}")))?;
     match (step.step_type, settings) {
         (StepType::Webhook, StepSettings::Webhook(s)) => deps.webhook.run(&s, step, context).await,
-        (StepType::Python, StepSettings::Python(s)) => python::run(&s).await,
+        (StepType::Python, StepSettings::Python(s)) => deps.python.run(&s, step, context).await,
         (StepType::Email, StepSettings::Email(s)) => email::run(&s).await,
         (kind, _) => Err(StepFailure::new(format!(
             "settings do not match step type {kind}"

@@ -1,17 +1,114 @@
-//! Python steps. The runner pool that executes user code (embedded CPython in isolated,
-//! killable runner processes) is not part of this worker version yet, so a Python step fails
-//! with a note saying exactly that rather than pretending to run.
+//! Python steps: inline `code` or a `script` from the scripts directory, run by a runner of the
+//! pool with the execution's context. The output is `main(context)`'s return value (or the
+//! function named by `function`), else the module-level `result`.
 
-use super::{StepFailure, StepSuccess};
-use actuate_shared::step_settings::PythonSettings;
+use super::{StepContext, StepFailure, StepSuccess};
+use crate::python::PythonPool;
+use crate::python::protocol::RunRequest;
+use actuate_shared::step_settings::{PythonSettings, check_script_path};
+use actuate_shared::storage::ClaimedStep;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-pub async fn run(settings: &PythonSettings) -> Result<StepSuccess, StepFailure> {
-    if settings.code.is_none() && settings.script.is_none() {
-        return Err(StepFailure::new(
-            "the step has neither \"code\" nor \"script\" in its settings",
-        ));
+/// The most of a step's stdout and stderr kept in its log.
+pub const LOG_CAP: usize = 1024 * 1024;
+const SCRIPT_MAX_BYTES: u64 = 1024 * 1024;
+
+pub struct PythonRunner {
+    pub pool: Arc<PythonPool>,
+    pub scripts: Option<PathBuf>,
+}
+
+impl PythonRunner {
+    pub async fn run(
+        &self,
+        settings: &PythonSettings,
+        step: &ClaimedStep,
+        context: &StepContext<'_>,
+    ) -> Result<StepSuccess, StepFailure> {
+        let (source, filename) = match (&settings.code, &settings.script) {
+            (Some(code), _) => (code.clone(), format!("<step {}>", step.step_number)),
+            (None, Some(script)) => (self.read_script(script).await?, script.clone()),
+            (None, None) => {
+                return Err(StepFailure::new(
+                    "the step has neither \"code\" nor \"script\" in its settings",
+                ));
+            }
+        };
+        let request = RunRequest {
+            source,
+            filename,
+            function: settings.function.clone(),
+            context: context.to_json(),
+            log_cap: LOG_CAP,
+        };
+        let response = self
+            .pool
+            .run(&request)
+            .await
+            .map_err(|e| StepFailure::new(e.to_string()))?;
+        if response.ok {
+            let output = serde_json::from_str(response.output.as_deref().unwrap_or("null"))
+                .map_err(|e| StepFailure::new(format!("unreadable result: {e}")))?;
+            return Ok(StepSuccess {
+                output,
+                log: Some(response.log).filter(|l| !l.is_empty()),
+            });
+        }
+        let error_type = response.error_type.unwrap_or_else(|| "Error".into());
+        let message = response.message.unwrap_or_default();
+        let mut log = response.log;
+        if let Some(traceback) = response.traceback {
+            if !log.is_empty() && !log.ends_with('\n') {
+                log.push('\n');
+            }
+            log.push_str(&traceback);
+        }
+        Err(StepFailure {
+            message: if message.is_empty() {
+                error_type
+            } else {
+                format!("{error_type}: {message}")
+            },
+            output: None,
+            log: Some(log).filter(|l| !l.is_empty()),
+        })
     }
-    Err(StepFailure::new(
-        "Python steps are not supported by this worker version yet",
-    ))
+
+    /// Reads a script from the scripts directory; its resolved path must stay inside it
+    /// (symlinks within the directory, as Kubernetes ConfigMaps use, are fine).
+    async fn read_script(&self, script: &str) -> Result<String, StepFailure> {
+        let Some(dir) = &self.scripts else {
+            return Err(StepFailure::new(
+                "no scripts directory is configured (ACTUATE_PYTHON_SCRIPTS)",
+            ));
+        };
+        check_script_path(script).map_err(|e| StepFailure::new(format!("script: {e}")))?;
+        let root = tokio::fs::canonicalize(dir)
+            .await
+            .map_err(|e| StepFailure::new(format!("scripts directory {}: {e}", dir.display())))?;
+        let path = tokio::fs::canonicalize(root.join(script))
+            .await
+            .map_err(|_| StepFailure::new(format!("script '{script}' not found")))?;
+        if !inside(&root, &path) {
+            return Err(StepFailure::new(format!(
+                "script '{script}' resolves outside the scripts directory"
+            )));
+        }
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| StepFailure::new(format!("script '{script}': {e}")))?;
+        if !meta.is_file() || meta.len() > SCRIPT_MAX_BYTES {
+            return Err(StepFailure::new(format!(
+                "script '{script}' is not a file of at most 1 MiB"
+            )));
+        }
+        tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| StepFailure::new(format!("script '{script}': {e}")))
+    }
+}
+
+fn inside(root: &Path, path: &Path) -> bool {
+    path.starts_with(root) && path != root
 }

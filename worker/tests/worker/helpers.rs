@@ -15,6 +15,7 @@ use actuate_tests::db;
 use actuate_worker::context::WorkerContext;
 use actuate_worker::handler::{self, Disposition};
 use actuate_worker::net_guard::NetGuard;
+use actuate_worker::python::{Limits, PoolConfig};
 use actuate_worker::settings::WorkerSettings;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -48,6 +49,20 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         worker_id: "test-worker".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         log_format: LogFormat::Text,
+        python: PoolConfig {
+            exe: env!("CARGO_BIN_EXE_actuate-worker").into(),
+            size: 2,
+            recycle_after: 1000,
+            limits: Limits {
+                address_space_bytes: 1024 * 1024 * 1024,
+                cpu_seconds: 0,
+                open_files: 256,
+                processes: 0,
+                file_size_bytes: 64 * 1024 * 1024,
+            },
+            python_path: None,
+        },
+        python_scripts: Some(scripts_dir()),
     }
 }
 
@@ -219,4 +234,13 @@ impl Drop for TestWorker {
 
 pub fn webhook(url: &str) -> (StepType, Value) {
     (StepType::Webhook, json!({"url": url}))
+}
+
+pub fn python(code: &str) -> (StepType, Value) {
+    (StepType::Python, json!({"code": code}))
+}
+
+/// `worker/tests/worker/scripts`: the scripts directory of the test workers.
+pub fn scripts_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/worker/scripts")
 }

@@ -4,5 +4,6 @@
 mod helpers;
 mod limits;
 mod pipeline;
+mod python;
 mod recovery;
 mod ssrf;

@@ -186,7 +186,7 @@ async fn outputs_of_earlier_steps_and_input_reach_later_steps_context() {
 }
 
 #[tokio::test]
-async fn step_kinds_not_yet_available_fail_with_a_clear_note() {
+async fn a_python_step_without_code_or_script_fails_with_a_clear_note() {
     let worker = TestWorker::start().await;
     let message = worker.queue(&[(StepType::Python, json!({}))], 60).await;
     worker.deliver(&message.to_bytes()).await;

@@ -1,0 +1,379 @@
+//! Python steps through real runner processes embedding CPython.
+
+use crate::helpers::{TestWorker, python};
+use actuate_shared::model::{ExecutionStatus, StepRunStatus, StepType};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn run_one(
+    worker: &TestWorker,
+    steps: &[(StepType, serde_json::Value)],
+    max_run_time: i32,
+) -> actuate_shared::model::ExecutionDetail {
+    let message = worker.queue(steps, max_run_time).await;
+    worker.deliver(&message.to_bytes()).await;
+    worker.idle(WAIT).await;
+    worker.detail(message.execution_id).await
+}
+
+#[tokio::test]
+async fn results_main_and_function_outputs() {
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[
+            python("result = 1"),
+            python("def main(context):\n    return {'execution': context['execution']['id'], 'input': context['input']}"),
+            (StepType::Python, json!({"code": "def report(ctx):\n    return [1, 2.5, None, 'x']", "function": "report"})),
+        ],
+        60,
+    )
+    .await;
+    assert_eq!(
+        detail.execution.status,
+        ExecutionStatus::Completed,
+        "{detail:?}"
+    );
+    assert_eq!(detail.steps[0].output, Some(json!(1)));
+    assert_eq!(
+        detail.steps[1].output,
+        Some(
+            json!({"execution": detail.execution.action_execution_id, "input": {"customer": "ACME"}})
+        )
+    );
+    assert_eq!(detail.steps[2].output, Some(json!([1, 2.5, null, "x"])));
+    // Python's version is reported so interpreter skew cannot go unnoticed.
+    let version = run_one(
+        &worker,
+        &[python(
+            "import sys\nprint(sys.version)\nresult = sys.version_info[:2]",
+        )],
+        60,
+    )
+    .await;
+    assert_eq!(version.steps[0].output, Some(json!([3, 11])));
+    eprintln!(
+        "runner Python: {}",
+        version.steps[0].log.as_deref().unwrap_or("?").trim()
+    );
+}
+
+#[tokio::test]
+async fn data_flows_from_step_to_step_and_into_scripts() {
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[
+            python("result = {'rows': [3, 4, 5]}"),
+            (StepType::Python, json!({"script": "reports/daily.py"})),
+            (StepType::Python, json!({"script": "linked.py"})),
+            python("def main(c):\n    return c['steps'][2]['output']['total'] * 10"),
+        ],
+        60,
+    )
+    .await;
+    assert_eq!(
+        detail.execution.status,
+        ExecutionStatus::Completed,
+        "{detail:?}"
+    );
+    assert_eq!(
+        detail.steps[1].output,
+        Some(json!({"customer": "ACME", "total": 12}))
+    );
+    assert_eq!(
+        detail.steps[2].output,
+        Some(json!({"customer": "ACME", "total": 12}))
+    );
+    assert_eq!(detail.steps[3].output, Some(json!(120)));
+}
+
+#[tokio::test]
+async fn an_exception_fails_the_step_with_type_message_and_traceback() {
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[
+            python(
+                "print('about to fail')\ndef inner():\n    raise ValueError('bad row 7')\ninner()",
+            ),
+            python("result = 'never'"),
+        ],
+        60,
+    )
+    .await;
+    assert_eq!(detail.execution.status, ExecutionStatus::Failed);
+    assert_eq!(
+        detail.execution.notes.as_deref(),
+        Some("step 1 (Python) failed: ValueError: bad row 7")
+    );
+    let log = detail.steps[0].log.as_deref().unwrap();
+    assert!(log.starts_with("about to fail\n"), "{log}");
+    assert!(log.contains("Traceback (most recent call last)"), "{log}");
+    assert!(log.contains("File \"<step 1>\", line 3, in inner"), "{log}");
+    assert!(
+        !log.contains("actuate_harness"),
+        "the harness is not in the traceback: {log}"
+    );
+    assert_eq!(detail.steps[1].status, StepRunStatus::Skipped);
+
+    let unconvertible = run_one(&worker, &[python("result = object()")], 60).await;
+    let notes = unconvertible.execution.notes.unwrap();
+    assert!(notes.contains("cannot be converted to JSON"), "{notes}");
+
+    let exited = run_one(&worker, &[python("import sys\nsys.exit(3)")], 60).await;
+    assert_eq!(
+        exited.execution.notes.as_deref(),
+        Some("step 1 (Python) failed: SystemExit: 3")
+    );
+}
+
+#[tokio::test]
+async fn unicode_and_large_logs() {
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[python(
+            "print('日本語 ✓ émoji 🎉')\nresult = {'naïve': 'café ☕', 'ключ': '値'}",
+        )],
+        60,
+    )
+    .await;
+    assert_eq!(
+        detail.steps[0].output,
+        Some(json!({"naïve": "café ☕", "ключ": "値"}))
+    );
+    assert_eq!(detail.steps[0].log.as_deref(), Some("日本語 ✓ émoji 🎉\n"));
+
+    let big = run_one(
+        &worker,
+        &[python(
+            "for i in range(200000):\n    print('line', i, 'x' * 20)\nresult = 'done'",
+        )],
+        60,
+    )
+    .await;
+    assert_eq!(big.execution.status, ExecutionStatus::Completed);
+    let log = big.steps[0].log.as_deref().unwrap();
+    assert!(log.len() <= 1024 * 1024 + 100, "capped: {}", log.len());
+    assert!(log.contains("[log truncated:"), "marked as truncated");
+    assert_eq!(big.steps[0].output, Some(json!("done")));
+}
+
+/// Reads a runner's pid from a file its code wrote, and tells whether it still lives.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn runaway_code_is_stopped_at_max_run_time_and_leaves_no_process() {
+    let worker = TestWorker::start().await;
+    let dir = tempdir();
+    for (i, body) in [
+        "while True:\n    pass",
+        "time.sleep(10**9)",
+        "while True:\n    try:\n        time.sleep(10)\n    except BaseException:\n        pass",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let pids = dir.join(format!("pids-{i}"));
+        let code = format!(
+            "import os, subprocess, time\n\
+             child = subprocess.Popen(['sleep', '1000'])\n\
+             open({path:?}, 'w').write('%d %d' % (os.getpid(), child.pid))\n{body}",
+            path = pids.display().to_string(),
+        );
+        let started = Instant::now();
+        let detail = run_one(&worker, &[python(&code)], 1).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "stopped promptly: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(detail.execution.status, ExecutionStatus::Failed);
+        assert_eq!(
+            detail.execution.notes.as_deref(),
+            Some("exceeded maxRunTime of 1 s")
+        );
+        let text = std::fs::read_to_string(&pids).expect("the code ran and wrote its pids");
+        let pids: Vec<i32> = text.split(' ').map(|p| p.parse().unwrap()).collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for pid in pids {
+            assert!(!alive(pid), "process {pid} survived ({body})");
+        }
+    }
+    // The worker goes on serving.
+    let next = run_one(&worker, &[python("result = 'still here'")], 60).await;
+    assert_eq!(next.steps[0].output, Some(json!("still here")));
+}
+
+#[tokio::test]
+async fn a_memory_bomb_fails_only_its_step() {
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[python(
+            "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 1024 * 1024))",
+        )],
+        60,
+    )
+    .await;
+    assert_eq!(detail.execution.status, ExecutionStatus::Failed);
+    let notes = detail.execution.notes.unwrap();
+    assert!(
+        notes.starts_with("step 1 (Python) failed: MemoryError")
+            || notes.contains("runner stopped"),
+        "{notes}"
+    );
+    let next = run_one(
+        &worker,
+        &[python("result = len(bytearray(10 * 1024 * 1024))")],
+        60,
+    )
+    .await;
+    assert_eq!(next.steps[0].output, Some(json!(10 * 1024 * 1024)));
+}
+
+#[tokio::test]
+async fn user_code_sees_none_of_the_workers_secrets() {
+    // SAFETY: a variable only this test reads; set before any runner starts.
+    unsafe { std::env::set_var("ACTUATE_TEST_CANARY_SECRET", "canary-7f3a9c") };
+    let worker = TestWorker::start().await;
+    let detail = run_one(
+        &worker,
+        &[python(
+            "import os
+env = dict(os.environ)
+urls = [v for v in env.values() if '://' in v]
+attempts = [os.environ.get(n) for n in ('DATABASE_URL', 'AMQP_URL', 'ACTUATE_SMTP_PASSWORD')]
+result = {'env': env, 'urls': urls, 'attempts': attempts}",
+        )],
+        60,
+    )
+    .await;
+    let output = detail.steps[0].output.clone().unwrap();
+    let text = output.to_string();
+    assert!(!text.contains("canary-7f3a9c"), "{text}");
+    assert!(!text.contains(&worker.database_url), "{text}");
+    assert_eq!(output["urls"], json!([]));
+    assert_eq!(
+        output["attempts"],
+        json!([null, null, null]),
+        "no database or broker settings to connect with"
+    );
+    let names: Vec<&String> = output["env"].as_object().unwrap().keys().collect();
+    for name in &names {
+        assert!(
+            [
+                "PATH",
+                "HOME",
+                "LANG",
+                "PYTHONDONTWRITEBYTECODE",
+                "PYTHONNOUSERSITE",
+                "LC_CTYPE"
+            ]
+            .contains(&name.as_str()),
+            "unexpected {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn nothing_one_execution_defines_is_visible_to_the_next() {
+    let worker = TestWorker::start_with(|s| s.python.size = 1).await;
+    let first = run_one(
+        &worker,
+        &[python("import builtins\nleaked = 'global'\nbuiltins.leaked_builtin = 'builtin'\nbuiltins.len = lambda x: -1\nresult = 'set'")],
+        60,
+    )
+    .await;
+    assert_eq!(first.execution.status, ExecutionStatus::Completed);
+    let second = run_one(
+        &worker,
+        &[python("result = {'global': 'leaked' in globals(), 'builtin': hasattr(__builtins__, 'leaked_builtin') if not isinstance(__builtins__, dict) else 'leaked_builtin' in __builtins__, 'len': len([1, 2])}")],
+        60,
+    )
+    .await;
+    assert_eq!(
+        second.steps[0].output,
+        Some(json!({"global": false, "builtin": false, "len": 2}))
+    );
+}
+
+#[tokio::test]
+async fn scripts_cannot_leave_the_scripts_directory() {
+    let worker = TestWorker::start().await;
+    let escaped = run_one(
+        &worker,
+        &[(StepType::Python, json!({"script": "escape.py"}))],
+        60,
+    )
+    .await;
+    assert_eq!(
+        escaped.execution.notes.as_deref(),
+        Some("step 1 (Python) failed: script 'escape.py' resolves outside the scripts directory")
+    );
+    let missing = run_one(
+        &worker,
+        &[(StepType::Python, json!({"script": "nope.py"}))],
+        60,
+    )
+    .await;
+    assert_eq!(
+        missing.execution.notes.as_deref(),
+        Some("step 1 (Python) failed: script 'nope.py' not found")
+    );
+    // Settings written before validation existed are checked again at run time.
+    let action = worker.action(&[python("result = 1")], 60).await;
+    sqlx::query("UPDATE action_steps SET settings = $1 WHERE action_id = $2")
+        .bind(r#"{"script": "../../../etc/passwd"}"#)
+        .bind(action)
+        .execute(worker.store.pool())
+        .await
+        .unwrap();
+    let message = worker.execute(action).await;
+    worker.deliver(&message.to_bytes()).await;
+    worker.idle(WAIT).await;
+    let detail = worker.detail(message.execution_id).await;
+    let notes = detail.execution.notes.unwrap();
+    assert!(
+        notes.contains("must not leave the scripts directory"),
+        "{notes}"
+    );
+}
+
+#[tokio::test]
+async fn packages_from_a_virtualenv_are_importable_through_python_path() {
+    let site = std::env::var("ACTUATE_TEST_PYTHON_PATH").unwrap_or_else(|_| {
+        panic!("ACTUATE_TEST_PYTHON_PATH is not set: scripts/test.sh makes a virtualenv with tabulate and sets it")
+    });
+    let worker = TestWorker::start_with(|s| s.python.python_path = Some(site.clone())).await;
+    let detail = run_one(
+        &worker,
+        &[python(
+            "from tabulate import tabulate\nresult = tabulate([[1, 'a']], tablefmt='plain')",
+        )],
+        60,
+    )
+    .await;
+    assert_eq!(detail.steps[0].output, Some(json!("1  a")), "{detail:?}");
+    // Without the setting the package is not there.
+    let plain = TestWorker::start().await;
+    let detail = run_one(&plain, &[python("import tabulate")], 60).await;
+    assert_eq!(
+        detail.execution.notes.as_deref(),
+        Some("step 1 (Python) failed: ModuleNotFoundError: No module named 'tabulate'")
+    );
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("actuate-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
