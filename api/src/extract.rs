@@ -42,16 +42,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 }
             )));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_) => {
-                    ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-                }
-                other => ApiError::BadRequest(format!("could not read the request body: {other}")),
-            })?;
-        parse_json(&bytes).map(JsonBody)
+        parse_json(&read_body(req, state).await?).map(JsonBody)
     }
+}
+
+/// The whole body, within [`BODY_LIMIT`] (413 beyond it).
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_) => {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            }
+            other => ApiError::BadRequest(format!("could not read the request body: {other}")),
+        })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -97,14 +101,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T>
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_) => {
-                    ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-                }
-                other => ApiError::BadRequest(format!("could not read the request body: {other}")),
-            })?;
+        let bytes = read_body(Request::from_parts(parts.clone(), body), state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }

@@ -16,3 +16,21 @@ pub mod db;
 pub mod procs;
 pub mod proxy;
 pub mod sink;
+
+/// Removes a test's queues and database from `Drop`, which cannot await: on a thread with a
+/// runtime of its own, waited for. Runs even when the test failed.
+pub fn clean_up(queue: Option<actuate_shared::queue::QueueSettings>, database_url: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cleanup runtime");
+        rt.block_on(async {
+            if let Some(queue) = &queue {
+                broker::delete_queues(queue).await;
+            }
+            db::drop_database(&database_url).await;
+        });
+    })
+    .join();
+}

@@ -16,13 +16,7 @@ fn pool(size: usize) -> Arc<PythonPool> {
         exe: env!("CARGO_BIN_EXE_actuate-worker").into(),
         size,
         recycle_after: u32::MAX,
-        limits: Limits {
-            address_space_bytes: 1024 * 1024 * 1024,
-            cpu_seconds: 0,
-            open_files: 256,
-            processes: 0,
-            file_size_bytes: 64 * 1024 * 1024,
-        },
+        limits: Limits::default(),
         python_path: None,
     })
 }
@@ -57,7 +51,8 @@ fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-const FIB: &str = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nresult = fib(24)";
+const FIB: &str =
+    "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nresult = fib(24)";
 
 #[tokio::main]
 async fn main() {

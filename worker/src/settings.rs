@@ -80,18 +80,33 @@ fn python_pool(src: &dyn Source) -> Result<PoolConfig, SettingError> {
         name: "ACTUATE_PYTHON_RUNNERS",
         problem: format!("cannot find the worker binary to start runners from: {e}"),
     })?;
+    let default = Limits::default();
     Ok(PoolConfig {
         exe,
         size,
         recycle_after: settings::parsed(src, "ACTUATE_PYTHON_RECYCLE_AFTER", 1000u32)?.max(1),
         limits: Limits {
-            address_space_bytes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_MEMORY_MB", 1024u64)?
-                * MIB,
-            cpu_seconds: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_CPU_SECONDS", 0u64)?,
-            open_files: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_OPEN_FILES", 256u64)?,
-            processes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_PROCESSES", 0u64)?,
-            file_size_bytes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_FILE_SIZE_MB", 64u64)?
-                * MIB,
+            address_space_bytes: settings::parsed(
+                src,
+                "ACTUATE_PYTHON_LIMIT_MEMORY_MB",
+                default.address_space_bytes / MIB,
+            )? * MIB,
+            cpu_seconds: settings::parsed(
+                src,
+                "ACTUATE_PYTHON_LIMIT_CPU_SECONDS",
+                default.cpu_seconds,
+            )?,
+            open_files: settings::parsed(
+                src,
+                "ACTUATE_PYTHON_LIMIT_OPEN_FILES",
+                default.open_files,
+            )?,
+            processes: settings::parsed(src, "ACTUATE_PYTHON_LIMIT_PROCESSES", default.processes)?,
+            file_size_bytes: settings::parsed(
+                src,
+                "ACTUATE_PYTHON_LIMIT_FILE_SIZE_MB",
+                default.file_size_bytes / MIB,
+            )? * MIB,
         },
         python_path: Some(settings::parsed(src, "ACTUATE_PYTHON_PATH", String::new())?)
             .filter(|p| !p.is_empty()),

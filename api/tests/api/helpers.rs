@@ -242,20 +242,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
-        let queue = self.queue.clone();
-        let database_url = self.database_url.clone();
-        // Drop cannot await: clean up on a thread with a runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                broker::delete_queues(&queue).await;
-                db::drop_database(&database_url).await;
-            });
-        })
-        .join();
+        actuate_tests::clean_up(Some(self.queue.clone()), self.database_url.clone());
     }
 }
 

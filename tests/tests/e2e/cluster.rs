@@ -246,20 +246,6 @@ impl Drop for Cluster {
         for child in self.workers.iter_mut().flatten() {
             let _ = child.start_kill();
         }
-        let queue = self.queue.clone();
-        let url = self.database_url.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                // Give killed processes a moment to let go of the database.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                broker::delete_queues(&queue).await;
-                db::drop_database(&url).await;
-            });
-        })
-        .join();
+        actuate_tests::clean_up(Some(self.queue.clone()), self.database_url.clone());
     }
 }

@@ -21,6 +21,19 @@ pub struct Limits {
     pub file_size_bytes: u64,
 }
 
+impl Default for Limits {
+    /// The documented defaults: 1 GiB of address space, 256 open files, 64 MiB files.
+    fn default() -> Self {
+        Self {
+            address_space_bytes: 1024 * 1024 * 1024,
+            cpu_seconds: 0,
+            open_files: 256,
+            processes: 0,
+            file_size_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
     /// The worker binary, started as `<exe> python-runner`.

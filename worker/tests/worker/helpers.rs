@@ -53,13 +53,7 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
             exe: env!("CARGO_BIN_EXE_actuate-worker").into(),
             size: 2,
             recycle_after: 1000,
-            limits: Limits {
-                address_space_bytes: 1024 * 1024 * 1024,
-                cpu_seconds: 0,
-                open_files: 256,
-                processes: 0,
-                file_size_bytes: 64 * 1024 * 1024,
-            },
+            limits: Limits::default(),
             python_path: None,
         },
         python_scripts: Some(scripts_dir()),
@@ -220,15 +214,7 @@ impl Drop for TestWorker {
     fn drop(&mut self) {
         self.stop.cancel();
         self.ctx.abandon.cancel();
-        let url = self.database_url.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(db::drop_database(&url));
-        })
-        .join();
+        actuate_tests::clean_up(None, self.database_url.clone());
     }
 }
 

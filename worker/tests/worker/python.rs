@@ -377,3 +377,17 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn a_crashing_runner_fails_only_its_step() {
+    let worker = TestWorker::start_with(|s| s.python.size = 1).await;
+    let detail = run_one(&worker, &[python("import ctypes\nctypes.string_at(0)")], 60).await;
+    assert_eq!(
+        detail.execution.notes.as_deref(),
+        Some(
+            "step 1 (Python) failed: the Python runner stopped unexpectedly (crashed with a segmentation fault)"
+        )
+    );
+    let next = run_one(&worker, &[python("result = 'fresh runner'")], 60).await;
+    assert_eq!(next.steps[0].output, Some(json!("fresh runner")));
+}

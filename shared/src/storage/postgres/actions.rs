@@ -258,6 +258,32 @@ async fn insert_triggers(
     Ok(())
 }
 
+/// Deletes an action's steps (or triggers, per `sql`) and returns their ids with creation times,
+/// so entries named again keep both.
+async fn take_entries<Id>(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &'static str,
+    scope: Scope,
+    action_id: ActionId,
+) -> StoreResult<HashMap<Id, DateTime<Utc>>>
+where
+    Id: Eq
+        + std::hash::Hash
+        + Send
+        + Unpin
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>,
+{
+    Ok(sqlx::query_as::<_, (Id, DateTime<Utc>)>(sql)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Replaces an action's steps: entries naming a step of this action keep its id and creation
 /// time; entries naming any other id are refused, so ids cannot be taken from another action.
 async fn replace_steps(
@@ -267,27 +293,22 @@ async fn replace_steps(
     steps: &[StepDraft],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let existing: HashMap<StepId, DateTime<Utc>> = sqlx::query_as(
+    let existing: HashMap<StepId, _> = take_entries(
+        tx,
         "DELETE FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
          RETURNING step_id, date_created",
+        scope,
+        action_id,
     )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .collect();
-    if let Some(unknown) = steps
-        .iter()
-        .filter_map(|s| s.step_id)
-        .find(|id| !existing.contains_key(id))
-    {
+    .await?;
+    let named = steps.iter().filter_map(|s| s.step_id);
+    if let Some(unknown) = named.into_iter().find(|id| !existing.contains_key(id)) {
         return Err(StoreError::UnknownStep(unknown));
     }
     insert_steps(tx, scope, action_id, steps, &existing, at).await
 }
 
+/// As [`replace_steps`], for triggers.
 async fn replace_triggers(
     tx: &mut Transaction<'_, Postgres>,
     scope: Scope,
@@ -295,22 +316,16 @@ async fn replace_triggers(
     triggers: &[TriggerDraft],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let existing: HashMap<TriggerId, DateTime<Utc>> = sqlx::query_as(
-        "DELETE FROM action_triggers WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
-         RETURNING trigger_id, date_created",
+    let existing: HashMap<TriggerId, _> = take_entries(
+        tx,
+        "DELETE FROM action_triggers WHERE tenant_id = $1 AND project_id = $2 \
+         AND action_id = $3 RETURNING trigger_id, date_created",
+        scope,
+        action_id,
     )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .collect();
-    if let Some(unknown) = triggers
-        .iter()
-        .filter_map(|t| t.trigger_id)
-        .find(|id| !existing.contains_key(id))
-    {
+    .await?;
+    let named = triggers.iter().filter_map(|t| t.trigger_id);
+    if let Some(unknown) = named.into_iter().find(|id| !existing.contains_key(id)) {
         return Err(StoreError::UnknownTrigger(unknown));
     }
     insert_triggers(tx, scope, action_id, triggers, &existing, at).await
