@@ -63,14 +63,16 @@ if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
   rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { log "RabbitMQ did not start"; exit 1; }
 fi
 
-# A virtualenv with a package from PyPI, for the test of ACTUATE_PYTHON_PATH (made with the
-# interpreter the runners embed, so its site-packages match).
+# The test virtualenv, from PyPI: tabulate for the test of ACTUATE_PYTHON_PATH (made with the
+# interpreter the runners embed, so its site-packages match) and aiosmtpd, the SMTP server
+# the Email tests send to.
 venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/test-venv"
-if ! "$venv/bin/python" -c 'import tabulate' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import tabulate, aiosmtpd' >/dev/null 2>&1; then
   log "creating the test virtualenv $venv"
-  /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q tabulate==0.9.0
+  [ -x "$venv/bin/pip" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q tabulate==0.9.0 aiosmtpd==1.4.6
 fi
+export ACTUATE_TEST_VENV_PYTHON="$venv/bin/python"
 ACTUATE_TEST_PYTHON_PATH=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 export ACTUATE_TEST_PYTHON_PATH
 

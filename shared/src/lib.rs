@@ -3,7 +3,8 @@
 //! - [`ids`]: typed ids (`ActionId`, `TenantId`, ...) and the tenant/project [`ids::Scope`].
 //! - [`model`]: actions, steps and triggers as stored and as the API shows them.
 //! - [`draft`]: validated input for creating and updating actions, and the limits on it.
-//! - [`step_settings`]: what each step type needs in its `settings`.
+//! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
+//!   minijinja templates their string values may hold.
 //! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
 //!   migrations embedded from `migrations/`.
 //! - [`auth`]: API tokens and their hashes.
@@ -22,3 +23,4 @@ pub mod settings;
 pub mod step_settings;
 pub mod storage;
 pub mod telemetry;
+pub mod templates;

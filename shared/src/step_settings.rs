@@ -2,6 +2,7 @@
 //! (so a caller hears about a bad step at once) and parsed again by the worker before it runs.
 
 use crate::model::StepType;
+use crate::templates;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -146,28 +147,63 @@ fn parse_email(settings: &Value) -> Result<EmailSettings, String> {
         ("bcc", &parsed.bcc),
     ] {
         for (i, address) in list.iter().enumerate() {
-            check_email_address(address).map_err(|e| format!("{field}[{i}]: {e}"))?;
+            check_address_or_template(address).map_err(|e| format!("{field}[{i}]: {e}"))?;
         }
     }
     if let Some(reply_to) = &parsed.reply_to {
-        check_email_address(reply_to).map_err(|e| format!("replyTo: {e}"))?;
+        check_address_or_template(reply_to).map_err(|e| format!("replyTo: {e}"))?;
     }
     if let Some(subject) = &parsed.subject
         && subject.contains(['\r', '\n'])
     {
         return Err("subject: must not contain line breaks".into());
     }
+    for (field, value) in [
+        ("subject", &parsed.subject),
+        ("body", &parsed.body),
+        ("html", &parsed.html),
+    ] {
+        if let Some(text) = value {
+            templates::check(text).map_err(|e| format!("{field}: {e}"))?;
+        }
+    }
     Ok(parsed)
 }
 
+/// A templated address is checked once rendered, at run time; a plain one now.
+fn check_address_or_template(address: &str) -> Result<(), String> {
+    if templates::is_template(address) {
+        if address.contains(['\r', '\n']) {
+            return Err("must not contain line breaks".into());
+        }
+        templates::check(address)
+    } else {
+        check_email_address(address)
+    }
+}
+
 /// A deliberately plain check (one `@`, something on each side, no spaces or control
-/// characters): enough to catch typos and header injection at create time.
+/// characters), on `a@b.c` or `Display Name <a@b.c>`: enough to catch typos and header
+/// injection at create time; the worker parses addresses fully before sending.
 pub fn check_email_address(address: &str) -> Result<(), String> {
     let bad = || format!("'{}' is not an email address", address.escape_debug());
-    if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if address.chars().any(char::is_control) {
         return Err(bad());
     }
-    match address.split_once('@') {
+    let bare = match address.trim().strip_suffix('>') {
+        Some(rest) => {
+            let (name, inner) = rest.rsplit_once('<').ok_or_else(bad)?;
+            if name.contains(['<', '>']) {
+                return Err(bad());
+            }
+            inner
+        }
+        None => address,
+    };
+    if bare.chars().any(char::is_whitespace) {
+        return Err(bad());
+    }
+    match bare.split_once('@') {
         Some((local, domain))
             if !local.is_empty()
                 && !domain.is_empty()
@@ -212,12 +248,17 @@ fn parse_webhook(settings: &Value) -> Result<WebhookSettings, String> {
             ));
         }
         match value {
-            Value::String(v) if !v.contains(['\r', '\n', '\0']) => {}
+            Value::String(v) if !v.contains(['\r', '\n', '\0']) => {
+                templates::check(v).map_err(|e| format!("headers.{name}: {e}"))?;
+            }
             Value::String(_) => {
                 return Err(format!("headers.{name}: must not contain line breaks"));
             }
             _ => return Err(format!("headers.{name}: must be a string")),
         }
+    }
+    if let Some(body) = &parsed.body {
+        templates::check_json(body).map_err(|e| format!("body: {e}"))?;
     }
     if let Some(t) = parsed.timeout_seconds
         && !(1..=WEBHOOK_TIMEOUT_MAX_SECONDS).contains(&t)
@@ -227,6 +268,21 @@ fn parse_webhook(settings: &Value) -> Result<WebhookSettings, String> {
         ));
     }
     Ok(parsed)
+}
+
+/// An absolute http(s) URL with a host (checked again, rendered, before each request).
+pub fn check_webhook_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("url: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "url: scheme '{}' is not http or https",
+            url.scheme()
+        ));
+    }
+    if url.host().is_none() {
+        return Err("url: has no host".into());
+    }
+    Ok(())
 }
 
 fn is_header_name_byte(b: u8) -> bool {

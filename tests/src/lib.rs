@@ -4,6 +4,7 @@
 //! - [`db`]: a fresh PostgreSQL database per test;
 //! - [`broker`]: per-test queue names on the real RabbitMQ, and a way to read what was published;
 //! - [`sink`]: a real HTTP server on loopback that records what webhooks send it;
+//! - [`smtp`]: a real SMTP server on loopback (aiosmtpd) that records what it accepts;
 //! - [`proxy`]: a TCP proxy that can be switched off and on, to cut a process off from a
 //!   service without touching the service;
 //! - [`procs`]: the `actuate-api` and `actuate-worker` binaries as child processes.
@@ -16,6 +17,7 @@ pub mod db;
 pub mod procs;
 pub mod proxy;
 pub mod sink;
+pub mod smtp;
 
 /// Removes a test's queues and database from `Drop`, which cannot await: on a thread with a
 /// runtime of its own, waited for. Runs even when the test failed.

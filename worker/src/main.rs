@@ -14,6 +14,8 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn worker() -> std::process::ExitCode {
+    // Several crates bring rustls with different providers; pick one for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let settings = match WorkerSettings::from_env() {
         Ok(s) => s,
         Err(e) => {

@@ -38,6 +38,85 @@ pub struct WorkerSettings {
     pub python: PoolConfig,
     /// `ACTUATE_PYTHON_SCRIPTS`: where `{"script": "name.py"}` steps are found.
     pub python_scripts: Option<PathBuf>,
+    /// `ACTUATE_SMTP_*`; `None` when no host is set: Email steps then fail with a note.
+    pub smtp: Option<SmtpSettings>,
+    /// `ACTUATE_EMAIL_MAX_RECIPIENTS`: recipients (to, cc and bcc) of one Email step.
+    pub email_max_recipients: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+impl std::str::FromStr for SmtpTls {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            other => Err(format!("expected none, starttls or tls, got '{other}'")),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: lettre::message::Mailbox,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    // The password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+fn smtp(src: &dyn Source) -> Result<Option<SmtpSettings>, SettingError> {
+    let host: String = settings::parsed(src, "ACTUATE_SMTP_HOST", String::new())?;
+    if host.is_empty() {
+        return Ok(None);
+    }
+    let tls: SmtpTls = settings::parsed(src, "ACTUATE_SMTP_TLS", SmtpTls::StartTls)?;
+    let default_port = match tls {
+        SmtpTls::None => 25,
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+    };
+    let from: String =
+        settings::required(src, "ACTUATE_SMTP_FROM", "the From address of Email steps")?;
+    let from = from.parse().map_err(|e| SettingError {
+        name: "ACTUATE_SMTP_FROM",
+        problem: format!("'{from}' is not an address: {e}"),
+    })?;
+    let optional = |name| {
+        settings::parsed(src, name, String::new()).map(|v| Some(v).filter(|v| !v.is_empty()))
+    };
+    Ok(Some(SmtpSettings {
+        host,
+        port: settings::parsed(src, "ACTUATE_SMTP_PORT", default_port)?,
+        tls,
+        username: optional("ACTUATE_SMTP_USERNAME")?,
+        password: optional("ACTUATE_SMTP_PASSWORD")?,
+        from,
+        timeout: seconds(src, "ACTUATE_SMTP_TIMEOUT_SECONDS", 30, 1)?,
+    }))
 }
 
 fn seconds(
@@ -157,6 +236,8 @@ impl WorkerSettings {
             python: python_pool(src)?,
             python_scripts: settings::parsed(src, "ACTUATE_PYTHON_SCRIPTS", String::new())
                 .map(|s| Some(PathBuf::from(s)).filter(|p| !p.as_os_str().is_empty()))?,
+            smtp: smtp(src)?,
+            email_max_recipients: settings::parsed(src, "ACTUATE_EMAIL_MAX_RECIPIENTS", 100usize)?,
         })
     }
 }

@@ -133,6 +133,22 @@ async fn semantic_errors_name_the_field() {
             "steps[0].settings: code: syntax error at line 2",
         ),
         (
+            json!({"name": "x", "steps": [{"stepType": "Email", "settings": {"recipients": ["a@b.c"], "subject": "Hi {{ input.name"}}]}),
+            "steps[0].settings: subject: template error on line 1",
+        ),
+        (
+            json!({"name": "x", "steps": [{"stepType": "Email", "settings": {"recipients": ["{% for %}"]}}]}),
+            "steps[0].settings: recipients[0]: template error",
+        ),
+        (
+            json!({"name": "x", "steps": [{"stepType": "Email", "settings": {"recipients": ["a@b.c"], "subject": "line\r\nBcc: x@y.z"}}]}),
+            "subject: must not contain line breaks",
+        ),
+        (
+            json!({"name": "x", "steps": [{"stepType": "Webhook", "settings": {"url": "https://x.test", "body": {"a": ["{{ oops"]}}}]}),
+            "steps[0].settings: body: template error",
+        ),
+        (
             json!({"name": "x", "steps": [{"stepType": "Email", "settings": "{}"}]}),
             "steps[0].settings: recipients: required",
         ),
@@ -423,4 +439,27 @@ async fn unicode_round_trips() {
         got["description"],
         "Rapport quotidien — naïve café, Ελληνικά"
     );
+}
+
+#[tokio::test]
+async fn templated_settings_are_accepted_and_checked_once_rendered() {
+    let app = TestApp::spawn().await;
+    let action = app
+        .created(&json!({
+            "name": "templated",
+            "steps": [
+                {"stepType": "Email", "settings": {
+                    "recipients": ["{{ input.email }}", "Team <team@company.test>"],
+                    "subject": "Report for {{ input.customer }}",
+                    "html": "<p>{{ steps[1].output.rows }}</p>"}},
+                {"stepType": "Webhook", "settings": {
+                    "url": "{{ input.callback }}",
+                    "headers": {"X-Run": "{{ execution.id }}"},
+                    "body": {"rows": "{{ steps[1].output.rows }}"}}}
+            ]
+        }))
+        .await;
+    let settings: Value =
+        serde_json::from_str(action["steps"][0]["settings"].as_str().unwrap()).unwrap();
+    assert_eq!(settings["recipients"][0], "{{ input.email }}");
 }

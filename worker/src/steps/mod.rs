@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 pub struct StepDeps {
     pub webhook: webhook::WebhookRunner,
     pub python: python::PythonRunner,
+    pub email: email::EmailSender,
 }
 
 impl StepDeps {
@@ -28,6 +29,7 @@ impl StepDeps {
                 pool: PythonPool::new(settings.python.clone()),
                 scripts: settings.python_scripts.clone(),
             },
+            email: email::EmailSender::new(settings.smtp.clone(), settings.email_max_recipients)?,
         })
     }
 }
@@ -55,6 +57,38 @@ impl StepContext<'_> {
                 .collect::<serde_json::Map<_, _>>(),
         })
     }
+}
+
+impl StepContext<'_> {
+    /// The context templates render against: `input`, `steps[1].output`, `execution.id`,
+    /// `action.name`, `trigger`, `tenantId`, `projectId`.
+    pub fn template_context(&self) -> minijinja::Value {
+        use minijinja::Value;
+        let e = self.execution;
+        let steps = self.outputs.iter().map(|(n, output)| {
+            (
+                i64::from(*n),
+                minijinja::context! { output => Value::from_serialize(output) },
+            )
+        });
+        minijinja::context! {
+            input => Value::from_serialize(e.input.clone().unwrap_or(serde_json::Value::Null)),
+            steps => Value::from_iter(steps),
+            execution => minijinja::context! {
+                id => e.fence.execution_id.to_string(), attempt => e.fence.attempt,
+            },
+            action => minijinja::context! { id => e.action_id.to_string(), name => e.action_name.clone() },
+            trigger => e.trigger.as_str(),
+            tenantId => e.fence.scope.tenant_id.to_string(),
+            projectId => e.fence.scope.project_id.to_string(),
+        }
+    }
+}
+
+/// Renders one templated setting; the failure names the setting.
+pub fn render(field: &str, text: &str, context: &minijinja::Value) -> Result<String, StepFailure> {
+    actuate_shared::templates::render(text, context, false)
+        .map_err(|e| StepFailure::new(format!("{field}: {e}")))
 }
 
 #[derive(Debug)]
@@ -95,7 +129,7 @@ pub async fn run(
     match (step.step_type, settings) {
         (StepType::Webhook, StepSettings::Webhook(s)) => deps.webhook.run(&s, step, context).await,
         (StepType::Python, StepSettings::Python(s)) => deps.python.run(&s, step, context).await,
-        (StepType::Email, StepSettings::Email(s)) => email::run(&s).await,
+        (StepType::Email, StepSettings::Email(s)) => deps.email.send(&s, step, context).await,
         (kind, _) => Err(StepFailure::new(format!(
             "settings do not match step type {kind}"
         ))),

@@ -34,7 +34,9 @@ impl WebhookRunner {
         step: &ClaimedStep,
         context: &StepContext<'_>,
     ) -> Result<StepSuccess, StepFailure> {
-        let url = Url::parse(&settings.url).map_err(|e| StepFailure::new(format!("url: {e}")))?;
+        let templates = context.template_context();
+        let url = super::render("url", &settings.url, &templates)?;
+        let url = Url::parse(&url).map_err(|e| StepFailure::new(format!("url: {e}")))?;
         self.guard.check_url(&url).map_err(StepFailure::new)?;
         let method = settings.method.as_deref().unwrap_or("POST");
         let method = Method::from_bytes(method.as_bytes())
@@ -46,10 +48,16 @@ impl WebhookRunner {
 
         let mut headers = HeaderMap::new();
         for (name, value) in &settings.headers {
-            let value = value.as_str().unwrap_or_default();
+            let value = super::render(
+                &format!("headers.{name}"),
+                value.as_str().unwrap_or_default(),
+                &templates,
+            )?;
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| StepFailure::new(format!("header name '{name}' is not valid")))?;
-            let value = HeaderValue::from_str(value)
+            // A rendered value with a line break (or other control character) is refused
+            // here: templates never reach a header unescaped.
+            let value = HeaderValue::from_str(&value)
                 .map_err(|_| StepFailure::new(format!("header {name} has an invalid value")))?;
             headers.insert(name, value);
         }
@@ -61,12 +69,18 @@ impl WebhookRunner {
         );
         headers.insert("x-actuate-step", HeaderValue::from(step.step_number));
 
+        let body = settings
+            .body
+            .as_ref()
+            .map(|b| actuate_shared::templates::render_json(b, &templates))
+            .transpose()
+            .map_err(|e| StepFailure::new(format!("body: {e}")))?;
         let mut request = self
             .client
             .request(method, url)
             .headers(headers)
             .timeout(timeout);
-        match &settings.body {
+        match &body {
             None | Some(Value::Null) => {}
             Some(Value::String(text)) => {
                 if !settings

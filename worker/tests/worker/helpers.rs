@@ -57,6 +57,8 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
             python_path: None,
         },
         python_scripts: Some(scripts_dir()),
+        smtp: None,
+        email_max_recipients: 100,
     }
 }
 
@@ -127,9 +129,14 @@ impl TestWorker {
     }
 
     pub async fn execute(&self, action_id: ActionId) -> ExecuteMessage {
+        self.execute_with_input(action_id, json!({"customer": "ACME"}))
+            .await
+    }
+
+    pub async fn execute_with_input(&self, action_id: ActionId, input: Value) -> ExecuteMessage {
         let request = NewExecution {
             trigger: TriggerKind::Manual,
-            input: Some(json!({"customer": "ACME"})),
+            input: Some(input),
             idempotency_key: None,
         };
         let ExecuteOutcome::Created(execution) = self
