@@ -222,15 +222,10 @@ fn parse_webhook(settings: &Value) -> Result<WebhookSettings, String> {
         return Err("url: required".into());
     }
     let parsed: WebhookSettings = typed(settings)?;
-    let url = url::Url::parse(&parsed.url).map_err(|e| format!("url: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "url: scheme '{}' is not http or https",
-            url.scheme()
-        ));
-    }
-    if url.host().is_none() {
-        return Err("url: has no host".into());
+    if templates::is_template(&parsed.url) {
+        templates::check(&parsed.url).map_err(|e| format!("url: {e}"))?;
+    } else {
+        check_webhook_url(&parsed.url)?;
     }
     if let Some(method) = &parsed.method
         && !WEBHOOK_METHODS.contains(&method.as_str())
@@ -391,5 +386,16 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+#[cfg(test)]
+mod templated {
+    use super::*;
+    #[test]
+    fn templated_settings_parse() {
+        let email = serde_json::json!({"recipients": ["{{ input.email }}", "Team <team@company.test>"], "subject": "Report for {{ input.customer }}", "html": "<p>{{ steps[1].output.rows }}</p>"});
+        StepSettings::parse(StepType::Email, &email).unwrap();
+        let hook = serde_json::json!({"url": "{{ input.callback }}", "headers": {"X-Run": "{{ execution.id }}"}, "body": {"rows": "{{ steps[1].output.rows }}"}});
+        StepSettings::parse(StepType::Webhook, &hook).unwrap();
     }
 }
