@@ -28,6 +28,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the scheduler (and an outbox relay), without the HTTP server; any number of
+    /// these may run beside `serve` processes.
+    Scheduler,
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -65,6 +68,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
                 .run_until_stopped()
                 .await?;
+        }
+        Command::Scheduler => {
+            let settings = ApiSettings::from_env()?;
+            telemetry::init(settings.log_format);
+            let store: actuate_shared::storage::DynStore = std::sync::Arc::new(
+                PgStore::connect_lazy(&settings.database.url, settings.database.max_connections)?,
+            );
+            store.migrate().await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let relay = actuate_shared::relay::RelayHandle::default();
+            let relay_task = tokio::spawn(actuate_shared::relay::run(
+                store.clone(),
+                settings.queue.clone(),
+                relay.clone(),
+                format!("actuate-api scheduler ({})", std::process::id()),
+                stop.clone(),
+            ));
+            let scheduler = tokio::spawn(crate::scheduler::run(
+                store,
+                relay,
+                settings.scheduler,
+                stop.clone(),
+            ));
+            tracing::info!("scheduler running");
+            crate::startup::shutdown_signal().await;
+            stop.cancel();
+            let _ = scheduler.await;
+            let _ = relay_task.await;
         }
         Command::Migrate => {
             let store = operator_store()?;

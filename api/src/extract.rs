@@ -138,6 +138,30 @@ impl<S: Send + Sync> FromRequestParts<S> for ExecutionIdPath {
     }
 }
 
+/// The `{eventName}` path segment: 1 to 200 characters, no control characters.
+pub struct EventNamePath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for EventNamePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, &())
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("bad path: {e}")))?;
+        let name = params
+            .iter()
+            .find(|(key, _)| *key == "eventName")
+            .map(|(_, value)| value.to_string())
+            .unwrap_or_default();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(
+                "eventName: must be 1 to 200 characters without control characters".into(),
+            ));
+        }
+        Ok(Self(name))
+    }
+}
+
 /// The `{actionId}` path segment.
 pub struct ActionIdPath(pub ActionId);
 

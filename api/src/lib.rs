@@ -7,6 +7,7 @@
 //!   [`extract::Caller`] and return `Result<_, error::ApiError>`.
 //! - [`requests`] turns request bodies into validated drafts for storage.
 //! - [`error`] maps every failure to its status and JSON body.
+//! - [`scheduler`] fires schedule triggers (in `serve`, or alone as `actuate-api scheduler`).
 //! - Executions are recorded with an outbox row in one transaction; the relay
 //!   (`actuate_shared::relay`) running in this process publishes them to RabbitMQ.
 //!
@@ -19,5 +20,6 @@ pub mod package;
 pub mod python_syntax;
 pub mod requests;
 pub mod routes;
+pub mod scheduler;
 pub mod settings;
 pub mod startup;

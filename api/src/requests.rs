@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use actuate_shared::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
 use actuate_shared::ids::{StepId, TriggerId};
 use actuate_shared::model::{StepType, TriggerType};
+use actuate_shared::schedule::Schedule;
 use actuate_shared::step_settings::StepSettings;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -238,9 +239,9 @@ fn triggers(list: Vec<TriggerRequest>) -> Result<Vec<TriggerDraft>, ApiError> {
             if let Some(name) = &event_name {
                 check_text(&field("eventName"), name, limits::EVENT_NAME_MAX_CHARS)?;
             }
-            let settings = match t.settings {
-                None => "{}".to_string(),
-                Some(v) => settings_text(&field("settings"), v)?.0,
+            let (settings, parsed) = match t.settings {
+                None => ("{}".to_string(), Value::Object(Default::default())),
+                Some(v) => settings_text(&field("settings"), v)?,
             };
             let start_date = t
                 .start_date
@@ -253,6 +254,11 @@ fn triggers(list: Vec<TriggerRequest>) -> Result<Vec<TriggerDraft>, ApiError> {
                     })
                 })
                 .transpose()?;
+            // Schedule settings are checked now, so a trigger never silently fails to fire.
+            let any_day = start_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            Schedule::parse(trigger_type, frequency as i32, any_day, &parsed)
+                .and_then(|_| Schedule::catch_up(&parsed))
+                .map_err(|e| bad(field("settings"), e))?;
             Ok(TriggerDraft {
                 trigger_id: t.trigger_id,
                 trigger_type,

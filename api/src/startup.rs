@@ -3,8 +3,8 @@
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
-use crate::routes;
 use crate::settings::ApiSettings;
+use crate::{routes, scheduler};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::storage::{DynStore, PgStore};
 use axum::Router;
@@ -60,6 +60,14 @@ impl Application {
             format!("actuate-api relay ({})", std::process::id()),
             stop.clone(),
         ));
+        if settings.scheduler.enabled {
+            tokio::spawn(scheduler::run(
+                store.clone(),
+                relay.clone(),
+                settings.scheduler,
+                stop.clone(),
+            ));
+        }
         actuate_shared::telemetry::metrics_handle();
         let router = app(AppState { store, relay });
         Ok(Self {
@@ -128,7 +136,7 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

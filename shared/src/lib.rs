@@ -5,6 +5,7 @@
 //! - [`draft`]: validated input for creating and updating actions, and the limits on it.
 //! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
 //!   minijinja templates their string values may hold.
+//! - [`schedule`]: when schedule triggers fire (time zones, DST policy, catch-up).
 //! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
 //!   migrations embedded from `migrations/`.
 //! - [`auth`]: API tokens and their hashes.
@@ -19,6 +20,7 @@ pub mod message;
 pub mod model;
 pub mod queue;
 pub mod relay;
+pub mod schedule;
 pub mod settings;
 pub mod step_settings;
 pub mod storage;

@@ -53,7 +53,7 @@ wire_enum!(
 
 wire_enum!(
     /// What fires an action besides an explicit execute.
-    TriggerType { HourlyScheduler, DailyScheduler, WeeklyScheduler, MonthlyScheduler, EventTrigger }
+    TriggerType { HourlyScheduler, DailyScheduler, WeeklyScheduler, MonthlyScheduler, EventTrigger, CronScheduler }
 );
 
 wire_enum!(

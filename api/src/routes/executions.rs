@@ -3,7 +3,9 @@
 
 use super::{ping, unauthorized_ping};
 use crate::error::ApiError;
-use crate::extract::{ActionIdPath, Caller, ExecutionIdPath, OptionalJsonBody, QueryParams};
+use crate::extract::{
+    ActionIdPath, Caller, EventNamePath, ExecutionIdPath, OptionalJsonBody, QueryParams,
+};
 use crate::package;
 use crate::startup::AppState;
 use actuate_shared::ids::ActionId;
@@ -26,6 +28,7 @@ pub fn router() -> Router<AppState> {
             &format!("{ACTION}/execute/{{actionId}}"),
             get(execute_get).post(execute_post),
         )
+        .route(&format!("{ACTION}/event/{{eventName}}"), post(raise_event))
         .route(&format!("{BASE}/ping"), get(ping))
         .route(&format!("{BASE}/unauthorized-ping"), get(unauthorized_ping))
         .route(&format!("{BASE}/{{actionExecutionId}}"), get(fetch))
@@ -121,6 +124,40 @@ async fn execute(
         ExecuteOutcome::ActionNotFound => Err(ApiError::ActionNotFound(action_id)),
         ExecuteOutcome::ActionDisabled => Err(ApiError::CannotExecute(action_id)),
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventExecutions {
+    event_name: String,
+    items: Vec<Execution>,
+}
+
+/// The body of `POST /action/event/{eventName}` is the executions' input as it is.
+async fn raise_event(
+    caller: Caller,
+    EventNamePath(event_name): EventNamePath,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJsonBody(input): OptionalJsonBody<Value>,
+) -> Result<Json<EventExecutions>, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let items = state
+        .store
+        .raise_event(
+            caller.scope,
+            &event_name,
+            input.filter(|v| !v.is_null()),
+            key,
+        )
+        .await?;
+    if !items.is_empty() {
+        state.relay.wake();
+        metrics::counter!("actuate_executions_created_total", "trigger" => "event")
+            .increment(items.len() as u64);
+    }
+    tracing::info!(event_name = %event_name, executions = items.len(), "event raised");
+    Ok(Json(EventExecutions { event_name, items }))
 }
 
 async fn fetch(

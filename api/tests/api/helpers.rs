@@ -31,13 +31,23 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The API without its scheduler (tests that fire schedules call the store themselves,
+    /// or use [`TestApp::spawn_with_scheduler`]).
     pub async fn spawn() -> Self {
-        Self::spawn_with_queue(broker::test_queue_settings()).await
+        Self::start(broker::test_queue_settings(), false).await
+    }
+
+    pub async fn spawn_with_scheduler() -> Self {
+        Self::start(broker::test_queue_settings(), true).await
     }
 
     /// With given queue settings: another broker URL (a proxy), or a prefix shared with a
     /// worker.
     pub async fn spawn_with_queue(queue: QueueSettings) -> Self {
+        Self::start(queue, false).await
+    }
+
+    async fn start(queue: QueueSettings, scheduler: bool) -> Self {
         let database_url = db::fresh_database().await;
         let settings = ApiSettings {
             queue: queue.clone(),
@@ -48,6 +58,11 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             auto_migrate: true,
             log_format: LogFormat::Text,
+            scheduler: actuate_api::scheduler::SchedulerSettings {
+                enabled: scheduler,
+                tick: std::time::Duration::from_millis(200),
+                grace: std::time::Duration::from_secs(60),
+            },
         };
         let app = Application::build(settings).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -154,6 +169,22 @@ impl TestApp {
         key: Option<&str>,
     ) -> Response {
         let mut request = self.request(Method::POST, &format!("/action/execute/{action_id}"));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn raise_event(
+        &self,
+        name: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> Response {
+        let mut request = self.request(Method::POST, &format!("/action/event/{name}"));
         if let Some(body) = body {
             request = request.json(body);
         }

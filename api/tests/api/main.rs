@@ -7,4 +7,5 @@ mod executions;
 mod helpers;
 mod operator;
 mod seeds;
+mod triggers;
 mod validation;

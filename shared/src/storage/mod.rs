@@ -41,9 +41,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub type DynStore = Arc<dyn Store>;
 
 /// Everything a process may need from storage.
-pub trait Store: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore {}
+pub trait Store:
+    KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore
+{
+}
 
-impl<T: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore> Store for T {}
+impl<T> Store for T where
+    T: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore
+{
+}
 
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
@@ -117,6 +123,16 @@ pub trait ExecutionStore: Send + Sync + 'static {
         scope: Scope,
         execution_id: ExecutionId,
     ) -> StoreResult<CancelOutcome>;
+    /// Creates an execution (trigger `event`, `input` as given) for every enabled action of
+    /// the project with an EventTrigger named `event_name`. A repeated idempotency key returns
+    /// the executions it first created.
+    async fn raise_event(
+        &self,
+        scope: Scope,
+        event_name: &str,
+        input: Option<serde_json::Value>,
+        idempotency_key: Option<String>,
+    ) -> StoreResult<Vec<Execution>>;
 }
 
 #[async_trait]
@@ -148,6 +164,14 @@ pub trait WorkStore: Send + Sync + 'static {
     /// Puts Queued executions that no worker took for `older_than` back in the outbox: a
     /// backstop for messages lost to the broker (duplicates are dropped by the claim).
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ScheduleStore: Send + Sync + 'static {
+    /// Fires the schedule triggers that are due by the database's clock (up to `limit`), with
+    /// each trigger's catch-up policy; `grace` is how late a slot may be and still count as on
+    /// time. Safe to run in many processes at once.
+    async fn fire_due(&self, limit: i64, grace: Duration) -> StoreResult<FireReport>;
 }
 
 #[async_trait]

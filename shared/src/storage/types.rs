@@ -119,3 +119,11 @@ pub struct OutboxItem {
     pub id: i64,
     pub message: ExecuteMessage,
 }
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FireReport {
+    /// Due triggers this round looked at.
+    pub claimed: usize,
+    pub fired: u64,
+    pub missed: u64,
+}

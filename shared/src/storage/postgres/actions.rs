@@ -5,6 +5,7 @@ use super::{PgStore, decode, is_unique_violation, now};
 use crate::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
 use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
 use crate::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::schedule::Schedule;
 use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -120,7 +121,10 @@ const SELECT_ACTIONS: &str = "\
       CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.tenant_id = a.tenant_id \
         AND r.project_id = a.project_id AND r.action_id = a.action_id AND r.status = 'Running') \
         THEN 'Running' ELSE 'Idle' END AS action_status, \
-      a.next_run_time, last.date_started AS last_run_time, \
+      CASE WHEN a.is_enabled THEN (SELECT min(n.next_fire_at) FROM action_triggers n \
+        WHERE n.tenant_id = a.tenant_id AND n.project_id = a.project_id \
+          AND n.action_id = a.action_id) END AS next_run_time, \
+      last.date_started AS last_run_time, \
       CASE last.status WHEN 'Completed' THEN 'Success' WHEN 'Failed' THEN 'Failed' END \
         AS last_run_result, \
       a.date_created, a.date_modified, a.created_by, a.modified_by \
@@ -239,8 +243,9 @@ async fn insert_triggers(
         let trigger_id = trigger.trigger_id.unwrap_or_default();
         sqlx::query(
             "INSERT INTO action_triggers (tenant_id, project_id, action_id, trigger_id, \
-             trigger_type, settings, frequency, event_name, start_date, date_created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             trigger_type, settings, frequency, event_name, start_date, date_created, \
+             next_fire_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
@@ -252,6 +257,7 @@ async fn insert_triggers(
         .bind(&trigger.event_name)
         .bind(trigger.start_date.unwrap_or_else(|| at.date_naive()))
         .bind(created.get(&trigger_id).copied().unwrap_or(at))
+        .bind(next_fire_at(trigger, at))
         .execute(&mut **tx)
         .await?;
     }
@@ -331,6 +337,57 @@ async fn replace_triggers(
     insert_triggers(tx, scope, action_id, triggers, &existing, at).await
 }
 
+/// The first slot of a schedule trigger strictly after `now` (`None` for events, or settings
+/// that no longer parse: such a trigger never fires rather than firing wrongly).
+fn next_fire_at(trigger: &TriggerDraft, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let settings: serde_json::Value = serde_json::from_str(&trigger.settings).ok()?;
+    let start = trigger.start_date.unwrap_or_else(|| now.date_naive());
+    Schedule::parse(trigger.trigger_type, trigger.frequency, start, &settings)
+        .ok()
+        .flatten()?
+        .next_after(now)
+}
+
+/// Enabling an action starts its schedules afresh from now: no burst of slots that passed
+/// while it was disabled.
+async fn restart_schedules(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let rows: Vec<(TriggerId, String, i32, Option<NaiveDate>, String)> = sqlx::query_as(
+        "SELECT trigger_id, trigger_type, frequency, start_date, settings FROM action_triggers \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (trigger_id, trigger_type, frequency, start_date, settings) in rows {
+        let draft = TriggerDraft {
+            trigger_id: Some(trigger_id),
+            trigger_type: decode("trigger_type", &trigger_type)?,
+            settings,
+            frequency,
+            event_name: None,
+            start_date,
+        };
+        sqlx::query(
+            "UPDATE action_triggers SET next_fire_at = $4 \
+             WHERE tenant_id = $1 AND project_id = $2 AND trigger_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(trigger_id)
+        .bind(next_fire_at(&draft, now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 fn name_taken(err: sqlx::Error) -> StoreError {
     if is_unique_violation(&err, "actions_name_unique") {
         StoreError::NameTaken
@@ -406,7 +463,19 @@ impl ActionStore for PgStore {
     ) -> StoreResult<Option<Action>> {
         let at = now();
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
+        let current: Option<(bool,)> = sqlx::query_as(
+            "SELECT is_enabled FROM actions \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 FOR UPDATE",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((was_enabled,)) = current else {
+            return Ok(None);
+        };
+        sqlx::query(
             "UPDATE actions SET \
                name = COALESCE($4, name), \
                description = CASE WHEN $5 THEN $6 ELSE description END, \
@@ -428,14 +497,13 @@ impl ActionStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(name_taken)?;
-        if updated.rows_affected() == 0 {
-            return Ok(None);
-        }
         if let Some(steps) = &patch.steps {
             replace_steps(&mut tx, scope, action_id, steps, at).await?;
         }
         if let Some(triggers) = &patch.triggers {
             replace_triggers(&mut tx, scope, action_id, triggers, at).await?;
+        } else if patch.is_enabled == Some(true) && !was_enabled {
+            restart_schedules(&mut tx, scope, action_id, at).await?;
         }
         let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
         tx.commit().await?;

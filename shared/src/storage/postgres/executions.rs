@@ -14,8 +14,8 @@ use crate::storage::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::FromRow;
 use sqlx::postgres::PgConnection;
+use sqlx::{FromRow, Postgres, Transaction};
 
 #[derive(FromRow)]
 pub(super) struct ExecutionRow {
@@ -80,6 +80,76 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
+pub(super) enum Inserted {
+    Created(ExecutionRow),
+    ActionNotFound,
+    ActionDisabled,
+}
+
+/// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
+/// outbox row, inside the caller's transaction (execute, a schedule or an event firing).
+pub(super) async fn insert_execution(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: Scope,
+    action_id: ActionId,
+    execution_id: ExecutionId,
+    trigger: TriggerKind,
+    input: Option<&Value>,
+) -> StoreResult<Inserted> {
+    // FOR SHARE: an update of the action's steps waits until the snapshot is taken.
+    let action: Option<(String, bool, i32)> = sqlx::query_as(
+        "SELECT name, is_enabled, max_run_time FROM actions \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 FOR SHARE",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((action_name, is_enabled, max_run_time)) = action else {
+        return Ok(Inserted::ActionNotFound);
+    };
+    if !is_enabled {
+        return Ok(Inserted::ActionDisabled);
+    }
+
+    let row: ExecutionRow = sqlx::query_as(
+        "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
+           status, trigger, input, max_run_time, date_started) \
+         VALUES ($1, $2, $3, $4, $5, 'Queued', $6, $7, $8, now()) \
+         RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .bind(action_id)
+    .bind(&action_name)
+    .bind(trigger.as_str())
+    .bind(input)
+    .bind(max_run_time)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
+           step_id, step_type, settings) \
+         SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
+         FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(execution_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Inserted::Created(row))
+}
+
 #[async_trait]
 impl ExecutionStore for PgStore {
     async fn create_execution(
@@ -141,59 +211,61 @@ impl ExecutionStore for PgStore {
             }
         }
 
-        // FOR SHARE: an update of the action's steps waits until the snapshot is taken.
-        let action: Option<(String, bool, i32)> = sqlx::query_as(
-            "SELECT name, is_enabled, max_run_time FROM actions \
-             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 FOR SHARE",
+        match insert_execution(
+            &mut tx,
+            scope,
+            action_id,
+            execution_id,
+            request.trigger,
+            request.input.as_ref(),
         )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((action_name, is_enabled, max_run_time)) = action else {
-            return Ok(ExecuteOutcome::ActionNotFound);
-        };
-        if !is_enabled {
-            return Ok(ExecuteOutcome::ActionDisabled);
+        .await?
+        {
+            Inserted::Created(row) => {
+                tx.commit().await?;
+                Ok(ExecuteOutcome::Created(row.into_execution()?))
+            }
+            Inserted::ActionNotFound => Ok(ExecuteOutcome::ActionNotFound),
+            Inserted::ActionDisabled => Ok(ExecuteOutcome::ActionDisabled),
         }
+    }
 
-        let row: ExecutionRow = sqlx::query_as(
-            "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
-               status, trigger, input, max_run_time, date_started) \
-             VALUES ($1, $2, $3, $4, $5, 'Queued', $6, $7, $8, now()) \
-             RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+    async fn raise_event(
+        &self,
+        scope: Scope,
+        event_name: &str,
+        input: Option<Value>,
+        idempotency_key: Option<String>,
+    ) -> StoreResult<Vec<Execution>> {
+        let actions: Vec<(ActionId,)> = sqlx::query_as(
+            "SELECT DISTINCT t.action_id FROM action_triggers t JOIN actions a \
+               ON a.tenant_id = t.tenant_id AND a.project_id = t.project_id \
+               AND a.action_id = t.action_id \
+             WHERE t.tenant_id = $1 AND t.project_id = $2 AND t.trigger_type = 'EventTrigger' \
+               AND t.event_name = $3 AND a.is_enabled ORDER BY t.action_id",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
-        .bind(execution_id)
-        .bind(action_id)
-        .bind(&action_name)
-        .bind(request.trigger.as_str())
-        .bind(&request.input)
-        .bind(max_run_time)
-        .fetch_one(&mut *tx)
+        .bind(event_name)
+        .fetch_all(&self.pool)
         .await?;
-        sqlx::query(
-            "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
-               step_id, step_type, settings) \
-             SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
-             FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .bind(execution_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
-            .bind(scope.tenant_id)
-            .bind(scope.project_id)
-            .bind(execution_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ExecuteOutcome::Created(row.into_execution()?))
+        let mut executions = Vec::with_capacity(actions.len());
+        for (action_id,) in actions {
+            let request = NewExecution {
+                trigger: TriggerKind::Event,
+                input: input.clone(),
+                // One key per action, so a retried event returns every execution it made.
+                idempotency_key: idempotency_key
+                    .as_ref()
+                    .map(|k| format!("event:{event_name}:{k}")),
+            };
+            match self.create_execution(scope, action_id, request).await? {
+                ExecuteOutcome::Created(e) | ExecuteOutcome::Existing(e) => executions.push(e),
+                // Disabled or deleted in the meantime.
+                ExecuteOutcome::ActionNotFound | ExecuteOutcome::ActionDisabled => {}
+            }
+        }
+        Ok(executions)
     }
 
     async fn get_execution(

@@ -6,6 +6,7 @@ mod actions;
 mod executions;
 mod keys;
 mod outbox;
+mod schedule;
 mod work;
 
 use super::{StoreError, StoreResult};
