@@ -75,8 +75,15 @@ impl Cluster {
 
     /// Starts an API process and waits until it answers.
     pub async fn start_api(&mut self) -> String {
+        self.start_api_with(&[]).await
+    }
+
+    pub async fn start_api_with(&mut self, extra: &[(&'static str, &str)]) -> String {
         let port = free_port();
         let mut env = self.common_env();
+        for (k, v) in extra {
+            env.push((k, v.to_string()));
+        }
         env.push(("ACTUATE_BIND", format!("127.0.0.1:{port}")));
         let log = format!("{}-api{}", self.name, self.apis.len());
         let child = procs::spawn("actuate-api", &["serve"], &env, &log);
@@ -127,6 +134,18 @@ impl Cluster {
         self.workers[index] = Some(procs::spawn("actuate-worker", &[], &env, &log));
     }
 
+    /// Starts an `actuate-api scheduler` process.
+    pub fn start_scheduler(&mut self, name: &str) -> Child {
+        let mut env = self.common_env();
+        env.push(("ACTUATE_SCHEDULER_TICK_MS", "200".into()));
+        procs::spawn(
+            "actuate-api",
+            &["scheduler"],
+            &env,
+            &format!("{}-{name}", self.name),
+        )
+    }
+
     pub async fn kill_worker(&mut self, index: usize) {
         let mut child = self.workers[index].take().expect("worker running");
         procs::signal(&child, SIGKILL);
@@ -173,6 +192,37 @@ impl Cluster {
 
     pub fn webhook_step(&self, path: &str) -> Value {
         json!({"stepType": "Webhook", "settings": {"url": self.sink.url(path)}})
+    }
+
+    pub async fn disable_action(&self, action_id: &str) {
+        let response = self
+            .client
+            .post(format!("{}/action/{action_id}/disable", self.base(0)))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Creates an action with these triggers and one webhook step.
+    pub async fn create_scheduled_action(&self, triggers: Value) -> String {
+        let body = json!({
+            "name": format!("scheduled {}", uuid::Uuid::new_v4()),
+            "steps": [self.webhook_step("/scheduled")],
+            "triggers": triggers,
+        });
+        let response = self
+            .client
+            .post(format!("{}/action", self.base(0)))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let action: Value = response.json().await.unwrap();
+        action["actionId"].as_str().unwrap().to_string()
     }
 
     /// Executes through API `api`; returns the execution id.

@@ -4,4 +4,5 @@
 mod cluster;
 mod faults;
 mod flow;
+mod scheduler;
 mod soak;
