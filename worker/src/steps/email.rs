@@ -125,7 +125,7 @@ impl EmailSender {
                 "SMTP {}:{}: {}",
                 smtp.host,
                 smtp.port,
-                describe(&e)
+                super::error_chain(&e)
             ))
         })?;
         let accepted: Vec<String> = to
@@ -176,18 +176,4 @@ fn transport(settings: &SmtpSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio
         ));
     }
     Ok(builder.build())
-}
-
-fn describe(error: &lettre::transport::smtp::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }

@@ -135,3 +135,18 @@ pub async fn run(
         ))),
     }
 }
+
+/// An error and its causes on one line, as a person wants to read it in `notes`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
