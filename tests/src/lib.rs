@@ -7,12 +7,14 @@
 //! - [`smtp`]: a real SMTP server on loopback (aiosmtpd) that records what it accepts;
 //! - [`proxy`]: a TCP proxy that can be switched off and on, to cut a process off from a
 //!   service without touching the service;
-//! - [`procs`]: the `actuate-api` and `actuate-worker` binaries as child processes.
+//! - [`procs`]: the `actuate-api` and `actuate-worker` binaries as child processes;
+//! - [`cluster`]: a small deployment of those processes on loopback (e2e tests, benchmarks).
 //!
 //! Everything fails loudly (panics with a hint) when PostgreSQL or RabbitMQ is missing: a test
 //! that needs them never skips.
 
 pub mod broker;
+pub mod cluster;
 pub mod db;
 pub mod procs;
 pub mod proxy;

@@ -5,17 +5,23 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
-/// `target/<profile>/<name>`, next to `target/<profile>/deps/<this test>`.
+/// `target/<profile>/<name>`: next to a binary of this crate (`target/<profile>/bench`) or one
+/// level up from a test executable (`target/<profile>/deps/e2e-...`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build --workspace --bins; scripts/test.sh does)",
-        path.display()
-    );
-    path
+    let dir = exe.parent().expect("exe dir");
+    let candidates = [
+        dir.join(name),
+        dir.parent().map(|d| d.join(name)).unwrap_or_default(),
+    ];
+    let path = candidates.iter().find(|p| p.is_file()).cloned();
+    path.unwrap_or_else(|| {
+        panic!(
+            "{name} is missing next to {}: build it first (cargo build --workspace --bins; \
+             scripts/test.sh does)",
+            exe.display()
+        )
+    })
 }
 
 /// Starts a binary with `env` (and a clean slate of Actuate variables), logs to a file under

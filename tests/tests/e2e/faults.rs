@@ -1,4 +1,4 @@
-use crate::cluster::Cluster;
+use actuate_tests::cluster::Cluster;
 use serde_json::json;
 use std::time::Duration;
 

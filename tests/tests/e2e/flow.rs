@@ -1,4 +1,4 @@
-use crate::cluster::Cluster;
+use actuate_tests::cluster::Cluster;
 use actuate_tests::proxy::ToggleProxy;
 use serde_json::json;
 use std::collections::HashSet;

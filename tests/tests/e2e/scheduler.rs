@@ -2,7 +2,7 @@
 //! down for a while: every slot of an every-second trigger is recorded exactly once, fired or
 //! missed, and every fired slot has exactly one execution.
 
-use crate::cluster::Cluster;
+use actuate_tests::cluster::Cluster;
 use actuate_tests::procs::{self, SIGKILL};
 use chrono::{DateTime, Utc};
 use serde_json::json;

@@ -5,7 +5,7 @@
 //! `ACTUATE_E2E_EXECUTIONS` sets the count (default 300 in the test suite; the full run
 //! is 1,000).
 
-use crate::cluster::Cluster;
+use actuate_tests::cluster::Cluster;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,13 +1,13 @@
 //! A small Actuate deployment of real processes on loopback: API and worker binaries sharing
 //! one fresh database and one queue prefix, a webhook sink, and an API key.
 
+use crate::procs::{self, SIGKILL, SIGTERM};
+use crate::sink::Sink;
+use crate::{broker, db};
 use actuate_shared::auth::Token;
 use actuate_shared::ids::{ProjectId, TenantId};
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::storage::{KeyStore, PgStore};
-use actuate_tests::procs::{self, SIGKILL, SIGTERM};
-use actuate_tests::sink::Sink;
-use actuate_tests::{broker, db};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::process::Child;
@@ -26,6 +26,8 @@ pub struct Cluster {
     pub workers: Vec<Option<Child>>,
     pub client: reqwest::Client,
     name: String,
+    /// Extra settings for every worker this cluster starts.
+    pub worker_env: Vec<(&'static str, String)>,
 }
 
 fn free_port() -> u16 {
@@ -61,6 +63,7 @@ impl Cluster {
             workers: Vec::new(),
             client: reqwest::Client::new(),
             name: name.to_string(),
+            worker_env: Vec::new(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Cluster {
         env.push(("ACTUATE_WORKER_BIND", "127.0.0.1:0".into()));
         env.push(("ACTUATE_WORKER_ID", format!("worker-{index}")));
         env.push(("ACTUATE_WEBHOOK_ALLOW", "127.0.0.1/32".into()));
+        env.extend(self.worker_env.iter().cloned());
         for (k, v) in extra {
             env.push((k, v.to_string()));
         }
@@ -296,6 +300,6 @@ impl Drop for Cluster {
         for child in self.workers.iter_mut().flatten() {
             let _ = child.start_kill();
         }
-        actuate_tests::clean_up(Some(self.queue.clone()), self.database_url.clone());
+        crate::clean_up(Some(self.queue.clone()), self.database_url.clone());
     }
 }

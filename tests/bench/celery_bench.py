@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Celery side of the Actuate-vs-Celery benchmark.
+
+Runs N trivial tasks (the Celery equivalent of a Python step `result = 1`) through a
+Celery worker on RabbitMQ with a PostgreSQL result backend, and prints one JSON object
+with throughput, submit latency, queued->completed latency and worker memory.
+
+    <venv>/bin/python tests/bench/celery_bench.py --executions 2000 --clients 16 \
+        --workers 2 --broker amqp://guest:guest@127.0.0.1:5672/%2f \
+        --backend db+postgresql://postgres@127.0.0.1:5432/celery_bench \
+        --queue bench-1234 [--json out.json]
+
+The same file is the worker's app module: the worker subprocess imports it with
+`celery -A celery_bench worker`, and gets broker, backend and queue through the
+CELERY_BENCH_* environment variables (see `app` at the bottom of the app section).
+
+What is measured (all on this one machine, so wall clocks agree):
+  * seconds: from the first delay() call to the moment the last result was seen ready
+    by the client (AsyncResult.get polling the result table);
+  * submit_ms: duration of each delay() call (publishing the message to RabbitMQ);
+  * queued_to_completed_ms: the result row's date_done (set by the worker when it
+    stores the result) minus the client's wall time when delay() returned.
+Everything waited on is bounded by --timeout; on any failure the worker tree is still
+stopped and the queue deleted, and the script exits non-zero with a message on stderr.
+"""
+
+import argparse
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+
+from celery import Celery
+
+ENV_BROKER = "CELERY_BENCH_BROKER"
+ENV_BACKEND = "CELERY_BENCH_BACKEND"
+ENV_QUEUE = "CELERY_BENCH_QUEUE"
+TASK_NAME = "actuate_bench.noop"
+MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
+MODULE_NAME = os.path.splitext(os.path.basename(__file__))[0]
+
+
+# --------------------------------------------------------------------------------------
+# The Celery app (shared by the client and the worker subprocess)
+# --------------------------------------------------------------------------------------
+
+def backend_url(url):
+    """SQLAlchemy 2.1 made psycopg (3) the driver behind a bare "postgresql://" URL;
+    this benchmark installs psycopg2 (requirements-celery.txt), so name it when the URL
+    names no driver."""
+    if url.startswith("db+postgresql://"):
+        return "db+postgresql+psycopg2://" + url[len("db+postgresql://"):]
+    return url
+
+
+def build_app(broker, backend, queue):
+    app = Celery("actuate_bench", broker=broker, backend=backend_url(backend))
+    app.conf.update(
+        # Everything goes through this run's own queue (and the direct exchange Celery
+        # names after it), so parallel runs on the same vhost don't take each other's
+        # tasks.
+        task_default_queue=queue,
+        # Ack after the task ran, the at-least-once delivery Actuate gives: a task whose
+        # worker dies is redelivered instead of lost.
+        task_acks_late=True,
+        # The default already; set so Celery 5.x doesn't print its deprecation warning
+        # about the setting on every worker start.
+        broker_connection_retry_on_startup=True,
+    )
+
+    # An explicit name: the client runs this file as __main__, the worker imports it as
+    # a module, and both must agree on the task's name.
+    @app.task(name=TASK_NAME)
+    def noop():
+        result = 1
+        return result
+
+    return app
+
+
+def _app_from_env():
+    if ENV_BROKER not in os.environ:
+        return None
+    return build_app(os.environ[ENV_BROKER], os.environ[ENV_BACKEND], os.environ[ENV_QUEUE])
+
+
+# What `celery -A celery_bench worker` loads.
+app = _app_from_env()
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"celery_bench: {msg}", file=sys.stderr, flush=True)
+
+
+def percentiles_ms(seconds):
+    """Nearest-rank p50/p90/p99/max of a list of durations in seconds, in ms."""
+    if not seconds:
+        return None
+    s = sorted(seconds)
+
+    def rank(q):
+        return s[max(0, math.ceil(q * len(s)) - 1)] * 1000.0
+
+    return {
+        "p50": round(rank(0.50), 3),
+        "p90": round(rank(0.90), 3),
+        "p99": round(rank(0.99), 3),
+        "max": round(s[-1] * 1000.0, 3),
+    }
+
+
+def process_tree(root_pid):
+    """root_pid and all its descendants, found through the ppid field of /proc/*/stat."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        # comm (field 2) may hold spaces and parentheses: parse after its closing ')'.
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def proc_kib(pid, path, key):
+    try:
+        with open(f"/proc/{pid}/{path}") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory_mib(root_pid):
+    """(RSS, PSS) of the process tree in MiB. RSS counts pages shared by the prefork
+    children (copy-on-write from the parent) once per process; PSS splits them."""
+    pids = process_tree(root_pid)
+    rss = sum(proc_kib(p, "status", "VmRSS") for p in pids)
+    pss = sum(proc_kib(p, "smaps_rollup", "Pss") for p in pids)
+    return round(rss / 1024.0, 1), round(pss / 1024.0, 1), len(pids)
+
+
+def to_epoch(date_done):
+    """date_done from the database backend is a naive UTC datetime (the column is a
+    `timestamp without time zone`); other backends may give aware ones."""
+    if date_done is None:
+        return None
+    if isinstance(date_done, str):
+        date_done = datetime.fromisoformat(date_done)
+    if date_done.tzinfo is None:
+        date_done = date_done.replace(tzinfo=timezone.utc)
+    return date_done.timestamp()
+
+
+# --------------------------------------------------------------------------------------
+# The worker subprocess
+# --------------------------------------------------------------------------------------
+
+class Worker:
+    def __init__(self, args, client_app):
+        self.args = args
+        self.app = client_app
+        # A node name of its own, so pings reach this run's worker only, and parallel
+        # runs don't warn about duplicate node names.
+        self.nodename = f"{args.queue}@{os.uname().nodename}"
+        self.proc = None
+        self.log = tempfile.TemporaryFile(mode="w+b")
+
+    def start(self):
+        env = dict(os.environ)
+        env[ENV_BROKER] = self.args.broker
+        env[ENV_BACKEND] = self.args.backend
+        env[ENV_QUEUE] = self.args.queue
+        env["PYTHONPATH"] = MODULE_DIR + os.pathsep + env.get("PYTHONPATH", "")
+        cmd = [
+            sys.executable, "-m", "celery", "-A", MODULE_NAME, "worker",
+            "--pool", "prefork", "-c", str(self.args.workers), "-Q", self.args.queue,
+            "-n", self.nodename,
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-l", "warning",
+        ]
+        log("starting worker: " + " ".join(cmd[1:]))
+        # A session of its own, so the whole tree (main process and prefork children)
+        # can be signalled as one process group. Output goes to a file, never a pipe
+        # nobody reads (a full pipe would block the worker).
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=MODULE_DIR, stdin=subprocess.DEVNULL,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout):
+        """Ping the worker through the broadcast (pidbox) exchange until it answers. The
+        consumer starts remote control after its task queue consumer, so an answer means
+        tasks sent to the queue will be taken."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(
+                    f"worker exited with code {self.proc.returncode} while starting\n"
+                    + self.output_tail())
+            replies = self.app.control.ping(destination=[self.nodename], timeout=1.0)
+            if any(self.nodename in r for r in replies):
+                return
+        raise BenchError(f"worker {self.nodename} not ready after {timeout:.0f} s\n"
+                         + self.output_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def memory_mib(self):
+        return tree_memory_mib(self.proc.pid)
+
+    def stop(self, grace=10.0):
+        """SIGTERM the process group (Celery's warm shutdown), SIGKILL after `grace`."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid  # start_new_session: the worker leads its own group
+        if self.proc.poll() is None:
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                log(f"worker did not stop within {grace:.0f} s of SIGTERM; sending SIGKILL")
+        # SIGKILL the group anyway: it reaps prefork children the main process may have
+        # left behind; a group already gone is fine.
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log(f"worker {self.proc.pid} still not reaped after SIGKILL")
+
+    def output_tail(self, limit=4000):
+        self.log.flush()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        return "--- worker output (tail) ---\n" + (text[-limit:] or "(empty)\n")
+
+
+def delete_queue(client_app, queue):
+    """Drop this run's queue and the direct exchange Celery declared for it."""
+    with client_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=3)
+        channel = conn.default_channel
+        try:
+            channel.queue_delete(queue)  # drops any messages left in it too
+        except Exception as e:  # the queue may never have been declared
+            log(f"could not delete queue {queue}: {e}")
+            channel = conn.channel()  # a failed AMQP operation closes the channel
+        try:
+            channel.exchange_delete(queue)
+        except Exception as e:
+            log(f"could not delete exchange {queue}: {e}")
+
+
+# --------------------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------------------
+
+def warm_up(task, count, timeout):
+    """A few round trips before measuring: they open the client's broker connections,
+    let each prefork child open its database connection, and make the first process to
+    touch the result backend create its tables."""
+    results = [task.delay() for _ in range(count)]
+    for r in results:
+        if r.get(timeout=timeout, interval=0.05) != 1:
+            raise BenchError(f"warm-up task {r.id} returned {r.result!r}, expected 1")
+
+
+class Producer(threading.Thread):
+    """Submits its share of the tasks back to back, then waits for each result."""
+
+    def __init__(self, task, count, start_barrier, deadline, poll_interval, worker):
+        super().__init__(daemon=True)  # daemon: a stuck thread can't keep us alive
+        self.task = task
+        self.worker = worker
+        self.count = count
+        self.barrier = start_barrier
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+        # One record per task: (submit start perf, submit end perf, submit end wall,
+        #                        AsyncResult, ready perf)
+        self.records = []
+        self.error = None
+
+    def run(self):
+        try:
+            self.barrier.wait(timeout=30)
+            for _ in range(self.count):
+                t0 = time.perf_counter()
+                r = self.task.delay()
+                t1 = time.perf_counter()
+                self.records.append([t0, t1, time.time(), r, None])
+            for rec in self.records:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BenchError("timed out waiting for results")
+                value = rec[3].get(timeout=remaining, interval=self.poll_interval,
+                                   on_interval=self._check_worker)
+                rec[4] = time.perf_counter()
+                if value != 1:
+                    raise BenchError(f"task {rec[3].id} returned {value!r}, expected 1")
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+    def _check_worker(self, *_):
+        # Called between polls: fail fast if the worker died rather than wait for the
+        # whole --timeout.
+        if not self.worker.alive():
+            raise BenchError("the worker exited during the run")
+
+
+def run_benchmark(args, client_app, worker):
+    task = client_app.tasks[TASK_NAME]
+    deadline = time.monotonic() + args.timeout
+
+    warm_up(task, args.warmup, timeout=60)
+    log(f"warm-up done ({args.warmup} tasks); submitting {args.executions} tasks "
+        f"from {args.clients} threads")
+
+    shares = [args.executions // args.clients + (1 if i < args.executions % args.clients else 0)
+              for i in range(args.clients)]
+    barrier = threading.Barrier(len(shares))
+    producers = [Producer(task, n, barrier, deadline, args.poll_interval, worker)
+                 for n in shares]
+    for p in producers:
+        p.start()
+    for p in producers:
+        p.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
+        if p.is_alive():
+            raise BenchError(f"a producer thread was still running after the "
+                             f"{args.timeout:.0f} s timeout")
+        if p.error is not None:
+            raise BenchError(f"producer failed: {type(p.error).__name__}: {p.error}")
+    if not worker.alive():
+        raise BenchError("the worker died during the run\n" + worker.output_tail())
+
+    records = [rec for p in producers for rec in p.records]
+    assert len(records) == args.executions
+    first_submit = min(rec[0] for rec in records)
+    last_ready = max(rec[4] for rec in records)
+    wall = last_ready - first_submit
+
+    # get() has cached each result's meta, date_done included: no further queries.
+    done_epochs = [to_epoch(rec[3].date_done) for rec in records]
+    if all(d is not None for d in done_epochs):
+        q2c = [d - rec[2] for d, rec in zip(done_epochs, records)]
+        q2c_ms = percentiles_ms(q2c)
+        # The same span as `seconds`, ending at the last date_done rather than when the
+        # polling client noticed it.
+        first_submit_wall = min(rec[2] - (rec[1] - rec[0]) for rec in records)
+        wall_to_last_done = max(done_epochs) - first_submit_wall
+        negative = sum(1 for x in q2c if x < 0)
+    else:
+        q2c_ms, wall_to_last_done, negative = None, None, None
+
+    rss, pss, nprocs = worker.memory_mib()
+    import celery
+    return {
+        "system": "celery",
+        "celery_version": celery.__version__,
+        "executions": args.executions,
+        "clients": args.clients,
+        "workers": args.workers,
+        "seconds": round(wall, 4),
+        "per_second": round(args.executions / wall, 2),
+        "submit_ms": percentiles_ms([rec[1] - rec[0] for rec in records]),
+        "queued_to_completed_ms": q2c_ms,
+        "worker_rss_mib": rss,
+        # Extras, beyond the fields the harness compares:
+        "worker_pss_mib": pss,
+        "worker_processes": nprocs,
+        "seconds_to_last_date_done": (round(wall_to_last_done, 4)
+                                      if wall_to_last_done is not None else None),
+        "queued_to_completed_negative": negative,
+        "result_poll_interval_s": args.poll_interval,
+    }
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--executions", type=int, required=True, help="tasks to run (N)")
+    p.add_argument("--clients", type=int, required=True, help="producer threads (C)")
+    p.add_argument("--workers", type=int, required=True, help="prefork processes (W)")
+    p.add_argument("--broker", required=True, help="amqp://user:pass@host:port/vhost")
+    p.add_argument("--backend", required=True, help="db+postgresql://user@host:port/db")
+    p.add_argument("--queue", required=True, help="queue name unique to this run")
+    p.add_argument("--json", help="also write the result object to this file")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="bound on the measured run, seconds (default 600)")
+    p.add_argument("--ready-timeout", type=float, default=60.0,
+                   help="bound on the worker's start, seconds (default 60)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="warm-up tasks (default max(8, 4*workers))")
+    # Celery's own default for AsyncResult.get is 0.5 s, which would add up to half a
+    # second of pure polling delay to the measured wall time.
+    p.add_argument("--poll-interval", type=float, default=0.05,
+                   help="AsyncResult.get polling interval, seconds (default 0.05)")
+    args = p.parse_args(argv)
+    for name in ("executions", "clients", "workers"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if args.clients > args.executions:
+        p.error("--clients must not exceed --executions")
+    if args.warmup is None:
+        args.warmup = max(8, 4 * args.workers)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    client_app = build_app(args.broker, args.backend, args.queue)
+    worker = Worker(args, client_app)
+    status = 0
+    try:
+        worker.start()
+        worker.wait_ready(args.ready_timeout)
+        log(f"worker {worker.nodename} ready")
+        result = run_benchmark(args, client_app, worker)
+        text = json.dumps(result)
+        if args.json:
+            with open(args.json, "w") as f:
+                f.write(text + "\n")
+        print(text, flush=True)
+    except BenchError as e:
+        log(f"FAILED: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        status = 130
+    except Exception as e:
+        log(f"FAILED: {type(e).__name__}: {e}")
+        status = 1
+    finally:
+        worker.stop()
+        try:
+            delete_queue(client_app, args.queue)
+        except Exception as e:
+            log(f"could not clean up queue {args.queue}: {e}")
+            status = status or 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
