@@ -14,12 +14,20 @@ The same file is the worker's app module: the worker subprocess imports it with
 `celery -A celery_bench worker`, and gets broker, backend and queue through the
 CELERY_BENCH_* environment variables (see `app` at the bottom of the app section).
 
+How it runs: after a warm-up, C producer threads each submit their share of the N
+tasks back to back with delay(), then wait for each of their results in turn with
+AsyncResult.get (polling the result table every --poll-interval seconds).
+
 What is measured (all on this one machine, so wall clocks agree):
   * seconds: from the first delay() call to the moment the last result was seen ready
-    by the client (AsyncResult.get polling the result table);
+    by the client; per_second = N / seconds;
   * submit_ms: duration of each delay() call (publishing the message to RabbitMQ);
   * queued_to_completed_ms: the result row's date_done (set by the worker when it
-    stores the result) minus the client's wall time when delay() returned.
+    stores the result) minus the client's wall time when delay() returned;
+  * worker_rss_mib: summed VmRSS of the worker's main process and prefork children.
+Extra fields: seconds_to_last_date_done (the span of `seconds`, ending at the last
+date_done instead of when the polling client saw it), worker_pss_mib (shared pages
+counted once), and the client settings used.
 Everything waited on is bounded by --timeout; on any failure the worker tree is still
 stopped and the queue deleted, and the script exits non-zero with a message on stderr.
 """
@@ -69,9 +77,6 @@ def build_app(broker, backend, queue):
         # Ack after the task ran, the at-least-once delivery Actuate gives: a task whose
         # worker dies is redelivered instead of lost.
         task_acks_late=True,
-        # The default already; set so Celery 5.x doesn't print its deprecation warning
-        # about the setting on every worker start.
-        broker_connection_retry_on_startup=True,
     )
 
     # An explicit name: the client runs this file as __main__, the worker imports it as
@@ -181,6 +186,15 @@ def to_epoch(date_done):
 # The worker subprocess
 # --------------------------------------------------------------------------------------
 
+def _die_with_parent():
+    """In the worker child before exec: have the kernel send it SIGTERM if this client
+    dies, even by SIGKILL, so a killed benchmark leaves no worker behind (it runs in a
+    session of its own, out of reach of signals sent to the harness's group)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Worker:
     def __init__(self, args, client_app):
         self.args = args
@@ -211,6 +225,7 @@ class Worker:
         self.proc = subprocess.Popen(
             cmd, env=env, cwd=MODULE_DIR, stdin=subprocess.DEVNULL,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def wait_ready(self, timeout):
@@ -287,14 +302,36 @@ def delete_queue(client_app, queue):
 # The benchmark
 # --------------------------------------------------------------------------------------
 
-def warm_up(task, count, timeout):
-    """A few round trips before measuring: they open the client's broker connections,
-    let each prefork child open its database connection, and make the first process to
-    touch the result backend create its tables."""
-    results = [task.delay() for _ in range(count)]
-    for r in results:
-        if r.get(timeout=timeout, interval=0.05) != 1:
-            raise BenchError(f"warm-up task {r.id} returned {r.result!r}, expected 1")
+def warm_up(task, clients, count, timeout):
+    """Round trips before measuring, from as many threads as the measured run uses: they
+    open the client's pooled broker connections (Celery's producer pool grows one
+    connection per concurrent publisher, up to broker_pool_limit), let each prefork
+    child open its database connection, and make the first process to touch the result
+    backend create its tables."""
+    per_thread = max(1, math.ceil(count / clients))
+    errors = []
+
+    def one_client():
+        try:
+            results = [task.delay() for _ in range(per_thread)]
+            for r in results:
+                value = r.get(timeout=timeout, interval=0.05)
+                if value != 1:
+                    raise BenchError(f"warm-up task {r.id} returned {value!r}, expected 1")
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=one_client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout + 10
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            raise BenchError(f"warm-up not done after {timeout:.0f} s")
+    if errors:
+        raise BenchError(f"warm-up failed: {type(errors[0]).__name__}: {errors[0]}")
+    return per_thread * clients
 
 
 class Producer(threading.Thread):
@@ -344,8 +381,8 @@ def run_benchmark(args, client_app, worker):
     task = client_app.tasks[TASK_NAME]
     deadline = time.monotonic() + args.timeout
 
-    warm_up(task, args.warmup, timeout=60)
-    log(f"warm-up done ({args.warmup} tasks); submitting {args.executions} tasks "
+    warmed = warm_up(task, args.clients, args.warmup, timeout=60)
+    log(f"warm-up done ({warmed} tasks); submitting {args.executions} tasks "
         f"from {args.clients} threads")
 
     shares = [args.executions // args.clients + (1 if i < args.executions % args.clients else 0)
@@ -404,6 +441,7 @@ def run_benchmark(args, client_app, worker):
                                       if wall_to_last_done is not None else None),
         "queued_to_completed_negative": negative,
         "result_poll_interval_s": args.poll_interval,
+        "result_engine": args.result_engine,
     }
 
 
@@ -421,11 +459,15 @@ def parse_args(argv):
     p.add_argument("--ready-timeout", type=float, default=60.0,
                    help="bound on the worker's start, seconds (default 60)")
     p.add_argument("--warmup", type=int, default=None,
-                   help="warm-up tasks (default max(8, 4*workers))")
+                   help="warm-up tasks, at least one per client (default max(8, 4*workers))")
     # Celery's own default for AsyncResult.get is 0.5 s, which would add up to half a
     # second of pure polling delay to the measured wall time.
     p.add_argument("--poll-interval", type=float, default=0.05,
                    help="AsyncResult.get polling interval, seconds (default 0.05)")
+    p.add_argument("--result-engine", choices=("pooled", "celery-default"),
+                   default="pooled",
+                   help="how the client looks up results: one pooled engine (default), "
+                        "or Celery's client default, a new connection per lookup")
     args = p.parse_args(argv)
     for name in ("executions", "clients", "workers"):
         if getattr(args, name) < 1:
@@ -439,10 +481,24 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # A harness that stops us with SIGTERM still gets the worker stopped and the queue
+    # deleted: SystemExit unwinds through the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     client_app = build_app(args.broker, args.backend, args.queue)
     worker = Worker(args, client_app)
     status = 0
     try:
+        # Touching app.backend connects to the database and creates the result tables.
+        backend = client_app.backend
+        if args.result_engine == "pooled":
+            # Celery's database backend gives a process that has not forked (our
+            # client) a new SQLAlchemy engine with NullPool for every result lookup: a
+            # fresh PostgreSQL connection and ~5 ms of client CPU under the GIL per
+            # AsyncResult.get poll. Left so, the client, not Celery's workers, bounds
+            # the measured rate (under 200 lookups/s per process). Marking the session
+            # manager as forked makes it keep one pooled engine, exactly as Celery's
+            # worker processes do.
+            backend.session_manager.forked = True
         worker.start()
         worker.wait_ready(args.ready_timeout)
         log(f"worker {worker.nodename} ready")

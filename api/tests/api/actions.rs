@@ -21,7 +21,10 @@ async fn create_returns_201_with_the_documented_shape() {
     assert_eq!(action["isEnabled"], true);
     assert_eq!(action["maxRunTime"], 1800);
     assert_eq!(action["actionStatus"], "Idle");
-    assert_eq!(action["nextRunTime"], Value::Null);
+    // The weekly trigger (Mondays from 2024-01-08, midnight UTC) fires next on a Monday.
+    let next = timestamp(&action["nextRunTime"]);
+    assert!(next > chrono::Utc::now());
+    assert_eq!(next.format("%a %H:%M").to_string(), "Mon 00:00");
     assert_eq!(action["lastRunTime"], Value::Null);
     assert_eq!(action["lastRunResult"], Value::Null);
     assert!(action["dateCreated"].as_str().unwrap().ends_with('Z'));

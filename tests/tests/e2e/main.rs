@@ -1,6 +1,7 @@
 //! Cross-process tests: the real `actuate-api` and `actuate-worker` binaries, real PostgreSQL,
 //! real RabbitMQ, a real webhook sink; processes killed, stopped and cut off from the broker.
 
+mod bench_smoke;
 mod faults;
 mod flow;
 mod scheduler;
