@@ -27,7 +27,10 @@ What is measured (all on this one machine, so wall clocks agree):
   * worker_rss_mib: summed VmRSS of the worker's main process and prefork children.
 Extra fields: seconds_to_last_date_done (the span of `seconds`, ending at the last
 date_done instead of when the polling client saw it), worker_pss_mib (shared pages
-counted once), and the client settings used.
+counted once), CPU seconds of the worker tree and of this client over the measured
+part, queued_to_completed_negative (date_done earlier than delay()'s return: the
+client thread was descheduled after publishing; a sign of an overloaded machine),
+and the client settings used.
 Everything waited on is bounded by --timeout; on any failure the worker tree is still
 stopped and the queue deleted, and the script exits non-zero with a message on stderr.
 """
@@ -159,6 +162,19 @@ def proc_kib(pid, path, key):
     except OSError:
         pass
     return 0
+
+
+def tree_cpu_seconds(root_pid):
+    """User + system CPU time used so far by the live processes of the tree."""
+    ticks = 0
+    for pid in process_tree(root_pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def tree_memory_mib(root_pid):
@@ -384,6 +400,9 @@ def run_benchmark(args, client_app, worker):
     warmed = warm_up(task, args.clients, args.warmup, timeout=60)
     log(f"warm-up done ({warmed} tasks); submitting {args.executions} tasks "
         f"from {args.clients} threads")
+    # CPU spent during the measured part only, client and worker tree apart: on a
+    # 2-core machine the client's own work competes with the workers.
+    client_cpu0, worker_cpu0 = time.process_time(), tree_cpu_seconds(worker.proc.pid)
 
     shares = [args.executions // args.clients + (1 if i < args.executions % args.clients else 0)
               for i in range(args.clients)]
@@ -421,6 +440,8 @@ def run_benchmark(args, client_app, worker):
     else:
         q2c_ms, wall_to_last_done, negative = None, None, None
 
+    client_cpu = time.process_time() - client_cpu0
+    worker_cpu = tree_cpu_seconds(worker.proc.pid) - worker_cpu0
     rss, pss, nprocs = worker.memory_mib()
     import celery
     return {
@@ -437,6 +458,8 @@ def run_benchmark(args, client_app, worker):
         # Extras, beyond the fields the harness compares:
         "worker_pss_mib": pss,
         "worker_processes": nprocs,
+        "worker_cpu_seconds": round(worker_cpu, 2),
+        "client_cpu_seconds": round(client_cpu, 2),
         "seconds_to_last_date_done": (round(wall_to_last_done, 4)
                                       if wall_to_last_done is not None else None),
         "queued_to_completed_negative": negative,
