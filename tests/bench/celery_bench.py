@@ -15,8 +15,9 @@ The same file is the worker's app module: the worker subprocess imports it with
 CELERY_BENCH_* environment variables (see `app` at the bottom of the app section).
 
 How it runs: after a warm-up, C producer threads each submit their share of the N
-tasks back to back with delay(), then wait for each of their results in turn with
-AsyncResult.get (polling the result table every --poll-interval seconds).
+tasks back to back with delay() (open loop: no producer waits for a result), while one
+collector thread waits for each result in submission order with AsyncResult.get,
+which polls the result table every --poll-interval seconds.
 
 What is measured (all on this one machine, so wall clocks agree):
   * seconds: from the first delay() call to the moment the last result was seen ready
@@ -39,6 +40,7 @@ import argparse
 import json
 import math
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -47,6 +49,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import celery
 from celery import Celery
 
 ENV_BROKER = "CELERY_BENCH_BROKER"
@@ -298,20 +301,20 @@ class Worker:
         return "--- worker output (tail) ---\n" + (text[-limit:] or "(empty)\n")
 
 
-def delete_queue(client_app, queue):
+def delete_queue(client_app, name):
     """Drop this run's queue and the direct exchange Celery declared for it."""
     with client_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=3)
         channel = conn.default_channel
         try:
-            channel.queue_delete(queue)  # drops any messages left in it too
+            channel.queue_delete(name)  # drops any messages left in it too
         except Exception as e:  # the queue may never have been declared
-            log(f"could not delete queue {queue}: {e}")
+            log(f"could not delete queue {name}: {e}")
             channel = conn.channel()  # a failed AMQP operation closes the channel
         try:
-            channel.exchange_delete(queue)
+            channel.exchange_delete(name)
         except Exception as e:
-            log(f"could not delete exchange {queue}: {e}")
+            log(f"could not delete exchange {name}: {e}")
 
 
 # --------------------------------------------------------------------------------------
@@ -350,19 +353,27 @@ def warm_up(task, clients, count, timeout):
     return per_thread * clients
 
 
-class Producer(threading.Thread):
-    """Submits its share of the tasks back to back, then waits for each result."""
+class Record:
+    """One measured task."""
+    __slots__ = ("submit_start", "submit_end", "submit_end_wall", "result", "ready")
 
-    def __init__(self, task, count, start_barrier, deadline, poll_interval, worker):
+    def __init__(self, submit_start, submit_end, submit_end_wall, result):
+        self.submit_start = submit_start        # perf_counter before delay()
+        self.submit_end = submit_end            # perf_counter after delay()
+        self.submit_end_wall = submit_end_wall  # time.time() after delay()
+        self.result = result                    # AsyncResult
+        self.ready = None                       # perf_counter when seen ready
+
+
+class Producer(threading.Thread):
+    """Submits its share of the tasks back to back and hands each to the collector."""
+
+    def __init__(self, task, count, start_barrier, submitted):
         super().__init__(daemon=True)  # daemon: a stuck thread can't keep us alive
         self.task = task
-        self.worker = worker
         self.count = count
         self.barrier = start_barrier
-        self.deadline = deadline
-        self.poll_interval = poll_interval
-        # One record per task: (submit start perf, submit end perf, submit end wall,
-        #                        AsyncResult, ready perf)
+        self.submitted = submitted
         self.records = []
         self.error = None
 
@@ -373,16 +384,50 @@ class Producer(threading.Thread):
                 t0 = time.perf_counter()
                 r = self.task.delay()
                 t1 = time.perf_counter()
-                self.records.append([t0, t1, time.time(), r, None])
-            for rec in self.records:
+                rec = Record(t0, t1, time.time(), r)
+                self.records.append(rec)
+                self.submitted.put(rec)
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+
+class Collector(threading.Thread):
+    """Waits for every result, in the order they were submitted (the queue is FIFO, so
+    about the order they complete).
+
+    One collector rather than one per producer: each AsyncResult.get poll is a database
+    round trip plus a few ms of Python under the client's GIL, and sixteen threads
+    polling every 50 ms would take a good part of a core away from the workers on a
+    2-core machine. One thread makes about one lookup per task, plus one per
+    --poll-interval while the result it waits for is still pending."""
+
+    def __init__(self, total, submitted, deadline, poll_interval, worker):
+        super().__init__(daemon=True)
+        self.total = total
+        self.submitted = submitted
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+        self.worker = worker
+        self.collected = 0
+        self.error = None
+
+    def run(self):
+        try:
+            while self.collected < self.total:
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
                     raise BenchError("timed out waiting for results")
-                value = rec[3].get(timeout=remaining, interval=self.poll_interval,
-                                   on_interval=self._check_worker)
-                rec[4] = time.perf_counter()
+                try:
+                    rec = self.submitted.get(timeout=min(remaining, 1.0))
+                except queue.Empty:
+                    self._check_worker()
+                    continue  # producers still submitting (or failed: main checks)
+                value = rec.result.get(timeout=remaining, interval=self.poll_interval,
+                                       on_interval=self._check_worker)
+                rec.ready = time.perf_counter()
                 if value != 1:
-                    raise BenchError(f"task {rec[3].id} returned {value!r}, expected 1")
+                    raise BenchError(f"task {rec.result.id} returned {value!r}, expected 1")
+                self.collected += 1
         except BaseException as e:  # reported by the main thread
             self.error = e
 
@@ -393,9 +438,16 @@ class Producer(threading.Thread):
             raise BenchError("the worker exited during the run")
 
 
+def join_or_fail(thread, what, deadline):
+    thread.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
+    if thread.is_alive():
+        raise BenchError(f"{what} still running after the timeout")
+    if thread.error is not None:
+        raise BenchError(f"{what} failed: {type(thread.error).__name__}: {thread.error}")
+
+
 def run_benchmark(args, client_app, worker):
     task = client_app.tasks[TASK_NAME]
-    deadline = time.monotonic() + args.timeout
 
     warmed = warm_up(task, args.clients, args.warmup, timeout=60)
     log(f"warm-up done ({warmed} tasks); submitting {args.executions} tasks "
@@ -404,38 +456,37 @@ def run_benchmark(args, client_app, worker):
     # 2-core machine the client's own work competes with the workers.
     client_cpu0, worker_cpu0 = time.process_time(), tree_cpu_seconds(worker.proc.pid)
 
+    deadline = time.monotonic() + args.timeout
     shares = [args.executions // args.clients + (1 if i < args.executions % args.clients else 0)
               for i in range(args.clients)]
+    submitted = queue.Queue()
     barrier = threading.Barrier(len(shares))
-    producers = [Producer(task, n, barrier, deadline, args.poll_interval, worker)
-                 for n in shares]
+    producers = [Producer(task, n, barrier, submitted) for n in shares]
+    collector = Collector(args.executions, submitted, deadline, args.poll_interval, worker)
+    collector.start()
     for p in producers:
         p.start()
     for p in producers:
-        p.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
-        if p.is_alive():
-            raise BenchError(f"a producer thread was still running after the "
-                             f"{args.timeout:.0f} s timeout")
-        if p.error is not None:
-            raise BenchError(f"producer failed: {type(p.error).__name__}: {p.error}")
+        join_or_fail(p, "a producer thread", deadline)
+    join_or_fail(collector, "the result collector", deadline)
     if not worker.alive():
         raise BenchError("the worker died during the run\n" + worker.output_tail())
 
     records = [rec for p in producers for rec in p.records]
-    assert len(records) == args.executions
-    first_submit = min(rec[0] for rec in records)
-    last_ready = max(rec[4] for rec in records)
-    wall = last_ready - first_submit
+    assert len(records) == args.executions and all(r.ready for r in records)
+    first_submit = min(r.submit_start for r in records)
+    wall = max(r.ready for r in records) - first_submit
 
     # get() has cached each result's meta, date_done included: no further queries.
-    done_epochs = [to_epoch(rec[3].date_done) for rec in records]
+    done_epochs = [to_epoch(r.result.date_done) for r in records]
     if all(d is not None for d in done_epochs):
-        q2c = [d - rec[2] for d, rec in zip(done_epochs, records)]
+        q2c = [d - r.submit_end_wall for d, r in zip(done_epochs, records)]
         q2c_ms = percentiles_ms(q2c)
-        # The same span as `seconds`, ending at the last date_done rather than when the
-        # polling client noticed it.
-        first_submit_wall = min(rec[2] - (rec[1] - rec[0]) for rec in records)
-        wall_to_last_done = max(done_epochs) - first_submit_wall
+        # The span of `seconds`, ending at the last date_done rather than when the
+        # client saw it.
+        first_submit_wall = min(r.submit_end_wall - (r.submit_end - r.submit_start)
+                                for r in records)
+        wall_to_last_done = round(max(done_epochs) - first_submit_wall, 4)
         negative = sum(1 for x in q2c if x < 0)
     else:
         q2c_ms, wall_to_last_done, negative = None, None, None
@@ -443,7 +494,6 @@ def run_benchmark(args, client_app, worker):
     client_cpu = time.process_time() - client_cpu0
     worker_cpu = tree_cpu_seconds(worker.proc.pid) - worker_cpu0
     rss, pss, nprocs = worker.memory_mib()
-    import celery
     return {
         "system": "celery",
         "celery_version": celery.__version__,
@@ -452,7 +502,7 @@ def run_benchmark(args, client_app, worker):
         "workers": args.workers,
         "seconds": round(wall, 4),
         "per_second": round(args.executions / wall, 2),
-        "submit_ms": percentiles_ms([rec[1] - rec[0] for rec in records]),
+        "submit_ms": percentiles_ms([r.submit_end - r.submit_start for r in records]),
         "queued_to_completed_ms": q2c_ms,
         "worker_rss_mib": rss,
         # Extras, beyond the fields the harness compares:
@@ -460,8 +510,7 @@ def run_benchmark(args, client_app, worker):
         "worker_processes": nprocs,
         "worker_cpu_seconds": round(worker_cpu, 2),
         "client_cpu_seconds": round(client_cpu, 2),
-        "seconds_to_last_date_done": (round(wall_to_last_done, 4)
-                                      if wall_to_last_done is not None else None),
+        "seconds_to_last_date_done": wall_to_last_done,
         "queued_to_completed_negative": negative,
         "result_poll_interval_s": args.poll_interval,
         "result_engine": args.result_engine,

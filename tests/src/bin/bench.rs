@@ -436,7 +436,8 @@ async fn celery(args: &Args, workers: usize) -> Option<Value> {
         .trim()
         .to_string();
     let url = actuate_tests::db::fresh_database().await;
-    let backend = format!("db+{url}");
+    // SQLAlchemy knows the scheme only as `postgresql://`.
+    let backend = format!("db+{}", url.replacen("postgres://", "postgresql://", 1));
     let queue = format!("bench_celery_{}", uuid::Uuid::new_v4().simple());
     let output = tokio::process::Command::new(&python)
         .args([
