@@ -508,6 +508,7 @@ def run_benchmark(args, client_app, worker):
         # Extras, beyond the fields the harness compares:
         "worker_pss_mib": pss,
         "worker_processes": nprocs,
+        "submit_seconds": round(max(r.submit_end for r in records) - first_submit, 4),
         "worker_cpu_seconds": round(worker_cpu, 2),
         "client_cpu_seconds": round(client_cpu, 2),
         "seconds_to_last_date_done": wall_to_last_done,

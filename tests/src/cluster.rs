@@ -176,11 +176,15 @@ impl Cluster {
 
     /// Creates an action through API 0 and returns its id.
     pub async fn create_action(&self, steps: Value, max_run_time: i64) -> String {
-        let body = json!({
+        self.post_action(json!({
             "name": format!("e2e {}", uuid::Uuid::new_v4()),
             "maxRunTime": max_run_time,
             "steps": steps,
-        });
+        }))
+        .await
+    }
+
+    async fn post_action(&self, body: Value) -> String {
         let response = self
             .client
             .post(format!("{}/action", self.base(0)))
@@ -211,22 +215,12 @@ impl Cluster {
 
     /// Creates an action with these triggers and one webhook step.
     pub async fn create_scheduled_action(&self, triggers: Value) -> String {
-        let body = json!({
+        self.post_action(json!({
             "name": format!("scheduled {}", uuid::Uuid::new_v4()),
             "steps": [self.webhook_step("/scheduled")],
             "triggers": triggers,
-        });
-        let response = self
-            .client
-            .post(format!("{}/action", self.base(0)))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let action: Value = response.json().await.unwrap();
-        action["actionId"].as_str().unwrap().to_string()
+        }))
+        .await
     }
 
     /// Executes through API `api`; returns the execution id.
