@@ -29,9 +29,10 @@ What is measured (all on this one machine, so wall clocks agree):
 Extra fields: seconds_to_last_date_done (the span of `seconds`, ending at the last
 date_done instead of when the polling client saw it), worker_pss_mib (shared pages
 counted once), CPU seconds of the worker tree and of this client over the measured
-part, queued_to_completed_negative (date_done earlier than delay()'s return: the
-client thread was descheduled after publishing; a sign of an overloaded machine),
-and the client settings used.
+part, queued_to_completed_negative (tasks whose date_done came before their delay()
+returned: the producer thread waited for the GIL after publishing while the worker
+already ran the task; a few per thousand with 16 threads), and the client settings
+used.
 Everything waited on is bounded by --timeout; on any failure the worker tree is still
 stopped and the queue deleted, and the script exits non-zero with a message on stderr.
 """
@@ -51,6 +52,7 @@ from datetime import datetime, timezone
 
 import celery
 from celery import Celery
+from celery.result import AsyncResult
 
 ENV_BROKER = "CELERY_BENCH_BROKER"
 ENV_BACKEND = "CELERY_BENCH_BACKEND"
@@ -67,19 +69,21 @@ MODULE_NAME = os.path.splitext(os.path.basename(__file__))[0]
 def backend_url(url):
     """SQLAlchemy 2.1 made psycopg (3) the driver behind a bare "postgresql://" URL;
     this benchmark installs psycopg2 (requirements-celery.txt), so name it when the URL
-    names no driver."""
-    if url.startswith("db+postgresql://"):
-        return "db+postgresql+psycopg2://" + url[len("db+postgresql://"):]
+    names no driver. libpq's "postgres://" spelling, unknown to SQLAlchemy, is taken
+    too."""
+    for scheme in ("db+postgresql://", "db+postgres://"):
+        if url.startswith(scheme):
+            return "db+postgresql+psycopg2://" + url[len(scheme):]
     return url
 
 
-def build_app(broker, backend, queue):
+def build_app(broker, backend, queue_name):
     app = Celery("actuate_bench", broker=broker, backend=backend_url(backend))
     app.conf.update(
         # Everything goes through this run's own queue (and the direct exchange Celery
         # names after it), so parallel runs on the same vhost don't take each other's
         # tasks.
-        task_default_queue=queue,
+        task_default_queue=queue_name,
         # Ack after the task ran, the at-least-once delivery Actuate gives: a task whose
         # worker dies is redelivered instead of lost.
         task_acks_late=True,
@@ -205,6 +209,22 @@ def to_epoch(date_done):
 # The worker subprocess
 # --------------------------------------------------------------------------------------
 
+def group_members(pgid):
+    """Pids of the live processes in process group pgid."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # pgrp is field 5
+            members.append(int(entry))
+    return members
+
+
 def _die_with_parent():
     """In the worker child before exec: have the kernel send it SIGTERM if this client
     dies, even by SIGKILL, so a killed benchmark leaves no worker behind (it runs in a
@@ -230,6 +250,9 @@ class Worker:
         env[ENV_BACKEND] = self.args.backend
         env[ENV_QUEUE] = self.args.queue
         env["PYTHONPATH"] = MODULE_DIR + os.pathsep + env.get("PYTHONPATH", "")
+        # The worker imports this file as a module: keep it from leaving a __pycache__
+        # in the source tree.
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         cmd = [
             sys.executable, "-m", "celery", "-A", MODULE_NAME, "worker",
             "--pool", "prefork", "-c", str(self.args.workers), "-Q", self.args.queue,
@@ -283,12 +306,13 @@ class Worker:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 log(f"worker did not stop within {grace:.0f} s of SIGTERM; sending SIGKILL")
-        # SIGKILL the group anyway: it reaps prefork children the main process may have
-        # left behind; a group already gone is fine.
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # SIGKILL what is left of the group: the main process if it ignored SIGTERM, or
+        # prefork children it left behind (after a crash, say).
+        if self.proc.poll() is None or group_members(pgid):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -321,7 +345,25 @@ def delete_queue(client_app, name):
 # The benchmark
 # --------------------------------------------------------------------------------------
 
-def warm_up(task, clients, count, timeout):
+def thread_backend(app, result_engine):
+    """This thread's result backend, set up for client-side lookups.
+
+    app.backend is per thread in Celery (each thread gets its own backend instance), so
+    every thread that calls AsyncResult.get does this first.
+
+    Celery's database backend gives a process that has not forked (as this client) a new
+    SQLAlchemy engine with NullPool for every result lookup: a fresh PostgreSQL
+    connection, ~18 ms and ~7 ms of client CPU under the GIL per AsyncResult.get poll
+    (against ~1.4 ms and ~0.9 ms pooled). Left so, the client, not Celery's workers,
+    bounds the measured rate. With "pooled", the session manager is marked as forked,
+    so it keeps one pooled engine, exactly as Celery's worker processes do."""
+    backend = app.backend
+    if result_engine == "pooled":
+        backend.session_manager.forked = True
+    return backend
+
+
+def warm_up(task, clients, count, timeout, result_engine):
     """Round trips before measuring, from as many threads as the measured run uses: they
     open the client's pooled broker connections (Celery's producer pool grows one
     connection per concurrent publisher, up to broker_pool_limit), let each prefork
@@ -332,6 +374,7 @@ def warm_up(task, clients, count, timeout):
 
     def one_client():
         try:
+            thread_backend(task.app, result_engine)
             results = [task.delay() for _ in range(per_thread)]
             for r in results:
                 value = r.get(timeout=timeout, interval=0.05)
@@ -371,6 +414,7 @@ class Producer(threading.Thread):
     def __init__(self, task, count, start_barrier, submitted):
         super().__init__(daemon=True)  # daemon: a stuck thread can't keep us alive
         self.task = task
+        self.app = task.app
         self.count = count
         self.barrier = start_barrier
         self.submitted = submitted
@@ -379,6 +423,10 @@ class Producer(threading.Thread):
 
     def run(self):
         try:
+            # delay() creates this thread's result backend on first use (Celery keeps
+            # one per thread), which connects to the database to check the tables: do
+            # it before the clock starts, not inside the first measured delay().
+            self.app.backend
             self.barrier.wait(timeout=30)
             for _ in range(self.count):
                 t0 = time.perf_counter()
@@ -396,13 +444,18 @@ class Collector(threading.Thread):
     about the order they complete).
 
     One collector rather than one per producer: each AsyncResult.get poll is a database
-    round trip plus a few ms of Python under the client's GIL, and sixteen threads
-    polling every 50 ms would take a good part of a core away from the workers on a
-    2-core machine. One thread makes about one lookup per task, plus one per
-    --poll-interval while the result it waits for is still pending."""
+    round trip plus about a millisecond of Python under the client's GIL, and sixteen
+    threads polling every 50 ms would take CPU away from the workers on a 2-core
+    machine. One thread makes about one lookup per task, plus one per --poll-interval
+    while the result it waits for is still pending; at ~1.4 ms a lookup it keeps up
+    with several hundred tasks a second (compare `seconds` with
+    `seconds_to_last_date_done` to see that it did)."""
 
-    def __init__(self, total, submitted, deadline, poll_interval, worker):
+    def __init__(self, app, result_engine, total, submitted, deadline, poll_interval,
+                 worker):
         super().__init__(daemon=True)
+        self.app = app
+        self.result_engine = result_engine
         self.total = total
         self.submitted = submitted
         self.deadline = deadline
@@ -413,6 +466,7 @@ class Collector(threading.Thread):
 
     def run(self):
         try:
+            backend = thread_backend(self.app, self.result_engine)
             while self.collected < self.total:
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
@@ -422,6 +476,9 @@ class Collector(threading.Thread):
                 except queue.Empty:
                     self._check_worker()
                     continue  # producers still submitting (or failed: main checks)
+                # The AsyncResult from delay() is bound to its producer thread's
+                # backend; look it up through this thread's (pooled) one instead.
+                rec.result = AsyncResult(rec.result.id, app=self.app, backend=backend)
                 value = rec.result.get(timeout=remaining, interval=self.poll_interval,
                                        on_interval=self._check_worker)
                 rec.ready = time.perf_counter()
@@ -449,7 +506,8 @@ def join_or_fail(thread, what, deadline):
 def run_benchmark(args, client_app, worker):
     task = client_app.tasks[TASK_NAME]
 
-    warmed = warm_up(task, args.clients, args.warmup, timeout=60)
+    warmed = warm_up(task, args.clients, args.warmup, timeout=60,
+                     result_engine=args.result_engine)
     log(f"warm-up done ({warmed} tasks); submitting {args.executions} tasks "
         f"from {args.clients} threads")
     # CPU spent during the measured part only, client and worker tree apart: on a
@@ -462,7 +520,8 @@ def run_benchmark(args, client_app, worker):
     submitted = queue.Queue()
     barrier = threading.Barrier(len(shares))
     producers = [Producer(task, n, barrier, submitted) for n in shares]
-    collector = Collector(args.executions, submitted, deadline, args.poll_interval, worker)
+    collector = Collector(client_app, args.result_engine, args.executions, submitted,
+                          deadline, args.poll_interval, worker)
     collector.start()
     for p in producers:
         p.start()
@@ -561,17 +620,9 @@ def main(argv=None):
     worker = Worker(args, client_app)
     status = 0
     try:
-        # Touching app.backend connects to the database and creates the result tables.
-        backend = client_app.backend
-        if args.result_engine == "pooled":
-            # Celery's database backend gives a process that has not forked (our
-            # client) a new SQLAlchemy engine with NullPool for every result lookup: a
-            # fresh PostgreSQL connection and ~5 ms of client CPU under the GIL per
-            # AsyncResult.get poll. Left so, the client, not Celery's workers, bounds
-            # the measured rate (under 200 lookups/s per process). Marking the session
-            # manager as forked makes it keep one pooled engine, exactly as Celery's
-            # worker processes do.
-            backend.session_manager.forked = True
+        # Connects to the database and creates the result tables: fail early if the
+        # backend is unusable.
+        thread_backend(client_app, args.result_engine)
         worker.start()
         worker.wait_ready(args.ready_timeout)
         log(f"worker {worker.nodename} ready")
