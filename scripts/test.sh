@@ -14,9 +14,11 @@ done
 
 # Tests use queues named test_<uuid>.*, deleted when they end; sweep those of killed runs.
 if command -v rabbitmqctl >/dev/null 2>&1; then
-  rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null | grep '^test_' | while read -r q; do
-    rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
-  done
+  # `|| true`: with no such queues grep fails, and pipefail would end the script.
+  { rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null | grep '^test_' || true; } |
+    while read -r q; do
+      rabbitmqctl delete_queue "$q" >/dev/null 2>&1 || true
+    done
 fi
 
 export ACTUATE_TEST_DATABASE_URL="$ACTUATE_PG_URL/postgres"

@@ -5,7 +5,7 @@
 
 use crate::context::WorkerContext;
 use crate::steps::{self, StepContext};
-use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, StepResult};
+use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, StepResult};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Why an execution ended before all its steps completed.
 enum Stop {
-    /// A step failed or maxRunTime passed: the execution fails with these notes.
-    Failed(String),
+    /// A step failed or maxRunTime passed: the execution fails with these notes, and the
+    /// failed step's result is recorded with it.
+    Failed(String, Option<FinalStep>),
     /// Cancelled by the API, or the claim was lost (reaped, taken over): someone else owns the
     /// outcome, so this worker writes nothing more.
     Gone,
@@ -39,8 +40,10 @@ pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution) {
     heartbeat.abort();
 
     let written = match outcome {
-        Ok(()) => finish(ctx, fence, FinalOutcome::Completed).await,
-        Err(Stop::Failed(notes)) => finish(ctx, fence, FinalOutcome::Failed { notes }).await,
+        Ok(last) => finish(ctx, fence, FinalOutcome::Completed, last).await,
+        Err(Stop::Failed(notes, step)) => {
+            finish(ctx, fence, FinalOutcome::Failed { notes }, step).await
+        }
         Err(Stop::Release) => match ctx.store.release_execution(fence).await {
             Ok(released) => {
                 if released {
@@ -63,7 +66,12 @@ pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution) {
     }
 }
 
-async fn finish(ctx: &WorkerContext, fence: Fence, outcome: FinalOutcome) -> bool {
+async fn finish(
+    ctx: &WorkerContext,
+    fence: Fence,
+    outcome: FinalOutcome,
+    last_step: Option<FinalStep>,
+) -> bool {
     let label = match &outcome {
         FinalOutcome::Completed => "Completed",
         FinalOutcome::Failed { .. } => "Failed",
@@ -72,7 +80,11 @@ async fn finish(ctx: &WorkerContext, fence: Fence, outcome: FinalOutcome) -> boo
     // lease expires and a reaper takes over.
     let mut backoff = Duration::from_millis(100);
     for _ in 0..8 {
-        match ctx.store.finish_execution(fence, outcome.clone()).await {
+        match ctx
+            .store
+            .finish_execution(fence, outcome.clone(), last_step.clone())
+            .await
+        {
             Ok(true) => {
                 tracing::info!(execution_id = %fence.execution_id, status = label, "execution finished");
                 metrics::counter!("actuate_executions_finished_total", "status" => label)
@@ -93,22 +105,26 @@ async fn finish(ctx: &WorkerContext, fence: Fence, outcome: FinalOutcome) -> boo
     false
 }
 
+/// Runs the steps not completed by an earlier attempt. The result of the step that ends the
+/// execution (the last one, or the one that failed) is returned rather than written, so that
+/// `finish` records it with the outcome in one commit.
 async fn run_steps(
     ctx: &WorkerContext,
     claimed: &ClaimedExecution,
     deadline: Instant,
     stopped: &CancellationToken,
-) -> Result<(), Stop> {
+) -> Result<Option<FinalStep>, Stop> {
     let fence = claimed.fence;
     let exceeded = || format!("exceeded maxRunTime of {} s", claimed.max_run_time);
     let mut outputs = BTreeMap::new();
+    let last_number = claimed.steps.last().map(|s| s.step_number);
     for step in &claimed.steps {
         if let Some(output) = &step.completed_output {
             outputs.insert(step.step_number, output.clone());
             continue;
         }
         if Instant::now() >= deadline {
-            return Err(Stop::Failed(exceeded()));
+            return Err(Stop::Failed(exceeded(), None));
         }
         if !ctx
             .store
@@ -123,12 +139,16 @@ async fn run_steps(
             outputs: &outputs,
         };
         let started = std::time::Instant::now();
+        let ended = |result| FinalStep {
+            step_number: step.step_number,
+            result,
+        };
         let result = tokio::select! {
             r = steps::run(&ctx.steps, step, &context) => r,
             () = tokio::time::sleep_until(deadline) => {
                 let notes = exceeded();
-                let _ = ctx.store.finish_step(fence, step.step_number, failed(&notes)).await;
-                return Err(Stop::Failed(notes));
+                let step = ended(failed(&notes));
+                return Err(Stop::Failed(notes, Some(step)));
             }
             () = stopped.cancelled() => return Err(Stop::Gone),
             () = ctx.abandon.cancelled() => return Err(Stop::Release),
@@ -143,6 +163,9 @@ async fn run_steps(
                     log: success.log,
                     error: None,
                 };
+                if Some(step.step_number) == last_number {
+                    return Ok(Some(ended(recorded)));
+                }
                 if !ctx
                     .store
                     .finish_step(fence, step.step_number, recorded)
@@ -164,15 +187,11 @@ async fn run_steps(
                     log: failure.log,
                     error: Some(failure.message),
                 };
-                let _ = ctx
-                    .store
-                    .finish_step(fence, step.step_number, recorded)
-                    .await;
-                return Err(Stop::Failed(notes));
+                return Err(Stop::Failed(notes, Some(ended(recorded))));
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 fn failed(message: &str) -> StepResult {

@@ -386,7 +386,7 @@ async fn action_status_and_last_run_follow_executions() {
 
     assert!(
         app.store
-            .finish_execution(claimed.fence, FinalOutcome::Completed)
+            .finish_execution(claimed.fence, FinalOutcome::Completed, None)
             .await
             .unwrap()
     );

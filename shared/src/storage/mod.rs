@@ -154,8 +154,14 @@ pub trait WorkStore: Send + Sync + 'static {
         step_number: i32,
         result: StepResult,
     ) -> StoreResult<bool>;
-    /// Running → Completed / Failed; steps not run are marked Skipped.
-    async fn finish_execution(&self, fence: Fence, outcome: FinalOutcome) -> StoreResult<bool>;
+    /// Running → Completed / Failed, recording `last_step`'s result with it; other steps still
+    /// running fail and those not reached are marked Skipped.
+    async fn finish_execution(
+        &self,
+        fence: Fence,
+        outcome: FinalOutcome,
+        last_step: Option<FinalStep>,
+    ) -> StoreResult<bool>;
     /// Running → Queued and back on the queue, for another worker to take at once.
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;
     /// Re-queues Running executions whose lease expired (or fails them once `max_attempts`

@@ -108,6 +108,14 @@ pub enum FinalOutcome {
     Failed { notes: String },
 }
 
+/// The result of the step that ended an execution (its last step, or the one that failed). It
+/// is written together with the execution's outcome: one commit instead of two.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalStep {
+    pub step_number: i32,
+    pub result: StepResult,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReapReport {
     pub requeued: u64,

@@ -583,12 +583,14 @@ async fn main() {
         }
         report.insert("celery".into(), Value::Object(peer));
     }
-    let db = database_floor(&args).await;
-    let broker = broker_floor(&args).await;
-    report.insert(
-        "limits".into(),
-        json!({"database_executions_per_second": db, "broker_messages_per_second": broker}),
-    );
+    if wants("limits") {
+        let db = database_floor(&args).await;
+        let broker = broker_floor(&args).await;
+        report.insert(
+            "limits".into(),
+            json!({"database_executions_per_second": db, "broker_messages_per_second": broker}),
+        );
+    }
 
     print_table(&report);
     let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap();

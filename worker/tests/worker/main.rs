@@ -5,6 +5,7 @@ mod email;
 mod helpers;
 mod limits;
 mod pipeline;
+mod plans;
 mod python;
 mod recovery;
 mod ssrf;

@@ -84,7 +84,7 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
     assert!(
         !worker
             .store
-            .finish_execution(claimed.fence, failed)
+            .finish_execution(claimed.fence, failed, None)
             .await
             .unwrap()
     );

@@ -14,8 +14,8 @@ use crate::storage::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::FromRow;
 use sqlx::postgres::PgConnection;
-use sqlx::{FromRow, Postgres, Transaction};
 
 #[derive(FromRow)]
 pub(super) struct ExecutionRow {
@@ -87,67 +87,73 @@ pub(super) enum Inserted {
 }
 
 /// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
-/// outbox row, inside the caller's transaction (execute, a schedule or an event firing).
+/// outbox row, in one statement (execute, a schedule or an event firing). One statement reads
+/// the action and its steps in one snapshot, so the snapshot is consistent without locking the
+/// action row; a concurrent update or disable is ordered either before or after it.
 pub(super) async fn insert_execution(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     scope: Scope,
     action_id: ActionId,
     execution_id: ExecutionId,
     trigger: TriggerKind,
     input: Option<&Value>,
 ) -> StoreResult<Inserted> {
-    // FOR SHARE: an update of the action's steps waits until the snapshot is taken.
-    let action: Option<(String, bool, i32)> = sqlx::query_as(
-        "SELECT name, is_enabled, max_run_time FROM actions \
-         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 FOR SHARE",
+    let row: Option<ExecutionRow> = sqlx::query_as(
+        "WITH a AS ( \
+           SELECT name, max_run_time FROM actions \
+           WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 AND is_enabled), \
+         e AS ( \
+           INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
+             status, trigger, input, max_run_time, date_started) \
+           SELECT $1, $2, $4, $3, a.name, $7, $5, $6, a.max_run_time, now() FROM a \
+           RETURNING action_id, execution_id, date_started, date_ended, status, notes), \
+         s AS ( \
+           INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
+             step_id, step_type, settings) \
+           SELECT st.tenant_id, st.project_id, e.execution_id, st.step_number, st.step_id, \
+             st.step_type, st.settings \
+           FROM action_steps st, e \
+           WHERE st.tenant_id = $1 AND st.project_id = $2 AND st.action_id = $3), \
+         o AS ( \
+           INSERT INTO outbox (tenant_id, project_id, execution_id) \
+           SELECT $1, $2, execution_id FROM e) \
+         SELECT action_id, execution_id, date_started, date_ended, status, notes FROM e",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
     .bind(action_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((action_name, is_enabled, max_run_time)) = action else {
-        return Ok(Inserted::ActionNotFound);
-    };
-    if !is_enabled {
-        return Ok(Inserted::ActionDisabled);
-    }
-
-    let row: ExecutionRow = sqlx::query_as(
-        "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
-           status, trigger, input, max_run_time, date_started) \
-         VALUES ($1, $2, $3, $4, $5, 'Queued', $6, $7, $8, now()) \
-         RETURNING action_id, execution_id, date_started, date_ended, status, notes",
-    )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
     .bind(execution_id)
-    .bind(action_id)
-    .bind(&action_name)
     .bind(trigger.as_str())
     .bind(input)
-    .bind(max_run_time)
-    .fetch_one(&mut **tx)
+    .bind(ExecutionStatus::Queued.as_str())
+    .fetch_optional(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
-           step_id, step_type, settings) \
-         SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
-         FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    if let Some(row) = row {
+        return Ok(Inserted::Created(row));
+    }
+    let exists: Option<(bool,)> = sqlx::query_as(
+        "SELECT is_enabled FROM actions \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
     .bind(action_id)
-    .bind(execution_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(execution_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(Inserted::Created(row))
+    Ok(match exists {
+        None => Inserted::ActionNotFound,
+        // Disabled, or (rarely) re-enabled between the two reads: report it as disabled
+        // rather than retry; the caller may execute again.
+        Some(_) => Inserted::ActionDisabled,
+    })
+}
+
+fn insert_outcome(inserted: Inserted) -> StoreResult<ExecuteOutcome> {
+    Ok(match inserted {
+        Inserted::Created(row) => ExecuteOutcome::Created(row.into_execution()?),
+        Inserted::ActionNotFound => ExecuteOutcome::ActionNotFound,
+        Inserted::ActionDisabled => ExecuteOutcome::ActionDisabled,
+    })
 }
 
 #[async_trait]
@@ -159,59 +165,70 @@ impl ExecutionStore for PgStore {
         request: NewExecution,
     ) -> StoreResult<ExecuteOutcome> {
         let execution_id = ExecutionId::new();
+        let Some(key) = &request.idempotency_key else {
+            let mut conn = self.pool.acquire().await?;
+            return insert_outcome(
+                insert_execution(
+                    &mut conn,
+                    scope,
+                    action_id,
+                    execution_id,
+                    request.trigger,
+                    request.input.as_ref(),
+                )
+                .await?,
+            );
+        };
         let mut tx = self.pool.begin().await?;
-
-        if let Some(key) = &request.idempotency_key {
-            // Inserting the key first serialises concurrent requests with the same key: the
-            // second waits for the first to commit, then finds its execution.
-            let fresh: Option<(ExecutionId,)> = sqlx::query_as(
-                "INSERT INTO idempotency_keys \
+        // Inserting the key first serialises concurrent requests with the same key: the
+        // second waits for the first to commit, then finds its execution.
+        let fresh: Option<(ExecutionId,)> = sqlx::query_as(
+            "INSERT INTO idempotency_keys \
                    (tenant_id, project_id, action_id, key, execution_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, now()) \
                  ON CONFLICT (tenant_id, project_id, action_id, key) DO UPDATE \
                    SET execution_id = EXCLUDED.execution_id, created_at = EXCLUDED.created_at \
                    WHERE idempotency_keys.created_at < now() - make_interval(hours => $6) \
                  RETURNING execution_id",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(key)
+        .bind(execution_id)
+        .bind(IDEMPOTENCY_WINDOW_HOURS)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if fresh.is_none() {
+            let (existing,): (ExecutionId,) = sqlx::query_as(
+                "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
+                     AND project_id = $2 AND action_id = $3 AND key = $4",
             )
             .bind(scope.tenant_id)
             .bind(scope.project_id)
             .bind(action_id)
             .bind(key)
-            .bind(execution_id)
-            .bind(IDEMPOTENCY_WINDOW_HOURS)
-            .fetch_optional(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            if fresh.is_none() {
-                let (existing,): (ExecutionId,) = sqlx::query_as(
-                    "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
-                     AND project_id = $2 AND action_id = $3 AND key = $4",
-                )
-                .bind(scope.tenant_id)
-                .bind(scope.project_id)
-                .bind(action_id)
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-                let execution = fetch_execution(&mut tx, scope, existing).await?;
-                tx.rollback().await?;
-                // The key outlives an execution only if rows were deleted by hand; treat the
-                // key as unused then rather than fail the request.
-                if let Some(execution) = execution {
-                    return Ok(ExecuteOutcome::Existing(execution));
-                }
-                return Box::pin(self.create_execution(
-                    scope,
-                    action_id,
-                    NewExecution {
-                        idempotency_key: None,
-                        ..request
-                    },
-                ))
-                .await;
+            let execution = fetch_execution(&mut tx, scope, existing).await?;
+            tx.rollback().await?;
+            // The key outlives an execution only if rows were deleted by hand; treat the
+            // key as unused then rather than fail the request.
+            if let Some(execution) = execution {
+                return Ok(ExecuteOutcome::Existing(execution));
             }
+            return Box::pin(self.create_execution(
+                scope,
+                action_id,
+                NewExecution {
+                    idempotency_key: None,
+                    ..request
+                },
+            ))
+            .await;
         }
 
-        match insert_execution(
+        let inserted = insert_execution(
             &mut tx,
             scope,
             action_id,
@@ -219,15 +236,11 @@ impl ExecutionStore for PgStore {
             request.trigger,
             request.input.as_ref(),
         )
-        .await?
-        {
-            Inserted::Created(row) => {
-                tx.commit().await?;
-                Ok(ExecuteOutcome::Created(row.into_execution()?))
-            }
-            Inserted::ActionNotFound => Ok(ExecuteOutcome::ActionNotFound),
-            Inserted::ActionDisabled => Ok(ExecuteOutcome::ActionDisabled),
+        .await?;
+        if matches!(inserted, Inserted::Created(_)) {
+            tx.commit().await?;
         }
+        insert_outcome(inserted)
     }
 
     async fn raise_event(

@@ -11,7 +11,8 @@ mod work;
 
 use super::{StoreError, StoreResult};
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -24,16 +25,20 @@ pub struct PgStore {
 impl PgStore {
     /// Connects lazily: the pool opens connections on first use, so a process can start (and
     /// report unreadiness) while the database is still coming up.
+    ///
+    /// Prepared statements always use their generic plan. Custom plans see a bound status as a
+    /// constant, and without fresh statistics (autovacuum off, or a burst before the first
+    /// autoanalyze) the planner then prefers scanning a whole partial index such as "Queued
+    /// executions" to a primary-key lookup; the generic plan cannot use those indexes for a
+    /// bound status. Every query here is a short keyed one, which generic plans suit.
     pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?
+            .options([("plan_cache_mode", "force_generic_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy(url)?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
-    }
-
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
     }
 
     pub fn pool(&self) -> &PgPool {

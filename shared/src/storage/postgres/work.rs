@@ -1,13 +1,19 @@
 //! The worker's side: claiming an execution, heartbeats, step results, the end of an
 //! execution, releasing it, and reaping executions whose worker was lost. Every write after the
 //! claim is fenced: it matches only while the execution is Running under the same attempt.
+//!
+//! The hot path (claim, step start, step result, finish) is one statement per call, each its
+//! own commit. Statuses in those statements are bound, not literal: a literal `status =
+//! 'Queued'` lets the planner prove a partial index's predicate and, when statistics are
+//! missing or stale, prefer scanning that whole index to the primary key (seen: every claim
+//! scanning the queue).
 
 use super::{PgStore, decode, secs};
 use crate::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
 use crate::storage::{
-    ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, ReapReport, StepResult,
-    StoreResult, WorkStore,
+    ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, ReapReport,
+    StepResult, StoreResult, WorkStore,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -15,6 +21,11 @@ use sqlx::postgres::PgConnection;
 use sqlx::{FromRow, Postgres, Transaction};
 use std::time::Duration;
 
+const RUNNING: &str = ExecutionStatus::Running.as_str();
+const QUEUED: &str = ExecutionStatus::Queued.as_str();
+const STEP_RUNNING: &str = StepRunStatus::Running.as_str();
+
+/// One row per step of the claimed execution (one row with no step when it has none).
 #[derive(FromRow)]
 struct ClaimRow {
     attempt: i32,
@@ -24,16 +35,34 @@ struct ClaimRow {
     input: Option<Value>,
     max_run_time: i32,
     remaining_seconds: f64,
+    step_number: Option<i32>,
+    step_id: Option<StepId>,
+    step_type: Option<String>,
+    settings: Option<String>,
+    step_status: Option<String>,
+    output: Option<Value>,
 }
 
-#[derive(FromRow)]
-struct ClaimedStepRow {
-    step_number: i32,
-    step_id: StepId,
-    step_type: String,
-    settings: String,
-    status: String,
-    output: Option<Value>,
+impl ClaimRow {
+    fn step(&mut self) -> StoreResult<Option<ClaimedStep>> {
+        let (Some(step_number), Some(step_id), Some(step_type), Some(settings), Some(status)) = (
+            self.step_number,
+            self.step_id,
+            self.step_type.take(),
+            self.settings.take(),
+            self.step_status.take(),
+        ) else {
+            return Ok(None);
+        };
+        let done = decode::<StepRunStatus>("status", &status)? == StepRunStatus::Completed;
+        Ok(Some(ClaimedStep {
+            step_number,
+            step_id,
+            step_type: decode::<StepType>("step_type", &step_type)?,
+            settings,
+            completed_output: done.then(|| self.output.take().unwrap_or(Value::Null)),
+        }))
+    }
 }
 
 /// Ends the steps of an execution that was stopped from outside (cancel, deadline, lost
@@ -65,12 +94,13 @@ pub(super) async fn close_steps(
 async fn lock_fenced(tx: &mut Transaction<'_, Postgres>, fence: Fence) -> StoreResult<bool> {
     let row: Option<(i32,)> = sqlx::query_as(
         "SELECT attempt FROM executions WHERE tenant_id = $1 AND project_id = $2 \
-           AND execution_id = $3 AND attempt = $4 AND status = 'Running' FOR UPDATE",
+           AND execution_id = $3 AND attempt = $4 AND status = $5 FOR UPDATE",
     )
     .bind(fence.scope.tenant_id)
     .bind(fence.scope.project_id)
     .bind(fence.execution_id)
     .bind(fence.attempt)
+    .bind(RUNNING)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.is_some())
@@ -85,26 +115,36 @@ impl WorkStore for PgStore {
         worker: &str,
         lease: Duration,
     ) -> StoreResult<ClaimOutcome> {
-        let mut conn = self.pool.acquire().await?;
         // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
-        // whole execution, retries included. Time is the database's, not the worker's.
-        let claimed: Option<ClaimRow> = sqlx::query_as(
-            "UPDATE executions SET status = 'Running', attempt = attempt + 1, \
-               lease_owner = $4, lease_expires_at = now() + make_interval(secs => $5), \
-               date_running = COALESCE(date_running, now()), \
-               deadline_at = COALESCE(deadline_at, now() + make_interval(secs => max_run_time)) \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Queued' \
-             RETURNING attempt, action_id, action_name, trigger, input, max_run_time, \
-               GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds",
+        // whole execution, retries included. Time is the database's, not the worker's. The
+        // step snapshot comes back in the same statement.
+        let mut rows: Vec<ClaimRow> = sqlx::query_as(
+            "WITH claimed AS ( \
+               UPDATE executions SET status = $6, attempt = attempt + 1, \
+                 lease_owner = $4, lease_expires_at = now() + make_interval(secs => $5), \
+                 date_running = COALESCE(date_running, now()), \
+                 deadline_at = COALESCE(deadline_at, now() + make_interval(secs => max_run_time)) \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = $7 \
+               RETURNING tenant_id, project_id, execution_id, attempt, action_id, action_name, \
+                 trigger, input, max_run_time, \
+                 GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds) \
+             SELECT c.attempt, c.action_id, c.action_name, c.trigger, c.input, c.max_run_time, \
+               c.remaining_seconds, s.step_number, s.step_id, s.step_type, s.settings, \
+               s.status AS step_status, s.output \
+             FROM claimed c LEFT JOIN execution_steps s ON s.tenant_id = c.tenant_id \
+               AND s.project_id = c.project_id AND s.execution_id = c.execution_id \
+             ORDER BY s.step_number",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(execution_id)
         .bind(worker)
         .bind(secs(lease))
-        .fetch_optional(&mut *conn)
+        .bind(RUNNING)
+        .bind(QUEUED)
+        .fetch_all(&self.pool)
         .await?;
-        let Some(claimed) = claimed else {
+        if rows.is_empty() {
             let status: Option<(String,)> = sqlx::query_as(
                 "SELECT status FROM executions \
                  WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
@@ -112,53 +152,30 @@ impl WorkStore for PgStore {
             .bind(scope.tenant_id)
             .bind(scope.project_id)
             .bind(execution_id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&self.pool)
             .await?;
             return Ok(match status {
                 Some((s,)) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
                 None => ClaimOutcome::Unknown,
             });
-        };
-        let steps: Vec<ClaimedStepRow> = sqlx::query_as(
-            "SELECT step_number, step_id, step_type, settings, status, output \
-             FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-             ORDER BY step_number",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(execution_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let steps = steps
-            .into_iter()
-            .map(|s| {
-                let done =
-                    decode::<StepRunStatus>("status", &s.status)? == StepRunStatus::Completed;
-                Ok(ClaimedStep {
-                    step_number: s.step_number,
-                    step_id: s.step_id,
-                    step_type: decode::<StepType>("step_type", &s.step_type)?,
-                    settings: s.settings,
-                    completed_output: if done {
-                        Some(s.output.unwrap_or(Value::Null))
-                    } else {
-                        None
-                    },
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        }
+        let mut steps = Vec::with_capacity(rows.len());
+        for row in &mut rows {
+            steps.extend(row.step()?);
+        }
+        let first = rows.swap_remove(0);
         Ok(ClaimOutcome::Claimed(ClaimedExecution {
             fence: Fence {
                 scope,
                 execution_id,
-                attempt: claimed.attempt,
+                attempt: first.attempt,
             },
-            action_id: claimed.action_id,
-            action_name: claimed.action_name,
-            trigger: decode::<TriggerKind>("trigger", &claimed.trigger)?,
-            input: claimed.input,
-            max_run_time: claimed.max_run_time,
-            remaining: Duration::from_secs_f64(claimed.remaining_seconds.max(0.0)),
+            action_id: first.action_id,
+            action_name: first.action_name,
+            trigger: decode::<TriggerKind>("trigger", &first.trigger)?,
+            input: first.input,
+            max_run_time: first.max_run_time,
+            remaining: Duration::from_secs_f64(first.remaining_seconds.max(0.0)),
             steps,
         }))
     }
@@ -167,13 +184,14 @@ impl WorkStore for PgStore {
         let done = sqlx::query(
             "UPDATE executions SET lease_expires_at = now() + make_interval(secs => $5) \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
-               AND status = 'Running'",
+               AND status = $6",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
         .bind(fence.attempt)
         .bind(secs(lease))
+        .bind(RUNNING)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -181,19 +199,21 @@ impl WorkStore for PgStore {
 
     async fn start_step(&self, fence: Fence, step_number: i32) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE execution_steps s SET status = 'Running', attempt = $4, date_started = now(), \
+            "UPDATE execution_steps s SET status = $7, attempt = $4, date_started = now(), \
                date_ended = NULL, output = NULL, log = NULL, error = NULL \
              FROM executions e \
              WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
                AND s.step_number = $5 AND s.status <> 'Completed' \
                AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = 'Running'",
+               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $6",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
         .bind(fence.attempt)
         .bind(step_number)
+        .bind(RUNNING)
+        .bind(STEP_RUNNING)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -210,58 +230,82 @@ impl WorkStore for PgStore {
                log = $8, error = $9 \
              FROM executions e \
              WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
-               AND s.step_number = $5 AND s.status = 'Running' AND s.attempt = $4 \
+               AND s.step_number = $5 AND s.status = $11 AND s.attempt = $4 \
                AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = 'Running'",
+               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $10",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
         .bind(fence.attempt)
         .bind(step_number)
-        .bind(if result.succeeded {
-            "Completed"
-        } else {
-            "Failed"
-        })
+        .bind(step_status(&result))
         .bind(&result.output)
         .bind(&result.log)
         .bind(&result.error)
+        .bind(RUNNING)
+        .bind(STEP_RUNNING)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn finish_execution(&self, fence: Fence, outcome: FinalOutcome) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        if !lock_fenced(&mut tx, fence).await? {
-            return Ok(false);
-        }
+    async fn finish_execution(
+        &self,
+        fence: Fence,
+        outcome: FinalOutcome,
+        last_step: Option<FinalStep>,
+    ) -> StoreResult<bool> {
         let (status, notes) = match &outcome {
-            FinalOutcome::Completed => ("Completed", None),
-            FinalOutcome::Failed { notes } => ("Failed", Some(notes.as_str())),
+            FinalOutcome::Completed => (ExecutionStatus::Completed, None),
+            FinalOutcome::Failed { notes } => (ExecutionStatus::Failed, Some(notes.as_str())),
         };
-        sqlx::query(
-            "UPDATE executions SET status = $4, notes = $5, date_ended = now(), \
-               lease_owner = NULL, lease_expires_at = NULL \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        let (step_number, result) = match &last_step {
+            Some(s) => (Some(s.step_number), Some(&s.result)),
+            None => (None, None),
+        };
+        // One statement: the fenced update of the execution locks its row (so a cancel waits
+        // or is waited for), and the step updates apply only if it matched.
+        let (finished,): (i64,) = sqlx::query_as(
+            "WITH e AS ( \
+               UPDATE executions SET status = $4, notes = $5, date_ended = now(), \
+                 lease_owner = NULL, lease_expires_at = NULL \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                 AND attempt = $6 AND status = $7 \
+               RETURNING execution_id), \
+             last AS ( \
+               UPDATE execution_steps SET status = $9, date_ended = now(), output = $10, \
+                 log = $11, error = $12 \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                 AND step_number = $8 AND status = $13 AND attempt = $6 \
+                 AND EXISTS (SELECT 1 FROM e)), \
+             rest AS ( \
+               UPDATE execution_steps SET \
+                 status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
+                 error = CASE status WHEN 'Running' THEN $14 ELSE error END, \
+                 date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                 AND status IN ('Running', 'Pending') AND step_number IS DISTINCT FROM $8 \
+                 AND EXISTS (SELECT 1 FROM e)) \
+             SELECT count(*) FROM e",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(notes)
-        .execute(&mut *tx)
+        .bind(fence.attempt)
+        .bind(RUNNING)
+        .bind(step_number)
+        .bind(result.map(step_status))
+        .bind(result.and_then(|r| r.output.as_ref()))
+        .bind(result.and_then(|r| r.log.as_deref()))
+        .bind(result.and_then(|r| r.error.as_deref()))
+        .bind(STEP_RUNNING)
+        .bind(notes.unwrap_or("stopped"))
+        .fetch_one(&self.pool)
         .await?;
-        close_steps(
-            &mut tx,
-            fence.scope,
-            fence.execution_id,
-            notes.unwrap_or("stopped"),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(finished == 1)
     }
 
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool> {
@@ -270,12 +314,13 @@ impl WorkStore for PgStore {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE executions SET status = 'Queued', lease_owner = NULL, lease_expires_at = NULL \
+            "UPDATE executions SET status = $4, lease_owner = NULL, lease_expires_at = NULL \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
+        .bind(QUEUED)
         .execute(&mut *tx)
         .await?;
         reset_running_steps(&mut tx, fence.scope, fence.execution_id).await?;
@@ -393,4 +438,12 @@ async fn reset_running_steps(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+fn step_status(result: &StepResult) -> &'static str {
+    if result.succeeded {
+        StepRunStatus::Completed.as_str()
+    } else {
+        StepRunStatus::Failed.as_str()
+    }
 }
