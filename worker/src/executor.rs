@@ -105,9 +105,10 @@ async fn finish(
     false
 }
 
-/// Runs the steps not completed by an earlier attempt. The result of the step that ends the
-/// execution (the last one, or the one that failed) is returned rather than written, so that
-/// `finish` records it with the outcome in one commit.
+/// Runs the steps not completed by an earlier attempt. The claim marked the first of them
+/// Running, and recording each result marks the next one Running; the result of the step that
+/// ends the execution (the last one, or the one that failed) is returned rather than written,
+/// so that `finish` records it with the outcome in one commit.
 async fn run_steps(
     ctx: &WorkerContext,
     claimed: &ClaimedExecution,
@@ -117,32 +118,30 @@ async fn run_steps(
     let fence = claimed.fence;
     let exceeded = || format!("exceeded maxRunTime of {} s", claimed.max_run_time);
     let mut outputs = BTreeMap::new();
-    let last_number = claimed.steps.last().map(|s| s.step_number);
+    let mut pending = Vec::new();
     for step in &claimed.steps {
-        if let Some(output) = &step.completed_output {
-            outputs.insert(step.step_number, output.clone());
-            continue;
+        match &step.completed_output {
+            Some(output) => {
+                outputs.insert(step.step_number, output.clone());
+            }
+            None => pending.push(step),
         }
+    }
+    for (i, step) in pending.iter().enumerate() {
+        let ended = |result| FinalStep {
+            step_number: step.step_number,
+            result,
+        };
         if Instant::now() >= deadline {
-            return Err(Stop::Failed(exceeded(), None));
-        }
-        if !ctx
-            .store
-            .start_step(fence, step.step_number)
-            .await
-            .unwrap_or(false)
-        {
-            return Err(Stop::Gone);
+            let notes = exceeded();
+            let step = ended(failed(&notes));
+            return Err(Stop::Failed(notes, Some(step)));
         }
         let context = StepContext {
             execution: claimed,
             outputs: &outputs,
         };
         let started = std::time::Instant::now();
-        let ended = |result| FinalStep {
-            step_number: step.step_number,
-            result,
-        };
         let result = tokio::select! {
             r = steps::run(&ctx.steps, step, &context) => r,
             () = tokio::time::sleep_until(deadline) => {
@@ -163,12 +162,12 @@ async fn run_steps(
                     log: success.log,
                     error: None,
                 };
-                if Some(step.step_number) == last_number {
+                let Some(next) = pending.get(i + 1) else {
                     return Ok(Some(ended(recorded)));
-                }
+                };
                 if !ctx
                     .store
-                    .finish_step(fence, step.step_number, recorded)
+                    .finish_step(fence, step.step_number, recorded, next.step_number)
                     .await
                     .unwrap_or(false)
                 {

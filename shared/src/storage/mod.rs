@@ -137,7 +137,8 @@ pub trait ExecutionStore: Send + Sync + 'static {
 
 #[async_trait]
 pub trait WorkStore: Send + Sync + 'static {
-    /// Queued → Running, attempt + 1, with a lease for `worker`.
+    /// Queued → Running, attempt + 1, with a lease for `worker`; the first step not completed
+    /// by an earlier attempt is marked Running.
     async fn claim_execution(
         &self,
         scope: Scope,
@@ -147,12 +148,15 @@ pub trait WorkStore: Send + Sync + 'static {
     ) -> StoreResult<ClaimOutcome>;
     /// Extends the lease; `false` when the claim is no longer ours (cancelled, reaped, ended).
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool>;
-    async fn start_step(&self, fence: Fence, step_number: i32) -> StoreResult<bool>;
+    /// Records a step's result and starts `next_step`; `false` when the claim is no longer
+    /// ours. The claim started the first step; the last step's result goes with
+    /// [`finish_execution`](Self::finish_execution).
     async fn finish_step(
         &self,
         fence: Fence,
         step_number: i32,
         result: StepResult,
+        next_step: i32,
     ) -> StoreResult<bool>;
     /// Running → Completed / Failed, recording `last_step`'s result with it; other steps still
     /// running fail and those not reached are marked Skipped.

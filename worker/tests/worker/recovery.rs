@@ -33,9 +33,10 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
             600,
         )
         .await;
-    // A worker claims it, completes step 1, starts step 2, and dies.
+    // A worker claims it (starting step 1), completes step 1, starts step 2, and dies.
     let claimed = claim(&worker, &message, SHORT).await;
-    assert!(worker.store.start_step(claimed.fence, 1).await.unwrap());
+    let running = worker.detail(message.execution_id).await;
+    assert_eq!(running.steps[0].status, StepRunStatus::Running);
     let done = StepResult {
         succeeded: true,
         output: Some(json!({"from": "attempt 1"})),
@@ -45,11 +46,12 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
     assert!(
         worker
             .store
-            .finish_step(claimed.fence, 1, done)
+            .finish_step(claimed.fence, 1, done.clone(), 2)
             .await
             .unwrap()
     );
-    assert!(worker.store.start_step(claimed.fence, 2).await.unwrap());
+    let running = worker.detail(message.execution_id).await;
+    assert_eq!(running.steps[1].status, StepRunStatus::Running);
     tokio::time::sleep(SHORT * 2).await;
 
     let report = worker.store.reap_expired(3, 100).await.unwrap();
@@ -77,7 +79,13 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
 
     // The dead worker wakes up: everything it writes is fenced out.
     assert!(!worker.store.heartbeat(claimed.fence, SHORT).await.unwrap());
-    assert!(!worker.store.start_step(claimed.fence, 2).await.unwrap());
+    assert!(
+        !worker
+            .store
+            .finish_step(claimed.fence, 2, done, 3)
+            .await
+            .unwrap()
+    );
     let failed = FinalOutcome::Failed {
         notes: "late".into(),
     };
@@ -112,7 +120,9 @@ async fn an_execution_that_keeps_losing_workers_fails_with_notes() {
         Some("worker lost: no worker finished it in 3 attempts")
     );
     assert!(detail.execution.date_ended.is_some());
-    assert_eq!(detail.steps[0].status, StepRunStatus::Skipped);
+    // Each claim started the step; the last worker to lose it was running it.
+    assert_eq!(detail.steps[0].status, StepRunStatus::Failed);
+    assert_eq!(detail.steps[0].error, detail.execution.notes);
 }
 
 #[tokio::test]

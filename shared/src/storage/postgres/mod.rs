@@ -32,8 +32,8 @@ impl PgStore {
     /// executions" to a primary-key lookup; the generic plan cannot use those indexes for a
     /// bound status. Every query here is a short keyed one, which generic plans suit.
     pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)?
-            .options([("plan_cache_mode", "force_generic_plan")]);
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_generic_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))

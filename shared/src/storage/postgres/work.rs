@@ -2,8 +2,9 @@
 //! execution, releasing it, and reaping executions whose worker was lost. Every write after the
 //! claim is fenced: it matches only while the execution is Running under the same attempt.
 //!
-//! The hot path (claim, step start, step result, finish) is one statement per call, each its
-//! own commit. Statuses in those statements are bound, not literal: a literal `status =
+//! The hot path is one statement, and one commit, per call: the claim (which also starts the
+//! first step), each step's result (which also starts the next step), and the finish (which
+//! also records the last step's result). Statuses in those statements are bound, not literal: a literal `status =
 //! 'Queued'` lets the planner prove a partial index's predicate and, when statistics are
 //! missing or stale, prefer scanning that whole index to the primary key (seen: every claim
 //! scanning the queue).
@@ -117,7 +118,8 @@ impl WorkStore for PgStore {
     ) -> StoreResult<ClaimOutcome> {
         // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
         // whole execution, retries included. Time is the database's, not the worker's. The
-        // step snapshot comes back in the same statement.
+        // same statement starts the first step not completed yet and returns the snapshot
+        // (statuses as they were before it).
         let mut rows: Vec<ClaimRow> = sqlx::query_as(
             "WITH claimed AS ( \
                UPDATE executions SET status = $6, attempt = attempt + 1, \
@@ -127,12 +129,20 @@ impl WorkStore for PgStore {
                WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = $7 \
                RETURNING tenant_id, project_id, execution_id, attempt, action_id, action_name, \
                  trigger, input, max_run_time, \
-                 GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds) \
+                 GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds), \
+             started AS ( \
+               UPDATE execution_steps SET status = $8, attempt = (SELECT attempt FROM claimed), \
+                 date_started = now(), date_ended = NULL, output = NULL, log = NULL, error = NULL \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                 AND EXISTS (SELECT 1 FROM claimed) \
+                 AND step_number = (SELECT min(step_number) FROM execution_steps \
+                   WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                     AND status <> 'Completed')) \
              SELECT c.attempt, c.action_id, c.action_name, c.trigger, c.input, c.max_run_time, \
                c.remaining_seconds, s.step_number, s.step_id, s.step_type, s.settings, \
                s.status AS step_status, s.output \
-             FROM claimed c LEFT JOIN execution_steps s ON s.tenant_id = c.tenant_id \
-               AND s.project_id = c.project_id AND s.execution_id = c.execution_id \
+             FROM claimed c LEFT JOIN execution_steps s ON s.tenant_id = $1 \
+               AND s.project_id = $2 AND s.execution_id = $3 \
              ORDER BY s.step_number",
         )
         .bind(scope.tenant_id)
@@ -142,6 +152,7 @@ impl WorkStore for PgStore {
         .bind(secs(lease))
         .bind(RUNNING)
         .bind(QUEUED)
+        .bind(STEP_RUNNING)
         .fetch_all(&self.pool)
         .await?;
         if rows.is_empty() {
@@ -197,42 +208,30 @@ impl WorkStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn start_step(&self, fence: Fence, step_number: i32) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE execution_steps s SET status = $7, attempt = $4, date_started = now(), \
-               date_ended = NULL, output = NULL, log = NULL, error = NULL \
-             FROM executions e \
-             WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
-               AND s.step_number = $5 AND s.status <> 'Completed' \
-               AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $6",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(fence.attempt)
-        .bind(step_number)
-        .bind(RUNNING)
-        .bind(STEP_RUNNING)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn finish_step(
         &self,
         fence: Fence,
         step_number: i32,
         result: StepResult,
+        next_step: i32,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE execution_steps s SET status = $6, date_ended = now(), output = $7, \
-               log = $8, error = $9 \
-             FROM executions e \
-             WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
-               AND s.step_number = $5 AND s.status = $11 AND s.attempt = $4 \
-               AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-               AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $10",
+        let (finished,): (i64,) = sqlx::query_as(
+            "WITH done AS ( \
+               UPDATE execution_steps s SET status = $6, date_ended = now(), output = $7, \
+                 log = $8, error = $9 \
+               FROM executions e \
+               WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
+                 AND s.step_number = $5 AND s.status = $11 AND s.attempt = $4 \
+                 AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
+                 AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $10 \
+               RETURNING s.step_number), \
+             next AS ( \
+               UPDATE execution_steps SET status = $11, attempt = $4, date_started = now(), \
+                 date_ended = NULL, output = NULL, log = NULL, error = NULL \
+               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                 AND step_number = $12 AND status <> 'Completed' \
+                 AND EXISTS (SELECT 1 FROM done)) \
+             SELECT count(*) FROM done",
         )
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
@@ -245,9 +244,10 @@ impl WorkStore for PgStore {
         .bind(&result.error)
         .bind(RUNNING)
         .bind(STEP_RUNNING)
-        .execute(&self.pool)
+        .bind(next_step)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(finished == 1)
     }
 
     async fn finish_execution(
