@@ -13,6 +13,7 @@ use lapin::types::FieldTable;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Consumes until `stop`, reconnecting with backoff.
 pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
@@ -48,6 +49,7 @@ async fn session(ctx: &Arc<WorkerContext>, stop: &CancellationToken) -> Result<(
         )
         .await?;
     tracing::info!(queue = %settings.queue.execution_queue(), prefetch, "consuming");
+    let claims = TaskTracker::new();
     let result = loop {
         let next = tokio::select! {
             next = consumer.next() => next,
@@ -68,9 +70,17 @@ async fn session(ctx: &Arc<WorkerContext>, stop: &CancellationToken) -> Result<(
             // Unsettled: the broker requeues it when the channel closes.
             () = stop.cancelled() => break Ok(()),
         };
-        let disposition = handler::handle(ctx, &delivery.data, permit, stop).await;
-        settle(&delivery, disposition).await;
+        // Claims run side by side (one per free slot): a claim is a database round trip, and
+        // made one at a time they would cap a worker at one execution per round trip.
+        let (ctx, stop) = (ctx.clone(), stop.clone());
+        claims.spawn(async move {
+            let disposition = handler::handle(&ctx, &delivery.data, permit, &stop).await;
+            settle(&delivery, disposition).await;
+        });
     };
+    // Claims in progress settle their deliveries on this channel before it closes.
+    claims.close();
+    claims.wait().await;
     // Stop deliveries; prefetched, unsettled ones go back to the queue for other workers.
     let _ = channel
         .basic_cancel(tag.into(), BasicCancelOptions::default())

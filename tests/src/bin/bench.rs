@@ -127,8 +127,16 @@ async fn throughput(args: &Args, workers: usize) -> f64 {
     let action = c.create_action(json!([python_step(TRIVIAL)]), 3600).await;
     let t = Instant::now();
     submit(&c, &action, args.executions, args.clients).await;
+    let submitted = t.elapsed().as_secs_f64();
+    let backlog = c.status_counts().await;
     wait_finished(&c, args.executions as i64, Duration::from_secs(1800)).await;
-    args.executions as f64 / t.elapsed().as_secs_f64()
+    let rate = args.executions as f64 / t.elapsed().as_secs_f64();
+    eprintln!(
+        "  {workers} worker(s): {rate:.0}/s; all submitted after {submitted:.1} s ({:.0}/s), \
+         then {backlog:?}",
+        args.executions as f64 / submitted
+    );
+    rate
 }
 
 /// Workload 2: latencies at a fixed rate of 100 executions per second.

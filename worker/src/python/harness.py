@@ -52,6 +52,22 @@ def _restore_builtins():
             current[name] = value
 
 
+_CODE_CACHE = {}
+_CODE_CACHE_SIZE = 256
+
+
+def _compiled(source, filename):
+    """Code objects are immutable, so an action run again reuses its steps' compiled code."""
+    key = (filename, source)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        code = compile(source, filename, "exec")
+        if len(_CODE_CACHE) >= _CODE_CACHE_SIZE:
+            _CODE_CACHE.clear()
+        _CODE_CACHE[key] = code
+    return code
+
+
 def run(request_json):
     request = json.loads(request_json)
     log = _CappedLog(request["logCap"])
@@ -62,7 +78,7 @@ def run(request_json):
         # Earlier steps' outputs by step number, as integers: context["steps"][1]["output"].
         context["steps"] = {int(k): v for k, v in context.get("steps", {}).items()}
         scope = {"__name__": "__main__", "__builtins__": builtins, "context": context}
-        code = compile(request["source"], request["filename"], "exec")
+        code = _compiled(request["source"], request["filename"])
         exec(code, scope)
         function = request.get("function")
         if function:
