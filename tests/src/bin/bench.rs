@@ -477,6 +477,32 @@ async fn celery(args: &Args, workers: usize) -> Option<Value> {
     serde_json::from_str(String::from_utf8_lossy(&output.stdout).lines().last()?).ok()
 }
 
+/// pg_test_fsync's fdatasync lines: this machine's flush time drifts over minutes, so it is
+/// recorded before and after the run.
+fn fsync_rates() -> Option<Vec<String>> {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                let p = e.ok()?.path().join("bin/pg_test_fsync");
+                p.exists().then_some(p)
+            })
+        })
+        .and_then(|p| {
+            std::process::Command::new(p)
+                .args(["-s", "1", "-f", "/tmp/actuate-fsync-test"])
+                .output()
+                .ok()
+        })
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.contains("fdatasync") && l.contains("ops/sec"))
+                .map(|l| l.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+}
+
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpu
@@ -497,27 +523,7 @@ fn machine() -> Value {
         .unwrap_or(0.0)
         / 1024.0
         / 1024.0;
-    let fsync = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()
-        .and_then(|mut d| {
-            d.find_map(|e| {
-                let p = e.ok()?.path().join("bin/pg_test_fsync");
-                p.exists().then_some(p)
-            })
-        })
-        .and_then(|p| {
-            std::process::Command::new(p)
-                .args(["-s", "1", "-f", "/tmp/actuate-fsync-test"])
-                .output()
-                .ok()
-        })
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| l.contains("fdatasync") && l.contains("ops/sec"))
-                .map(|l| l.trim().to_string())
-                .collect::<Vec<_>>()
-        });
+    let fsync = fsync_rates();
     json!({
         "cpu": model, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "memory_gib": (total * 10.0).round() / 10.0,
@@ -592,14 +598,22 @@ async fn main() {
         report.insert("celery".into(), Value::Object(peer));
     }
     if wants("limits") {
-        let db = database_floor(&args).await;
-        let broker = broker_floor(&args).await;
+        let mut dbs = Vec::new();
+        let mut brokers = Vec::new();
+        for _ in 0..args.repetitions {
+            dbs.extend(database_floor(&args).await);
+            brokers.push(broker_floor(&args).await);
+        }
+        eprintln!("database floor: {dbs:?}; broker floor: {brokers:?}");
+        let db = (!dbs.is_empty()).then(|| median(dbs));
+        let broker = median(brokers);
         report.insert(
             "limits".into(),
             json!({"database_executions_per_second": db, "broker_messages_per_second": broker}),
         );
     }
 
+    report["machine"]["pg_test_fsync_after"] = json!(fsync_rates());
     print_table(&report);
     let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap();
     std::fs::write(&args.json, text).expect("write JSON results");
