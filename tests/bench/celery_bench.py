@@ -15,24 +15,37 @@ The same file is the worker's app module: the worker subprocess imports it with
 CELERY_BENCH_* environment variables (see `app` at the bottom of the app section).
 
 How it runs: after a warm-up, C producer threads each submit their share of the N
-tasks back to back with delay() (open loop: no producer waits for a result), while one
-collector thread waits for each result in submission order with AsyncResult.get,
-which polls the result table every --poll-interval seconds.
+tasks back to back with delay() (open loop: no producer waits for a result). How the
+end is detected is --completion:
+  * count (the default): one monitor thread, on one database connection of its own,
+    counts the measured tasks' SUCCESS rows in the result table every
+    --count-interval (0.2 s) seconds until there are N. This is what Actuate's own
+    harness does (one status count on the database being measured every 200 ms), and
+    it costs the client next to nothing, so on a 2-core machine the client does not
+    take CPU from Celery's workers. The per-task date_done is read afterwards, in one
+    query.
+  * poll: one collector thread waits for each result in submission order with
+    AsyncResult.get, which polls the result table every --poll-interval seconds: a
+    database round trip and about a millisecond of Python under the client's GIL per
+    task, 30-40% of a core on a 2-core machine. Kept for comparison.
 
 What is measured (all on this one machine, so wall clocks agree):
-  * seconds: from the first delay() call to the moment the last result was seen ready
-    by the client; per_second = N / seconds;
+  * seconds: from the first delay() call to the moment the client saw the last result
+    ready (count: the first count that reached N; poll: the last get() returning);
+    per_second = N / seconds;
   * submit_ms: duration of each delay() call (publishing the message to RabbitMQ);
   * queued_to_completed_ms: the result row's date_done (set by the worker when it
     stores the result) minus the client's wall time when delay() returned;
   * worker_rss_mib: summed VmRSS of the worker's main process and prefork children.
-Extra fields: seconds_to_last_date_done (the span of `seconds`, ending at the last
-date_done instead of when the polling client saw it), worker_pss_mib (shared pages
-counted once), CPU seconds of the worker tree and of this client over the measured
-part, queued_to_completed_negative (tasks whose date_done came before their delay()
-returned: the producer thread waited for the GIL after publishing while the worker
-already ran the task; a few per thousand with 16 threads), and the client settings
-used.
+Extra fields: completion (the mode above), seconds_to_last_date_done (the span of
+`seconds`, ending at the last date_done instead of when the client saw it: the two
+differ by the detection delay, up to one count or poll interval plus a query),
+worker_pss_mib (shared pages counted once), CPU seconds of the worker tree and of this
+client over the measured part, queued_to_completed_negative (tasks whose date_done came
+before their delay() returned: the producer thread waited for the GIL after publishing
+while the worker already ran the task; a few per thousand with 16 threads), and the
+client settings used (result_poll_interval_s is the interval of whichever polling the
+completion mode does).
 Everything waited on is bounded by --timeout; on any failure the worker tree is still
 stopped and the queue deleted, and the script exits non-zero with a message on stderr.
 """
@@ -51,6 +64,7 @@ import time
 from datetime import datetime, timezone
 
 import celery
+import sqlalchemy as sa
 from celery import Celery
 from celery.result import AsyncResult
 
@@ -58,6 +72,11 @@ ENV_BROKER = "CELERY_BENCH_BROKER"
 ENV_BACKEND = "CELERY_BENCH_BACKEND"
 ENV_QUEUE = "CELERY_BENCH_QUEUE"
 TASK_NAME = "actuate_bench.noop"
+# The table Celery's database backend stores results in (database_table_names unset),
+# see celery/backends/database/models.py: one row per task, inserted by the worker when
+# it stores the result (task_track_started is off, so that is when the task ended), with
+# a sequence-numbered primary key `id`, `task_id`, `status` and `date_done`.
+RESULT_TABLE = "celery_taskmeta"
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 MODULE_NAME = os.path.splitext(os.path.basename(__file__))[0]
 
@@ -409,7 +428,8 @@ class Record:
 
 
 class Producer(threading.Thread):
-    """Submits its share of the tasks back to back and hands each to the collector."""
+    """Submits its share of the tasks back to back and hands each to the collector
+    (`submitted`; None in count mode, where nothing waits on individual results)."""
 
     def __init__(self, task, count, start_barrier, submitted):
         super().__init__(daemon=True)  # daemon: a stuck thread can't keep us alive
@@ -434,7 +454,8 @@ class Producer(threading.Thread):
                 t1 = time.perf_counter()
                 rec = Record(t0, t1, time.time(), r)
                 self.records.append(rec)
-                self.submitted.put(rec)
+                if self.submitted is not None:
+                    self.submitted.put(rec)
         except BaseException as e:  # reported by the main thread
             self.error = e
 
@@ -495,6 +516,94 @@ class Collector(threading.Thread):
             raise BenchError("the worker exited during the run")
 
 
+class ResultTable:
+    """One dedicated connection to the result database, for count mode: the monitor's
+    counts, and the two queries before and after the measured part. Used by one thread
+    at a time (main before the monitor starts and after it ended, the monitor in
+    between). Autocommit, so each count sees the rows committed so far and no
+    transaction stays open on the database being measured."""
+
+    def __init__(self, backend):
+        # The URL Celery's backend uses, without its "db+" prefix.
+        url = backend_url(backend)
+        if url.startswith("db+"):
+            url = url[len("db+"):]
+        self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        self.conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def max_id(self):
+        """The highest row id so far (0 for an empty table). Taken after the warm-up,
+        when all its rows are committed (each warm-up get() saw SUCCESS), and before the
+        first measured delay(): the rows of measured tasks are inserted later, with
+        later (greater) sequence values, so `id > max_id` is exactly the measured tasks,
+        without the warm-up's rows, and at the cost of an index range scan."""
+        return self.conn.execute(
+            sa.text(f"SELECT coalesce(max(id), 0) FROM {RESULT_TABLE}")).scalar_one()
+
+    def counts(self, after_id):
+        """(SUCCESS, FAILURE) rows among those after after_id, in one query."""
+        row = self.conn.execute(sa.text(
+            f"SELECT count(*) FILTER (WHERE status = 'SUCCESS'),"
+            f" count(*) FILTER (WHERE status = 'FAILURE')"
+            f" FROM {RESULT_TABLE} WHERE id > :after"), {"after": after_id}).one()
+        return row[0], row[1]
+
+    def results(self, task_ids):
+        """{task_id: (status, date_done)} for the given ids, in one query."""
+        rows = self.conn.execute(sa.text(
+            f"SELECT task_id, status, date_done FROM {RESULT_TABLE}"
+            f" WHERE task_id = ANY(:ids)"), {"ids": list(task_ids)})
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def close(self):
+        try:
+            self.conn.close()
+        finally:
+            self.engine.dispose()
+
+
+class Monitor(threading.Thread):
+    """Count mode's end detection: counts the measured SUCCESS rows every `interval`
+    seconds until there are `total`, and records (perf_counter) when it saw that.
+
+    The same cost as Actuate's own harness pays on its database: one cheap count
+    query per interval, whatever the rate, instead of a lookup per task. A FAILURE row
+    among the measured ones ends the run with an error at once, as does the worker
+    dying or the deadline passing."""
+
+    def __init__(self, table, after_id, total, deadline, interval, worker, stop):
+        super().__init__(daemon=True)
+        self.table = table
+        self.after_id = after_id
+        self.total = total
+        self.deadline = deadline
+        self.interval = interval
+        self.worker = worker
+        self.stop = stop  # set by main when it gives up (a producer failed)
+        self.ready = None  # perf_counter when the count reached total
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                succeeded, failed = self.table.counts(self.after_id)
+                if failed:
+                    raise BenchError(f"{failed} measured task(s) ended in FAILURE "
+                                     f"({succeeded} succeeded so far)")
+                if succeeded >= self.total:
+                    self.ready = time.perf_counter()
+                    return
+                if time.monotonic() > self.deadline:
+                    raise BenchError(f"timed out waiting for results: "
+                                     f"{succeeded} of {self.total} succeeded")
+                if not self.worker.alive():
+                    raise BenchError("the worker exited during the run")
+                self.stop.wait(self.interval)
+            raise BenchError("stopped before all results were in")
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+
 def join_or_fail(thread, what, deadline):
     thread.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
     if thread.is_alive():
@@ -510,34 +619,84 @@ def run_benchmark(args, client_app, worker):
                      result_engine=args.result_engine)
     log(f"warm-up done ({warmed} tasks); submitting {args.executions} tasks "
         f"from {args.clients} threads")
-    # CPU spent during the measured part only, client and worker tree apart: on a
-    # 2-core machine the client's own work competes with the workers.
-    client_cpu0, worker_cpu0 = time.process_time(), tree_cpu_seconds(worker.proc.pid)
-
-    deadline = time.monotonic() + args.timeout
+    # CPU is counted over the measured part only (first delay() to the end being seen),
+    # client and worker tree apart: on a 2-core machine the client's own work competes
+    # with the workers.
     shares = [args.executions // args.clients + (1 if i < args.executions % args.clients else 0)
               for i in range(args.clients)]
-    submitted = queue.Queue()
     barrier = threading.Barrier(len(shares))
-    producers = [Producer(task, n, barrier, submitted) for n in shares]
-    collector = Collector(client_app, args.result_engine, args.executions, submitted,
-                          deadline, args.poll_interval, worker)
-    collector.start()
-    for p in producers:
-        p.start()
-    for p in producers:
-        join_or_fail(p, "a producer thread", deadline)
-    join_or_fail(collector, "the result collector", deadline)
-    if not worker.alive():
-        raise BenchError("the worker died during the run\n" + worker.output_tail())
+    if args.completion == "count":
+        table, monitor = ResultTable(args.backend), None
+        try:
+            # Before the clock starts (and its connection opened before too).
+            after_id = table.max_id()
+            client_cpu0, worker_cpu0 = time.process_time(), tree_cpu_seconds(worker.proc.pid)
+            deadline = time.monotonic() + args.timeout
+            producers = [Producer(task, n, barrier, None) for n in shares]
+            stop = threading.Event()
+            monitor = Monitor(table, after_id, args.executions, deadline,
+                              args.count_interval, worker, stop)
+            monitor.start()
+            try:
+                for p in producers:
+                    p.start()
+                for p in producers:
+                    join_or_fail(p, "a producer thread", deadline)
+                join_or_fail(monitor, "the completion monitor", deadline)
+            finally:
+                # If a producer failed, don't let the monitor count on (nor use the
+                # connection while it is closed below).
+                stop.set()
+                monitor.join(timeout=10)
+            client_cpu = time.process_time() - client_cpu0
+            worker_cpu = tree_cpu_seconds(worker.proc.pid) - worker_cpu0
+            if not worker.alive():
+                raise BenchError("the worker died during the run\n" + worker.output_tail())
+            records = [rec for p in producers for rec in p.records]
+            assert len(records) == args.executions
+            first_submit = min(r.submit_start for r in records)
+            wall = monitor.ready - first_submit
+            # After the clock: each measured task's date_done, in one query. The count
+            # said N rows after after_id succeeded; check they are this run's N.
+            stored = table.results(r.result.id for r in records)
+        finally:
+            if monitor is None or not monitor.is_alive():  # else stuck in a query
+                table.close()
+        missing = [r.result.id for r in records
+                   if stored.get(r.result.id, (None,))[0] != "SUCCESS"]
+        if missing:
+            raise BenchError(f"{len(missing)} measured task(s) have no SUCCESS row although "
+                             f"the count reached {args.executions} (rows of another run in "
+                             f"{RESULT_TABLE}?), e.g. {missing[0]}")
+        done_epochs = [to_epoch(stored[r.result.id][1]) for r in records]
+        poll_interval = args.count_interval
+    else:
+        client_cpu0, worker_cpu0 = time.process_time(), tree_cpu_seconds(worker.proc.pid)
+        deadline = time.monotonic() + args.timeout
+        submitted = queue.Queue()
+        producers = [Producer(task, n, barrier, submitted) for n in shares]
+        collector = Collector(client_app, args.result_engine, args.executions, submitted,
+                              deadline, args.poll_interval, worker)
+        collector.start()
+        for p in producers:
+            p.start()
+        for p in producers:
+            join_or_fail(p, "a producer thread", deadline)
+        join_or_fail(collector, "the result collector", deadline)
+        client_cpu = time.process_time() - client_cpu0
+        worker_cpu = tree_cpu_seconds(worker.proc.pid) - worker_cpu0
+        if not worker.alive():
+            raise BenchError("the worker died during the run\n" + worker.output_tail())
 
-    records = [rec for p in producers for rec in p.records]
-    assert len(records) == args.executions and all(r.ready for r in records)
-    first_submit = min(r.submit_start for r in records)
-    wall = max(r.ready for r in records) - first_submit
+        records = [rec for p in producers for rec in p.records]
+        assert len(records) == args.executions and all(r.ready for r in records)
+        first_submit = min(r.submit_start for r in records)
+        wall = max(r.ready for r in records) - first_submit
 
-    # get() has cached each result's meta, date_done included: no further queries.
-    done_epochs = [to_epoch(r.result.date_done) for r in records]
+        # get() has cached each result's meta, date_done included: no further queries.
+        done_epochs = [to_epoch(r.result.date_done) for r in records]
+        poll_interval = args.poll_interval
+
     if all(d is not None for d in done_epochs):
         q2c = [d - r.submit_end_wall for d, r in zip(done_epochs, records)]
         q2c_ms = percentiles_ms(q2c)
@@ -550,12 +709,11 @@ def run_benchmark(args, client_app, worker):
     else:
         q2c_ms, wall_to_last_done, negative = None, None, None
 
-    client_cpu = time.process_time() - client_cpu0
-    worker_cpu = tree_cpu_seconds(worker.proc.pid) - worker_cpu0
     rss, pss, nprocs = worker.memory_mib()
     return {
         "system": "celery",
         "celery_version": celery.__version__,
+        "completion": args.completion,
         "executions": args.executions,
         "clients": args.clients,
         "workers": args.workers,
@@ -572,7 +730,7 @@ def run_benchmark(args, client_app, worker):
         "client_cpu_seconds": round(client_cpu, 2),
         "seconds_to_last_date_done": wall_to_last_done,
         "queued_to_completed_negative": negative,
-        "result_poll_interval_s": args.poll_interval,
+        "result_poll_interval_s": poll_interval,
         "result_engine": args.result_engine,
     }
 
@@ -592,10 +750,18 @@ def parse_args(argv):
                    help="bound on the worker's start, seconds (default 60)")
     p.add_argument("--warmup", type=int, default=None,
                    help="warm-up tasks, at least one per client (default max(8, 4*workers))")
+    p.add_argument("--completion", choices=("count", "poll"), default="count",
+                   help="how the end is detected: count the measured SUCCESS rows every "
+                        "--count-interval on one connection, as Actuate's harness does "
+                        "(default), or AsyncResult.get per task")
+    p.add_argument("--count-interval", type=float, default=0.2,
+                   help="count mode: seconds between counts (default 0.2, as Actuate's "
+                        "harness)")
     # Celery's own default for AsyncResult.get is 0.5 s, which would add up to half a
     # second of pure polling delay to the measured wall time.
     p.add_argument("--poll-interval", type=float, default=0.05,
-                   help="AsyncResult.get polling interval, seconds (default 0.05)")
+                   help="poll mode: AsyncResult.get polling interval, seconds "
+                        "(default 0.05)")
     p.add_argument("--result-engine", choices=("pooled", "celery-default"),
                    default="pooled",
                    help="how the client looks up results: one pooled engine (default), "
