@@ -132,10 +132,15 @@ async fn run_steps(
             step_number: step.step_number,
             result,
         };
-        if Instant::now() >= deadline {
+        // The step is already Running (started with the claim or the previous result): past
+        // the deadline it fails with the execution.
+        let out_of_time = || {
             let notes = exceeded();
             let step = ended(failed(&notes));
-            return Err(Stop::Failed(notes, Some(step)));
+            Stop::Failed(notes, Some(step))
+        };
+        if Instant::now() >= deadline {
+            return Err(out_of_time());
         }
         let context = StepContext {
             execution: claimed,
@@ -144,11 +149,7 @@ async fn run_steps(
         let started = std::time::Instant::now();
         let result = tokio::select! {
             r = steps::run(&ctx.steps, step, &context) => r,
-            () = tokio::time::sleep_until(deadline) => {
-                let notes = exceeded();
-                let step = ended(failed(&notes));
-                return Err(Stop::Failed(notes, Some(step)));
-            }
+            () = tokio::time::sleep_until(deadline) => return Err(out_of_time()),
             () = stopped.cancelled() => return Err(Stop::Gone),
             () = ctx.abandon.cancelled() => return Err(Stop::Release),
         };

@@ -131,20 +131,21 @@ pub(super) async fn insert_execution(
     if let Some(row) = row {
         return Ok(Inserted::Created(row));
     }
-    let exists: Option<(bool,)> = sqlx::query_as(
-        "SELECT is_enabled FROM actions \
-         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM actions \
+           WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3)",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
     .bind(action_id)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(match exists {
-        None => Inserted::ActionNotFound,
-        // Disabled, or (rarely) re-enabled between the two reads: report it as disabled
-        // rather than retry; the caller may execute again.
-        Some(_) => Inserted::ActionDisabled,
+    // An action that exists was disabled, or (rarely) re-enabled between the two reads: it is
+    // reported as disabled rather than retried; the caller may execute again.
+    Ok(if exists {
+        Inserted::ActionDisabled
+    } else {
+        Inserted::ActionNotFound
     })
 }
 
