@@ -4,10 +4,10 @@
 //!
 //! The hot path is one statement, and one commit, per call: the claim (which also starts the
 //! first step), each step's result (which also starts the next step), and the finish (which
-//! also records the last step's result). Statuses in those statements are bound, not literal: a literal `status =
-//! 'Queued'` lets the planner prove a partial index's predicate and, when statistics are
-//! missing or stale, prefer scanning that whole index to the primary key (seen: every claim
-//! scanning the queue).
+//! also records the last step's result). Statuses in those statements are bound, not literal:
+//! the store's connections use generic plans, in which a bound status cannot select a partial
+//! index such as "Queued executions". A literal could, and without statistics the planner was
+//! seen scanning that whole index on every claim instead of using the primary key.
 
 use super::{PgStore, decode, secs};
 use crate::ids::{ActionId, ExecutionId, Scope, StepId};
