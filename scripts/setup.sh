@@ -64,13 +64,13 @@ if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
 fi
 
 # The test virtualenv, from PyPI: tabulate for the test of ACTUATE_PYTHON_PATH (made with the
-# interpreter the runners embed, so its site-packages match) and aiosmtpd, the SMTP server
-# the Email tests send to.
+# interpreter the runners embed, so its site-packages match), aiosmtpd, the SMTP server the
+# Email tests send to, and openapi-spec-validator for the API's /openapi.json.
 venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/test-venv"
-if ! "$venv/bin/python" -c 'import tabulate, aiosmtpd' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import tabulate, aiosmtpd, openapi_spec_validator' >/dev/null 2>&1; then
   log "creating the test virtualenv $venv"
   [ -x "$venv/bin/pip" ] || /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q tabulate==0.9.0 aiosmtpd==1.4.6
+  "$venv/bin/pip" install -q tabulate==0.9.0 aiosmtpd==1.4.6 openapi-spec-validator==0.9.0
 fi
 export ACTUATE_TEST_VENV_PYTHON="$venv/bin/python"
 ACTUATE_TEST_PYTHON_PATH=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")

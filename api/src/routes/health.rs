@@ -1,8 +1,11 @@
-//! Unauthenticated operational endpoints: liveness and readiness.
+//! Unauthenticated operational endpoints: liveness, readiness, metrics and the OpenAPI
+//! document.
 
 use crate::error::ApiError;
 use crate::startup::AppState;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -12,6 +15,15 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+/// OpenAPI 3.1 of every endpoint, written by hand next to the code (`api/openapi.json`); the
+/// integration tests validate it and check that each operation it lists is routed.
+const OPENAPI: &str = include_str!("../../openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn healthz() -> Json<Value> {

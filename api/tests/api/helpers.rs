@@ -107,6 +107,14 @@ impl TestApp {
             .bearer_auth(&self.token)
     }
 
+    pub async fn openapi(&self) -> Response {
+        self.client
+            .get(format!("{}/openapi.json", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn list_actions(&self) -> Response {
         self.request(Method::GET, "/action").send().await.unwrap()
     }

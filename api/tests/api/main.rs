@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod executions;
 mod helpers;
+mod openapi;
 mod operator;
 mod seeds;
 mod triggers;
