@@ -33,6 +33,9 @@ struct Args {
     /// Worker process counts for the throughput workload.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     workers: Vec<usize>,
+    /// Execution slots per worker process in the throughput workload.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
     #[arg(long)]
     skip_celery: bool,
     /// Run only these workloads (throughput, latency, steps, memory, anchor, celery, limits).
@@ -122,7 +125,7 @@ async fn cluster(name: &str, workers: usize, concurrency: usize) -> Arc<Cluster>
 
 /// Workload 1: executions per second, first request to last Completed.
 async fn throughput(args: &Args, workers: usize) -> f64 {
-    let c = cluster(&format!("bench-tp{workers}"), workers, 32).await;
+    let c = cluster(&format!("bench-tp{workers}"), workers, args.concurrency).await;
     let action = c.create_action(json!([python_step(TRIVIAL)]), 3600).await;
     let t = Instant::now();
     submit(&c, &action, args.executions, args.clients).await;
@@ -574,7 +577,7 @@ async fn main() {
     let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let mut report = serde_json::Map::new();
     report.insert("machine".into(), machine());
-    report.insert("settings".into(), json!({"executions": args.executions, "clients": args.clients, "repetitions": args.repetitions}));
+    report.insert("settings".into(), json!({"executions": args.executions, "clients": args.clients, "repetitions": args.repetitions, "concurrency": args.concurrency}));
 
     let mut tp = serde_json::Map::new();
     for &w in args.workers.clone().iter().filter(|_| wants("throughput")) {
