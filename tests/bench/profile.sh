@@ -22,7 +22,8 @@ perf record -q -e cpu-clock -F 999 -a -g -o "$out/perf.data" -- sleep 8 2>/dev/n
 wait "$bench"
 grep "worker(s)" "$out/bench.log"
 
-report() { perf report -i "$out/perf.data" --stdio --no-children -g none "$@" 2>/dev/null | grep '%' | head -"${TOP:-15}"; }
+# `|| true`: head closes the pipe early, which pipefail would turn into the script's exit.
+report() { perf report -i "$out/perf.data" --stdio --no-children -g none "$@" 2>/dev/null | grep '%' | head -"${TOP:-15}" || true; }
 echo "== CPU by process and library"
 report --sort comm,dso
 echo "== PostgreSQL, hottest symbols"
