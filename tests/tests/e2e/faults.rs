@@ -51,18 +51,29 @@ async fn a_worker_killed_mid_execution_does_not_leave_it_stuck() {
     assert_eq!(counts.get("Running"), None, "nothing stuck Running");
 }
 
-#[tokio::test]
-async fn sigterm_lets_running_executions_finish_within_the_grace_period() {
-    let mut cluster = Cluster::new("sigterm").await;
+/// An API and one worker with shutdown grace `grace` (seconds), running one execution whose
+/// webhook step takes `slow_ms`.
+async fn running_slow_webhook(
+    name: &str,
+    grace: &str,
+    slow_ms: u64,
+    max_run_time: i64,
+) -> (Cluster, String) {
+    let mut cluster = Cluster::new(name).await;
     cluster.start_api().await;
-    cluster.start_worker(&[("ACTUATE_SHUTDOWN_GRACE", "20")]);
-    let action_id = cluster
-        .create_action(json!([cluster.webhook_step("/slow/2000")]), 60)
-        .await;
+    cluster.start_worker(&[("ACTUATE_SHUTDOWN_GRACE", grace)]);
+    let step = cluster.webhook_step(&format!("/slow/{slow_ms}"));
+    let action_id = cluster.create_action(json!([step]), max_run_time).await;
     let execution_id = cluster.execute(0, &action_id).await;
     cluster
         .wait_status(&execution_id, "Running", Duration::from_secs(20))
         .await;
+    (cluster, execution_id)
+}
+
+#[tokio::test]
+async fn sigterm_lets_running_executions_finish_within_the_grace_period() {
+    let (mut cluster, execution_id) = running_slow_webhook("sigterm", "20", 2000, 60).await;
 
     let status = cluster.stop_worker(0, Duration::from_secs(30)).await;
     assert!(status.success(), "exit 0 after a graceful stop: {status}");
@@ -75,16 +86,7 @@ async fn sigterm_lets_running_executions_finish_within_the_grace_period() {
 
 #[tokio::test]
 async fn sigterm_releases_what_cannot_finish_in_time_to_another_worker() {
-    let mut cluster = Cluster::new("release").await;
-    cluster.start_api().await;
-    cluster.start_worker(&[("ACTUATE_SHUTDOWN_GRACE", "1")]);
-    let action_id = cluster
-        .create_action(json!([cluster.webhook_step("/slow/3000")]), 120)
-        .await;
-    let execution_id = cluster.execute(0, &action_id).await;
-    cluster
-        .wait_status(&execution_id, "Running", Duration::from_secs(20))
-        .await;
+    let (mut cluster, execution_id) = running_slow_webhook("release", "1", 3000, 120).await;
 
     let status = cluster.stop_worker(0, Duration::from_secs(30)).await;
     assert!(status.success(), "{status}");

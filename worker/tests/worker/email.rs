@@ -32,9 +32,9 @@ async fn worker_for(sink: &SmtpSink) -> TestWorker {
 async fn run(worker: &TestWorker, steps: &[(StepType, Value)], input: Value) -> ExecutionDetail {
     let action = worker.action(steps, 60).await;
     let message = worker.execute_with_input(action, input).await;
-    worker.deliver(&message.to_bytes()).await;
-    worker.idle(Duration::from_secs(20)).await;
-    worker.detail(message.execution_id).await
+    worker
+        .deliver_to_end(&message, Duration::from_secs(20))
+        .await
 }
 
 fn email(settings: Value) -> (StepType, Value) {

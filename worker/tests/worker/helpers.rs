@@ -166,6 +166,29 @@ impl TestWorker {
         handler::handle(&self.ctx, body, permit, &self.stop).await
     }
 
+    /// Delivers `message` and waits until its execution has `status` (at most `within`).
+    pub async fn deliver_until(
+        &self,
+        message: &ExecuteMessage,
+        status: ExecutionStatus,
+        within: Duration,
+    ) -> ExecutionDetail {
+        self.deliver(&message.to_bytes()).await;
+        self.wait_status(message.execution_id, status, within).await
+    }
+
+    /// Delivers `message`, waits until the worker is idle again (at most `within`) and returns
+    /// the execution as it ended.
+    pub async fn deliver_to_end(
+        &self,
+        message: &ExecuteMessage,
+        within: Duration,
+    ) -> ExecutionDetail {
+        self.deliver(&message.to_bytes()).await;
+        self.idle(within).await;
+        self.detail(message.execution_id).await
+    }
+
     /// Waits until no execution runs in this worker (at most `within`).
     pub async fn idle(&self, within: Duration) {
         let deadline = tokio::time::Instant::now() + within;

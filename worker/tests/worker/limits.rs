@@ -10,13 +10,8 @@ async fn max_run_time_ends_the_execution_whatever_the_step_is_doing() {
     let sink = Sink::start().await;
     let message = worker.queue(&[webhook(&sink.url("/slow/20000"))], 1).await;
     let started = Instant::now();
-    worker.deliver(&message.to_bytes()).await;
     let detail = worker
-        .wait_status(
-            message.execution_id,
-            ExecutionStatus::Failed,
-            Duration::from_secs(10),
-        )
+        .deliver_until(&message, ExecutionStatus::Failed, Duration::from_secs(10))
         .await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -47,13 +42,8 @@ async fn cancel_stops_a_running_execution_promptly() {
             600,
         )
         .await;
-    worker.deliver(&message.to_bytes()).await;
     worker
-        .wait_status(
-            message.execution_id,
-            ExecutionStatus::Running,
-            Duration::from_secs(5),
-        )
+        .deliver_until(&message, ExecutionStatus::Running, Duration::from_secs(5))
         .await;
     sink.wait_for(1, Duration::from_secs(5)).await;
 
@@ -85,13 +75,8 @@ async fn shutdown_releases_unfinished_executions_for_another_worker() {
     let message = worker
         .queue(&[webhook(&sink.url("/slow/30000"))], 600)
         .await;
-    worker.deliver(&message.to_bytes()).await;
     worker
-        .wait_status(
-            message.execution_id,
-            ExecutionStatus::Running,
-            Duration::from_secs(5),
-        )
+        .deliver_until(&message, ExecutionStatus::Running, Duration::from_secs(5))
         .await;
     sink.wait_for(1, Duration::from_secs(5)).await;
     // What startup does when the grace period is over.

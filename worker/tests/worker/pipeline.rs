@@ -64,9 +64,8 @@ async fn a_non_2xx_answer_fails_the_execution_with_notes() {
             60,
         )
         .await;
-    worker.deliver(&message.to_bytes()).await;
     let detail = worker
-        .wait_status(message.execution_id, ExecutionStatus::Failed, WAIT)
+        .deliver_until(&message, ExecutionStatus::Failed, WAIT)
         .await;
     let notes = detail.execution.notes.unwrap();
     assert!(
@@ -175,9 +174,8 @@ async fn outputs_of_earlier_steps_and_input_reach_later_steps_context() {
             60,
         )
         .await;
-    worker.deliver(&message.to_bytes()).await;
     let detail = worker
-        .wait_status(message.execution_id, ExecutionStatus::Completed, WAIT)
+        .deliver_until(&message, ExecutionStatus::Completed, WAIT)
         .await;
     assert_eq!(detail.input, Some(json!({"customer": "ACME"})));
     let big = detail.steps[1].output.as_ref().unwrap();
@@ -189,9 +187,8 @@ async fn outputs_of_earlier_steps_and_input_reach_later_steps_context() {
 async fn a_python_step_without_code_or_script_fails_with_a_clear_note() {
     let worker = TestWorker::start().await;
     let message = worker.queue(&[(StepType::Python, json!({}))], 60).await;
-    worker.deliver(&message.to_bytes()).await;
     let detail = worker
-        .wait_status(message.execution_id, ExecutionStatus::Failed, WAIT)
+        .deliver_until(&message, ExecutionStatus::Failed, WAIT)
         .await;
     assert_eq!(
         detail.execution.notes.as_deref(),

@@ -13,9 +13,7 @@ async fn run_one(
     max_run_time: i32,
 ) -> actuate_shared::model::ExecutionDetail {
     let message = worker.queue(steps, max_run_time).await;
-    worker.deliver(&message.to_bytes()).await;
-    worker.idle(WAIT).await;
-    worker.detail(message.execution_id).await
+    worker.deliver_to_end(&message, WAIT).await
 }
 
 #[tokio::test]
@@ -338,9 +336,7 @@ async fn scripts_cannot_leave_the_scripts_directory() {
         .await
         .unwrap();
     let message = worker.execute(action).await;
-    worker.deliver(&message.to_bytes()).await;
-    worker.idle(WAIT).await;
-    let detail = worker.detail(message.execution_id).await;
+    let detail = worker.deliver_to_end(&message, WAIT).await;
     let notes = detail.execution.notes.unwrap();
     assert!(
         notes.contains("must not leave the scripts directory"),

@@ -64,10 +64,9 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
     assert_eq!(worker.store.reap_expired(3, 100).await.unwrap().requeued, 0);
 
     // The redelivered message is run by a live worker: only step 2 runs.
-    worker.deliver(&message.to_bytes()).await;
     let detail = worker
-        .wait_status(
-            message.execution_id,
+        .deliver_until(
+            &message,
             ExecutionStatus::Completed,
             Duration::from_secs(10),
         )

@@ -36,13 +36,8 @@ async fn private_destinations_are_refused_and_never_connected() {
         format!("http://[::1]:{port}/"),
     ] {
         let message = worker.queue(&[webhook(&url)], 60).await;
-        worker.deliver(&message.to_bytes()).await;
         let detail = worker
-            .wait_status(
-                message.execution_id,
-                ExecutionStatus::Failed,
-                Duration::from_secs(10),
-            )
+            .deliver_until(&message, ExecutionStatus::Failed, Duration::from_secs(10))
             .await;
         let notes = detail.execution.notes.unwrap();
         assert!(
