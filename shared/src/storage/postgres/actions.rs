@@ -374,16 +374,7 @@ async fn restart_schedules(
             event_name: None,
             start_date,
         };
-        sqlx::query(
-            "UPDATE action_triggers SET next_fire_at = $4 \
-             WHERE tenant_id = $1 AND project_id = $2 AND trigger_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(trigger_id)
-        .bind(next_fire_at(&draft, now))
-        .execute(&mut **tx)
-        .await?;
+        super::schedule::set_next(tx, scope, trigger_id, next_fire_at(&draft, now)).await?;
     }
     Ok(())
 }

@@ -150,7 +150,8 @@ async fn record(
     Ok(done.rows_affected() == 1)
 }
 
-async fn set_next(
+/// Sets when a schedule trigger fires next (`None`: never).
+pub(super) async fn set_next(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     scope: Scope,
     trigger_id: TriggerId,
