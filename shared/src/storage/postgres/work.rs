@@ -66,6 +66,24 @@ impl ClaimRow {
     }
 }
 
+/// The update that ends an execution's unfinished steps: the running one fails with the reason
+/// (the parameter named), those not reached are skipped. sqlx takes only static SQL, so the
+/// statements that share it splice it in with `concat!`.
+macro_rules! close_steps_sql {
+    ($reason:literal) => {
+        concat!(
+            "UPDATE execution_steps SET \
+               status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
+               error = CASE status WHEN 'Running' THEN ",
+            $reason,
+            " ELSE error END, \
+               date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND status IN ('Running', 'Pending')"
+        )
+    };
+}
+
 /// Ends the steps of an execution that was stopped from outside (cancel, deadline, lost
 /// worker): the running one fails with `reason`, those not reached are skipped.
 pub(super) async fn close_steps(
@@ -74,20 +92,13 @@ pub(super) async fn close_steps(
     execution_id: ExecutionId,
     reason: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE execution_steps SET \
-           status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
-           error = CASE status WHEN 'Running' THEN $4 ELSE error END, \
-           date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
-         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-           AND status IN ('Running', 'Pending')",
-    )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(execution_id)
-    .bind(reason)
-    .execute(conn)
-    .await?;
+    sqlx::query(close_steps_sql!("$4"))
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(reason)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -266,7 +277,7 @@ impl WorkStore for PgStore {
         };
         // One statement: the fenced update of the execution locks its row (so a cancel waits
         // or is waited for), and the step updates apply only if it matched.
-        let (finished,): (i64,) = sqlx::query_as(
+        let (finished,): (i64,) = sqlx::query_as(concat!(
             "WITH e AS ( \
                UPDATE executions SET status = $4, notes = $5, date_ended = now(), \
                  lease_owner = NULL, lease_expires_at = NULL \
@@ -279,16 +290,12 @@ impl WorkStore for PgStore {
                WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
                  AND step_number = $8 AND status = $13 AND attempt = $6 \
                  AND EXISTS (SELECT 1 FROM e)), \
-             rest AS ( \
-               UPDATE execution_steps SET \
-                 status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
-                 error = CASE status WHEN 'Running' THEN $14 ELSE error END, \
-                 date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 AND status IN ('Running', 'Pending') AND step_number IS DISTINCT FROM $8 \
-                 AND EXISTS (SELECT 1 FROM e)) \
-             SELECT count(*) FROM e",
-        )
+             rest AS (",
+            close_steps_sql!("$14"),
+            " \
+                 AND step_number IS DISTINCT FROM $8 AND EXISTS (SELECT 1 FROM e)) \
+             SELECT count(*) FROM e"
+        ))
         .bind(fence.scope.tenant_id)
         .bind(fence.scope.project_id)
         .bind(fence.execution_id)
@@ -313,23 +320,7 @@ impl WorkStore for PgStore {
         if !lock_fenced(&mut tx, fence).await? {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE executions SET status = $4, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(QUEUED)
-        .execute(&mut *tx)
-        .await?;
-        reset_running_steps(&mut tx, fence.scope, fence.execution_id).await?;
-        sqlx::query("INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)")
-            .bind(fence.scope.tenant_id)
-            .bind(fence.scope.project_id)
-            .bind(fence.execution_id)
-            .execute(&mut *tx)
-            .await?;
+        requeue(&mut tx, fence.scope, fence.execution_id).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -373,25 +364,7 @@ impl WorkStore for PgStore {
                 close_steps(&mut tx, scope, execution_id, &notes).await?;
                 report.failed += 1;
             } else {
-                sqlx::query(
-                    "UPDATE executions SET status = 'Queued', lease_owner = NULL, \
-                       lease_expires_at = NULL \
-                     WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-                )
-                .bind(tenant_id)
-                .bind(project_id)
-                .bind(execution_id)
-                .execute(&mut *tx)
-                .await?;
-                reset_running_steps(&mut tx, scope, execution_id).await?;
-                sqlx::query(
-                    "INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)",
-                )
-                .bind(tenant_id)
-                .bind(project_id)
-                .bind(execution_id)
-                .execute(&mut *tx)
-                .await?;
+                requeue(&mut tx, scope, execution_id).await?;
                 report.requeued += 1;
             }
         }
@@ -422,19 +395,27 @@ impl WorkStore for PgStore {
     }
 }
 
-/// A step that was running when its worker went away runs again in the next attempt.
-async fn reset_running_steps(
+/// Puts a Running execution (locked by the caller) back in the queue: Queued, no lease, the
+/// step that was running to run again in the next attempt, and an outbox row to publish.
+async fn requeue(
     conn: &mut PgConnection,
     scope: Scope,
     execution_id: ExecutionId,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE execution_steps SET status = 'Pending', date_started = NULL \
-         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Running'",
+        "WITH e AS ( \
+           UPDATE executions SET status = $4, lease_owner = NULL, lease_expires_at = NULL \
+           WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3), \
+         s AS ( \
+           UPDATE execution_steps SET status = 'Pending', date_started = NULL \
+           WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             AND status = 'Running') \
+         INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
     .bind(execution_id)
+    .bind(QUEUED)
     .execute(conn)
     .await?;
     Ok(())
