@@ -18,6 +18,7 @@ pub mod draft;
 pub mod ids;
 pub mod message;
 pub mod model;
+pub mod nesting;
 pub mod queue;
 pub mod relay;
 pub mod schedule;

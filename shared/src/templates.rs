@@ -2,8 +2,17 @@
 //! templates over the execution context (`{{ input.customer }}`, `{{ steps[1].output.rows }}`,
 //! `{{ execution.id }}`, `{{ action.name }}`). Syntax is checked when an action is saved;
 //! rendering is strict (an unknown variable is an error, never an empty string).
+//!
+//! minijinja parses chains (`x|upper|upper...`, `a.b.c...`, `1 ~ 2 ~ ...`) in loops but
+//! compiles and drops the resulting trees recursively, so every template is first held to
+//! [`MAX_DEPTH`] (see [`crate::nesting`]), when saved and again when rendered.
 
+use crate::nesting::Depth;
 use minijinja::{Environment, UndefinedBehavior, Value};
+
+/// Filters, tests, operators, lookups and brackets in a row inside one `{{ }}` or `{% %}`
+/// tag. minijinja's own parser stops block nesting at 150; real templates chain a handful.
+pub const MAX_DEPTH: usize = 500;
 
 /// Whether `text` holds template syntax at all; plain strings are used as they are.
 pub fn is_template(text: &str) -> bool {
@@ -21,6 +30,7 @@ pub fn check(text: &str) -> Result<(), String> {
     if !is_template(text) {
         return Ok(());
     }
+    check_depth(text)?;
     environment()
         .template_from_str(text)
         .map(|_| ())
@@ -32,11 +42,99 @@ pub fn render(text: &str, context: &Value, html: bool) -> Result<String, String>
     if !is_template(text) {
         return Ok(text.to_string());
     }
+    check_depth(text)?;
     let mut env = environment();
     if html {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     }
     env.render_str(text, context).map_err(|e| describe(&e))
+}
+
+/// Counts every tag's expression (strings skipped) against [`MAX_DEPTH`]. A tag ends at its
+/// closing delimiter only outside brackets, so a `}}` inside `{'a': {'b': 1}}` cannot end the
+/// count early; counting too much is safe, too little is not.
+fn check_depth(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    let mut line = 1;
+    while let Some(start) = rest.find('{') {
+        line += rest[..start].matches('\n').count();
+        rest = &rest[start..];
+        let close = match rest.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => {
+                let end = rest.find("#}").map_or(rest.len(), |e| e + 2);
+                line += rest[..end].matches('\n').count();
+                rest = &rest[end..];
+                continue;
+            }
+            _ => {
+                rest = &rest[1..];
+                continue;
+            }
+        };
+        let tag_line = line;
+        let mut depth = Depth::new(MAX_DEPTH);
+        let mut quote = None;
+        let mut escaped = false;
+        let mut word = String::new();
+        let mut end = rest.len();
+        let mut counted = Ok(());
+        for (i, c) in rest.char_indices().skip(2) {
+            if c == '\n' {
+                line += 1;
+            }
+            if let Some(q) = quote {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    c if c == q => quote = None,
+                    _ => {}
+                }
+                continue;
+            }
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+                continue;
+            }
+            if matches!(
+                word.as_str(),
+                "not" | "and" | "or" | "is" | "in" | "if" | "else"
+            ) {
+                counted = counted.and_then(|()| depth.op());
+            }
+            word.clear();
+            if depth.brackets() == 0 && rest[i..].starts_with(close) {
+                end = i + 2;
+                break;
+            }
+            counted = counted.and_then(|()| match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    Ok(())
+                }
+                '(' | '[' | '{' => depth.open(),
+                ')' | ']' | '}' => {
+                    depth.close();
+                    Ok(())
+                }
+                ',' => {
+                    depth.separator();
+                    Ok(())
+                }
+                c if c.is_whitespace() => Ok(()),
+                _ => depth.op(),
+            });
+            if counted.is_err() {
+                return Err(format!(
+                    "template error on line {tag_line}: expression nested too deeply: more than \
+                     {MAX_DEPTH} filters, operators, attribute lookups or brackets in a row"
+                ));
+            }
+        }
+        rest = &rest[end.min(rest.len())..];
+    }
+    Ok(())
 }
 
 fn describe(error: &minijinja::Error) -> String {
@@ -133,6 +231,47 @@ mod tests {
         assert!(err.starts_with("template error on line 2"), "{err}");
         assert!(check("{% if x %}unclosed").is_err());
         assert!(check("plain").is_ok());
+    }
+
+    /// Pathological templates of up to the 1 MiB body limit are an error, never a crash.
+    #[test]
+    fn deep_templates_are_refused_when_checked_and_rendered() {
+        let mib = 1024 * 1024;
+        for text in [
+            format!("{{{{ x{} }}}}", "|upper".repeat(mib / 6)),
+            format!("{{{{ {}1 }}}}", "1+".repeat(mib / 2)),
+            format!("{{{{ x{} }}}}", ".a".repeat(mib / 2)),
+            format!("{{{{ {}1 }}}}", "not ".repeat(mib / 4)),
+            format!("{{{{ {}1 }}}}", "1 ~ ".repeat(mib / 4)),
+            format!("{{{{ {{'a': {{'b': 1}}}} {} }}}}", "|upper".repeat(mib / 6)),
+            format!("{{% if {}x %}}{{% endif %}}", "not ".repeat(mib / 4)),
+            format!("line\n{{{{ x{} }}}}", "[0]".repeat(mib / 3)),
+        ] {
+            let err = check(&text).unwrap_err();
+            assert!(err.contains("nested too deeply"), "{err}");
+            let err = render(&text, &context(), false).unwrap_err();
+            assert!(err.contains("nested too deeply"), "{err}");
+        }
+        let err = check(&format!("a\nb\n{{{{ x{} }}}}", "|upper".repeat(600))).unwrap_err();
+        assert!(err.starts_with("template error on line 3"), "{err}");
+        // Block nesting: minijinja's own limit answers.
+        let text = format!(
+            "{}x{}",
+            "{% if x %}".repeat(10_000),
+            "{% endif %}".repeat(10_000)
+        );
+        assert!(check(&text).unwrap_err().contains("recursion"));
+    }
+
+    #[test]
+    fn chains_within_the_limit_render() {
+        let text = format!("{{{{ input.customer{} }}}}", "|lower|upper".repeat(240));
+        assert_eq!(render(&text, &context(), false).unwrap(), "ACME <B>");
+        let sum = format!("{{{{ {}1 }}}}", "1 + ".repeat(499));
+        assert_eq!(render(&sum, &context(), false).unwrap(), "500");
+        let many_tags = "{{ input.customer|upper }} ".repeat(20_000);
+        assert!(check(&many_tags).is_ok());
+        assert!(check("{{ '}}' ~ \"%}\" ~ 'x' }} {# |||||| #} {% if x %}{% endif %}").is_ok());
     }
 
     #[test]

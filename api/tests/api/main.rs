@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod executions;
+mod hardening;
 mod helpers;
 mod openapi;
 mod operator;
