@@ -8,6 +8,7 @@
 //! - [`schedule`]: when schedule triggers fire (time zones, DST policy, catch-up).
 //! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
 //!   migrations embedded from `migrations/`.
+//! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
 //! - [`auth`]: API tokens and their hashes.
 //! - [`settings`] and [`telemetry`]: environment settings helpers and logging set-up.
 //!
@@ -24,6 +25,7 @@ pub mod relay;
 pub mod schedule;
 pub mod settings;
 pub mod step_settings;
+pub mod storable;
 pub mod storage;
 pub mod telemetry;
 pub mod templates;

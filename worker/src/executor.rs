@@ -4,7 +4,8 @@
 //! nothing this worker writes lands.
 
 use crate::context::WorkerContext;
-use crate::steps::{self, StepContext};
+use crate::steps::{self, StepContext, StepFailure, StepSuccess};
+use actuate_shared::storable;
 use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, StepResult};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,17 +70,18 @@ pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution) {
 async fn finish(
     ctx: &WorkerContext,
     fence: Fence,
-    outcome: FinalOutcome,
-    last_step: Option<FinalStep>,
+    mut outcome: FinalOutcome,
+    mut last_step: Option<FinalStep>,
 ) -> bool {
-    let label = match &outcome {
-        FinalOutcome::Completed => "Completed",
-        FinalOutcome::Failed { .. } => "Failed",
-    };
     // The database may be briefly unreachable; the outcome is worth a few retries before the
-    // lease expires and a reaper takes over.
+    // lease expires and a reaper takes over. A refusal of the data itself is not retried: the
+    // step's result is replaced by the reason it could not be stored, once.
     let mut backoff = Duration::from_millis(100);
     for _ in 0..8 {
+        let label = match &outcome {
+            FinalOutcome::Completed => "Completed",
+            FinalOutcome::Failed { .. } => "Failed",
+        };
         match ctx
             .store
             .finish_execution(fence, outcome.clone(), last_step.clone())
@@ -95,6 +97,19 @@ async fn finish(
                 tracing::info!(execution_id = %fence.execution_id, "execution was ended elsewhere");
                 return false;
             }
+            Err(e) if e.is_data_error() => {
+                let Some(step) = last_step.as_ref().filter(|s| !is_bare(&s.result)) else {
+                    tracing::error!(error = %e, execution_id = %fence.execution_id, "the outcome cannot be stored");
+                    return false;
+                };
+                tracing::warn!(error = %e, execution_id = %fence.execution_id, "a step's result cannot be stored; recording why instead");
+                let (notes, result) = unstorable(step.step_number, &e);
+                outcome = FinalOutcome::Failed { notes };
+                last_step = Some(FinalStep {
+                    step_number: step.step_number,
+                    result,
+                });
+            }
             Err(e) => {
                 tracing::warn!(error = %e, execution_id = %fence.execution_id, "cannot record the outcome; retrying");
                 tokio::time::sleep(backoff).await;
@@ -103,6 +118,26 @@ async fn finish(
         }
     }
     false
+}
+
+/// A failed result holding only an error message: nothing of the step's own data.
+fn is_bare(result: &StepResult) -> bool {
+    result.output.is_none() && result.log.is_none()
+}
+
+/// The notes and step result recorded when the database refused a step's result.
+fn unstorable(
+    step_number: i32,
+    error: &actuate_shared::storage::StoreError,
+) -> (String, StepResult) {
+    let message = storable::text(
+        &format!("its result could not be stored: {error}"),
+        storable::MAX_MESSAGE_BYTES,
+    );
+    (
+        format!("step {step_number} failed: {message}"),
+        failed(&message),
+    )
 }
 
 /// Runs the steps not completed by an earlier attempt. The claim marked the first of them
@@ -155,43 +190,81 @@ async fn run_steps(
         };
         metrics::histogram!("actuate_step_duration_seconds", "type" => step.step_type.as_str())
             .record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(success) => {
-                let recorded = StepResult {
-                    succeeded: true,
-                    output: Some(success.output.clone()),
-                    log: success.log,
-                    error: None,
-                };
+        match recordable(result) {
+            Ok((recorded, output)) => {
                 let Some(next) = pending.get(i + 1) else {
                     return Ok(Some(ended(recorded)));
                 };
-                if !ctx
+                match ctx
                     .store
                     .finish_step(fence, step.step_number, recorded, next.step_number)
                     .await
-                    .unwrap_or(false)
                 {
-                    return Err(Stop::Gone);
+                    Ok(true) => {}
+                    Err(e) if e.is_data_error() => {
+                        let (notes, result) = unstorable(step.step_number, &e);
+                        return Err(Stop::Failed(notes, Some(ended(result))));
+                    }
+                    // Fenced out, or the database is unreachable: the lease runs out and a
+                    // reaper hands the execution to another attempt.
+                    Ok(false) | Err(_) => return Err(Stop::Gone),
                 }
-                outputs.insert(step.step_number, success.output);
+                outputs.insert(step.step_number, output);
             }
-            Err(failure) => {
+            Err((message, recorded)) => {
                 let notes = format!(
-                    "step {} ({}) failed: {}",
-                    step.step_number, step.step_type, failure.message
+                    "step {} ({}) failed: {message}",
+                    step.step_number, step.step_type
                 );
-                let recorded = StepResult {
-                    succeeded: false,
-                    output: failure.output,
-                    log: failure.log,
-                    error: Some(failure.message),
-                };
                 return Err(Stop::Failed(notes, Some(ended(recorded))));
             }
         }
     }
     Ok(None)
+}
+
+/// A step's outcome as it will be stored (see [`storable`]): a success whose output cannot be
+/// stored becomes a failure saying why; logs and messages lose NUL and are cut to size.
+/// `Ok` carries the output again for the steps after this one.
+fn recordable(
+    result: Result<StepSuccess, StepFailure>,
+) -> Result<(StepResult, serde_json::Value), (String, StepResult)> {
+    let log = |log: Option<String>| log.map(|l| storable::text(&l, storable::MAX_LOG_BYTES));
+    match result {
+        Ok(success) => match storable::check_output(&success.output) {
+            Ok(()) => Ok((
+                StepResult {
+                    succeeded: true,
+                    output: Some(success.output.clone()),
+                    log: log(success.log),
+                    error: None,
+                },
+                success.output,
+            )),
+            Err(why) => Err((
+                why.clone(),
+                StepResult {
+                    succeeded: false,
+                    output: None,
+                    log: log(success.log),
+                    error: Some(why),
+                },
+            )),
+        },
+        Err(failure) => {
+            let message = storable::text(&failure.message, storable::MAX_MESSAGE_BYTES);
+            let output = failure.output.filter(|o| storable::check_output(o).is_ok());
+            Err((
+                message.clone(),
+                StepResult {
+                    succeeded: false,
+                    output,
+                    log: log(failure.log),
+                    error: Some(message),
+                },
+            ))
+        }
+    }
 }
 
 fn failed(message: &str) -> StepResult {

@@ -10,6 +10,7 @@ use crate::package;
 use crate::startup::AppState;
 use actuate_shared::ids::ActionId;
 use actuate_shared::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
+use actuate_shared::storable;
 use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -50,6 +51,17 @@ struct ExecuteRequest {
     input: Option<Value>,
 }
 
+/// An execution's input (`null` is none); NUL cannot be stored, so it is refused by path.
+fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
+    let input = input.filter(|v| !v.is_null());
+    if let Some(path) = input.as_ref().and_then(|v| storable::find_nul(v, root)) {
+        return Err(ApiError::BadRequest(format!(
+            "{path}: must not contain NUL characters (\\u0000)"
+        )));
+    }
+    Ok(input)
+}
+
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -85,7 +97,7 @@ async fn execute_post(
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody<ExecuteRequest>,
 ) -> Result<Json<Execution>, ApiError> {
-    let input = body.and_then(|b| b.input).filter(|v| !v.is_null());
+    let input = storable_input(body.and_then(|b| b.input), "input")?;
     execute(&state, caller, action_id, &headers, input).await
 }
 
@@ -142,14 +154,10 @@ async fn raise_event(
     OptionalJsonBody(input): OptionalJsonBody<Value>,
 ) -> Result<Json<EventExecutions>, ApiError> {
     let key = idempotency_key(&headers)?;
+    let input = storable_input(input, "body")?;
     let items = state
         .store
-        .raise_event(
-            caller.scope,
-            &event_name,
-            input.filter(|v| !v.is_null()),
-            key,
-        )
+        .raise_event(caller.scope, &event_name, input, key)
         .await?;
     if !items.is_empty() {
         state.relay.wake();

@@ -96,3 +96,51 @@ async fn pathological_nesting_is_a_400_and_the_api_stays_up() {
         0
     );
 }
+
+/// jsonb cannot hold NUL: execute and event bodies that carry one are a 400 naming where, and
+/// nothing is created.
+#[tokio::test]
+async fn nul_in_inputs_is_a_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let body = json!({"name": "with event", "steps": [
+        {"stepType": "Python", "settings": "{\"code\": \"result = 1\"}"}],
+        "triggers": [{"triggerType": "EventTrigger", "eventName": "order.placed"}]});
+    let action = app.created(&body).await;
+    let id = action["actionId"].as_str().unwrap();
+    for (input, path) in [
+        (json!({"h": "v\u{0}x"}), "input.h"),
+        (
+            json!({"rows": [1, {"name": "\u{0}"}]}),
+            "input.rows[1].name",
+        ),
+        (json!({"k\u{0}": 1}), "input (a key)"),
+        (json!("\u{0}"), "input"),
+    ] {
+        let response = app
+            .execute_post(id, Some(&json!({"input": input})), None)
+            .await;
+        let err = expect_error(response, 400, path).await;
+        assert!(err["error"].as_str().unwrap().contains("NUL"), "{err}");
+    }
+    let response = app
+        .raise_event("order.placed", Some(&json!({"h": "\u{0}"})), None)
+        .await;
+    expect_error(response, 400, "body.h").await;
+    let history = expect_json(app.list_executions(id, "").await, 200).await;
+    assert_eq!(history["items"], json!([]));
+    // Other control characters and every other code point are stored as given.
+    let input = json!({"text": "tab\t bell\u{7} ✓ \u{202e} \u{10FFFF}"});
+    let created = expect_json(
+        app.execute_post(id, Some(&json!({"input": input})), None)
+            .await,
+        200,
+    )
+    .await;
+    let detail = expect_json(
+        app.get_execution(created["actionExecutionId"].as_str().unwrap())
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(detail["input"], input);
+}

@@ -36,6 +36,21 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// The database refused the data itself (SQLSTATE class 22, "data exception", or 54,
+    /// "program limit exceeded"): the same write can never succeed, so it is not retried.
+    /// [`crate::storable`] keeps such data from reaching a write; this is the backstop.
+    pub fn is_data_error(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("54")),
+            StoreError::Database(sqlx::Error::Encode(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 pub type DynStore = Arc<dyn Store>;

@@ -9,3 +9,4 @@ mod plans;
 mod python;
 mod recovery;
 mod ssrf;
+mod storable;
