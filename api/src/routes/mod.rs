@@ -4,20 +4,26 @@
 mod actions;
 mod executions;
 mod health;
+mod paths;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
 use axum::Router;
 use axum::http::{Method, Uri};
 
+/// Every route, matched after [`paths::canonical`] has lowercased the fixed segments (a layer
+/// on a router runs after its routing, so the routes sit behind one fallback).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(actions::router())
         .merge(executions::router())
         .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_request(paths::canonical))
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

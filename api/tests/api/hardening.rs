@@ -144,3 +144,43 @@ async fn nul_in_inputs_is_a_400_naming_the_field() {
     .await;
     assert_eq!(detail["input"], input);
 }
+
+/// The vendor's spelling reaches the same routes; an event's name keeps its case.
+#[tokio::test]
+async fn fixed_segments_match_in_any_case_and_event_names_keep_theirs() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!(
+            "{}/API/{}/{}/Action/Unauthorized-Ping",
+            app.address, app.tenant, app.project
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "Ping Successful");
+    let action = app
+        .created(&json!({"name": "cased", "steps": [
+            {"stepType": "Python", "settings": "{\"code\": \"result = 1\"}"}],
+            "triggers": [{"triggerType": "EventTrigger", "eventName": "Order.Placed"}]}))
+        .await;
+    let raised = |name: &'static str| {
+        app.request(reqwest::Method::POST, &format!("/ACTION/Event/{name}"))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+    };
+    let hit = expect_json(raised("Order.Placed").await.unwrap(), 200).await;
+    assert_eq!(hit["eventName"], "Order.Placed");
+    assert_eq!(hit["items"][0]["actionId"], action["actionId"]);
+    let miss = expect_json(raised("order.placed").await.unwrap(), 200).await;
+    assert_eq!(miss["items"], json!([]));
+    let id = action["actionId"].as_str().unwrap();
+    let got = app
+        .request(reqwest::Method::GET, &format!("/Action/{id}?unused=Action"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(got, 200).await["actionId"], action["actionId"]);
+}

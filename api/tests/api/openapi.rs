@@ -83,9 +83,11 @@ async fn answers_match_the_documented_schemas() {
 }
 
 /// Every operation the document lists reaches a handler: the answer is not the router's own
-/// "no route" 404 or 405 (a handler's 404, such as "Action not found", is fine).
+/// "no route" 404 or 405 (a handler's 404, such as "Action not found", is fine). The fixed
+/// segments match whatever their case, as on the vendor's server (`Action/...`,
+/// `ActionExecution/...`, `API/...`), with the same answer as the lowercase path.
 #[tokio::test]
-async fn every_documented_operation_is_routed() {
+async fn every_documented_operation_is_routed_in_any_case() {
     let app = TestApp::spawn().await;
     let doc = expect_json(app.openapi().await, 200).await;
     let paths = doc["paths"].as_object().expect("paths");
@@ -108,25 +110,67 @@ async fn every_documented_operation_is_routed() {
                 continue; // "parameters", "summary" and the like
             };
             operations += 1;
-            let response = app
-                .client
-                .request(method.clone(), format!("{}{path}", app.address))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body("{}")
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            let message = body["error"].as_str().unwrap_or_default();
-            let fallback = (status == 404 && message.starts_with("no route for"))
-                || (status == 405 && message.starts_with("method "));
-            assert!(
-                !fallback,
-                "{method} {template} is documented but not routed: {status} {body}"
-            );
+            let mut lowercase_status = None;
+            for variant in [
+                path.clone(),
+                spelled(&path, str::to_uppercase),
+                spelled(&path, vendor),
+            ] {
+                let response = app
+                    .client
+                    .request(method.clone(), format!("{}{variant}", app.address))
+                    .bearer_auth(&app.token)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                let message = body["error"].as_str().unwrap_or_default();
+                let fallback = (status == 404 && message.starts_with("no route for"))
+                    || (status == 405 && message.starts_with("method "));
+                assert!(
+                    !fallback,
+                    "{method} {variant} is documented ({template}) but not routed: {status} {body}"
+                );
+                let first = *lowercase_status.get_or_insert(status);
+                assert_eq!(
+                    status, first,
+                    "{method} {variant} answers unlike {path}: {body}"
+                );
+            }
         }
     }
     assert!(operations >= 20, "only {operations} operations documented");
+}
+
+/// `path` with every fixed segment (not an id, not the event name) respelled by `f`.
+fn spelled(path: &str, f: fn(&str) -> String) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.is_empty() || s.parse::<uuid::Uuid>().is_ok() || s == "nightly" {
+                s.to_string()
+            } else {
+                f(s)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The vendor document's spelling: `Action`, `ActionExecution`, `LastAction`, ...
+fn vendor(segment: &str) -> String {
+    match segment {
+        "actionexecution" => "ActionExecution".into(),
+        "lastaction" => "LastAction".into(),
+        "downloadpackage" => "DownloadPackage".into(),
+        "unauthorized-ping" => "Unauthorized-Ping".into(),
+        s => {
+            let mut chars = s.chars();
+            chars
+                .next()
+                .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+        }
+    }
 }
