@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use actuate_shared::auth::Token;
 use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::names::EventName;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -138,8 +139,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ExecutionIdPath {
     }
 }
 
-/// The `{eventName}` path segment: 1 to 200 characters, no control characters.
-pub struct EventNamePath(pub String);
+/// The `{eventName}` path segment, checked as trigger names are ([`EventName`]).
+pub struct EventNamePath(pub EventName);
 
 impl<S: Send + Sync> FromRequestParts<S> for EventNamePath {
     type Rejection = ApiError;
@@ -151,14 +152,10 @@ impl<S: Send + Sync> FromRequestParts<S> for EventNamePath {
         let name = params
             .iter()
             .find(|(key, _)| *key == "eventName")
-            .map(|(_, value)| value.to_string())
-            .unwrap_or_default();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(ApiError::BadRequest(
-                "eventName: must be 1 to 200 characters without control characters".into(),
-            ));
-        }
-        Ok(Self(name))
+            .map_or("", |(_, value)| value);
+        EventName::parse(name)
+            .map(Self)
+            .map_err(|e| ApiError::BadRequest(format!("eventName: {e}")))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use actuate_shared::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
 use actuate_shared::ids::{StepId, TriggerId};
 use actuate_shared::model::{StepType, TriggerType};
+use actuate_shared::names::{self, EventName};
 use actuate_shared::schedule::Schedule;
 use actuate_shared::step_settings::StepSettings;
 use chrono::NaiveDate;
@@ -68,10 +69,7 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {
-    if name.trim().is_empty() {
-        return Err(bad("name", "must not be empty"));
-    }
-    check_text("name", name, limits::NAME_MAX_CHARS)?;
+    names::check(name, limits::NAME_MAX_CHARS).map_err(|e| bad("name", e))?;
     Ok(name.to_string())
 }
 
@@ -231,14 +229,10 @@ fn triggers(list: Vec<TriggerRequest>) -> Result<Vec<TriggerDraft>, ApiError> {
                 (TriggerType::EventTrigger, None) => {
                     return Err(bad(field("eventName"), "required for an EventTrigger"));
                 }
-                (TriggerType::EventTrigger, Some(name)) if name.trim().is_empty() => {
-                    return Err(bad(field("eventName"), "must not be empty"));
-                }
-                (_, name) => name,
+                (_, name) => name
+                    .map(|n| EventName::parse(&n).map_err(|e| bad(field("eventName"), e)))
+                    .transpose()?,
             };
-            if let Some(name) = &event_name {
-                check_text(&field("eventName"), name, limits::EVENT_NAME_MAX_CHARS)?;
-            }
             let (settings, parsed) = match t.settings {
                 None => ("{}".to_string(), Value::Object(Default::default())),
                 Some(v) => settings_text(&field("settings"), v)?,

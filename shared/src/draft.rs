@@ -4,6 +4,7 @@
 
 use crate::ids::{StepId, TriggerId};
 use crate::model::{StepType, TriggerType};
+use crate::names::EventName;
 use chrono::NaiveDate;
 
 /// Bounds on what one action may hold; documented in the README.
@@ -59,7 +60,7 @@ pub struct TriggerDraft {
     pub trigger_type: TriggerType,
     pub settings: String,
     pub frequency: i32,
-    pub event_name: Option<String>,
+    pub event_name: Option<EventName>,
     /// `None` means "the day the trigger is created"; storage fills it in.
     pub start_date: Option<NaiveDate>,
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`ids`]: typed ids (`ActionId`, `TenantId`, ...) and the tenant/project [`ids::Scope`].
 //! - [`model`]: actions, steps and triggers as stored and as the API shows them.
-//! - [`draft`]: validated input for creating and updating actions, and the limits on it.
+//! - [`draft`]: validated input for creating and updating actions, and the limits on it;
+//!   [`names`]: action and event names ([`names::EventName`]).
 //! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
 //!   minijinja templates their string values may hold.
 //! - [`schedule`]: when schedule triggers fire (time zones, DST policy, catch-up).
@@ -19,6 +20,7 @@ pub mod draft;
 pub mod ids;
 pub mod message;
 pub mod model;
+pub mod names;
 pub mod nesting;
 pub mod queue;
 pub mod relay;

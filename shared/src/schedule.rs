@@ -21,6 +21,9 @@ use chrono::{
 use chrono_tz::Tz;
 use serde_json::Value;
 
+/// The longest cron expression accepted (real ones are a few dozen characters).
+pub const CRON_MAX_CHARS: usize = 200;
+
 #[derive(Clone, Debug)]
 pub struct Schedule {
     kind: Kind,
@@ -152,6 +155,16 @@ impl Schedule {
                     Some(Value::String(s)) => s,
                     _ => return Err("cron: required, e.g. \"0 6 * * 1-5\"".into()),
                 };
+                if expr.len() > CRON_MAX_CHARS {
+                    return Err(format!("cron: must be at most {CRON_MAX_CHARS} characters"));
+                }
+                let fields = expr.split_whitespace().count();
+                if !(expr.trim_start().starts_with('@') || (5..=6).contains(&fields)) {
+                    return Err(format!(
+                        "cron: '{expr}' has {fields} fields; use 5 (minute hour day-of-month \
+                         month day-of-week) or 6 (seconds first)"
+                    ));
+                }
                 let cron: croner::Cron = expr
                     .parse()
                     .map_err(|e| format!("cron: '{expr}' is not valid: {e}"))?;
@@ -554,6 +567,21 @@ mod tests {
                 TriggerType::CronScheduler,
                 json!({"cron": "61 * * * *"}),
                 "cron",
+            ),
+            (
+                TriggerType::CronScheduler,
+                json!({"cron": "* * * * * * *"}),
+                "cron: '* * * * * * *' has 7 fields",
+            ),
+            (
+                TriggerType::CronScheduler,
+                json!({"cron": "* * * *"}),
+                "cron",
+            ),
+            (
+                TriggerType::CronScheduler,
+                json!({"cron": "* ".repeat(100_000)}),
+                "cron: must be at most 200",
             ),
         ];
         for (t, settings, name) in cases {

@@ -108,12 +108,27 @@ fn smtp(src: &dyn Source) -> Result<Option<SmtpSettings>, SettingError> {
     let optional = |name| {
         settings::parsed(src, name, String::new()).map(|v| Some(v).filter(|v| !v.is_empty()))
     };
+    let username = optional("ACTUATE_SMTP_USERNAME")?;
+    let password = optional("ACTUATE_SMTP_PASSWORD")?;
+    // Credentials sent over a connection anyone on the path can read: only when asked for.
+    if tls == SmtpTls::None && (username.is_some() || password.is_some()) {
+        let allowed: bool = settings::parsed(src, "ACTUATE_SMTP_ALLOW_PLAINTEXT_AUTH", false)?;
+        if !allowed {
+            return Err(SettingError {
+                name: "ACTUATE_SMTP_TLS",
+                problem: "is none while ACTUATE_SMTP_USERNAME or ACTUATE_SMTP_PASSWORD is set: \
+                          the credentials would cross the network in the clear; use starttls or \
+                          tls, or set ACTUATE_SMTP_ALLOW_PLAINTEXT_AUTH=true"
+                    .into(),
+            });
+        }
+    }
     Ok(Some(SmtpSettings {
         host,
         port: settings::parsed(src, "ACTUATE_SMTP_PORT", default_port)?,
         tls,
-        username: optional("ACTUATE_SMTP_USERNAME")?,
-        password: optional("ACTUATE_SMTP_PASSWORD")?,
+        username,
+        password,
         from,
         timeout: seconds(src, "ACTUATE_SMTP_TIMEOUT_SECONDS", 30, 1)?,
     }))
@@ -239,5 +254,54 @@ impl WorkerSettings {
             smtp: smtp(src)?,
             email_max_recipients: settings::parsed(src, "ACTUATE_EMAIL_MAX_RECIPIENTS", 100usize)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plaintext_smtp_credentials_need_an_explicit_setting() {
+        let base = [
+            ("ACTUATE_SMTP_HOST", "mail.example.com"),
+            ("ACTUATE_SMTP_FROM", "a@example.com"),
+            ("ACTUATE_SMTP_TLS", "none"),
+        ];
+        assert!(
+            smtp(&source(&base)).unwrap().is_some(),
+            "no credentials: fine"
+        );
+        let with_user = [
+            &base[..],
+            &[
+                ("ACTUATE_SMTP_USERNAME", "u"),
+                ("ACTUATE_SMTP_PASSWORD", "p"),
+            ],
+        ]
+        .concat();
+        let err = smtp(&source(&with_user)).unwrap_err().to_string();
+        assert!(err.contains("ACTUATE_SMTP_ALLOW_PLAINTEXT_AUTH"), "{err}");
+        assert!(
+            !err.contains("=p") && !err.contains(" p "),
+            "the password is not shown: {err}"
+        );
+        let allowed = [
+            &with_user[..],
+            &[("ACTUATE_SMTP_ALLOW_PLAINTEXT_AUTH", "true")],
+        ]
+        .concat();
+        assert!(smtp(&source(&allowed)).unwrap().is_some());
+        let tls = [&with_user[..], &[("ACTUATE_SMTP_TLS", "starttls")]].concat();
+        let tls: HashMap<_, _> = source(&tls);
+        assert!(smtp(&tls).unwrap().is_some());
     }
 }

@@ -10,6 +10,7 @@ use crate::package;
 use crate::startup::AppState;
 use actuate_shared::ids::ActionId;
 use actuate_shared::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
+use actuate_shared::names::EventName;
 use actuate_shared::storable;
 use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
 use axum::extract::State;
@@ -141,7 +142,7 @@ async fn execute(
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EventExecutions {
-    event_name: String,
+    event_name: EventName,
     items: Vec<Execution>,
 }
 

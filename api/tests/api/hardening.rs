@@ -184,3 +184,42 @@ async fn fixed_segments_match_in_any_case_and_event_names_keep_theirs() {
         .unwrap();
     assert_eq!(expect_json(got, 200).await["actionId"], action["actionId"]);
 }
+
+/// Names are shown and typed again: no control or bidi characters; trigger and event names are
+/// one type, so a trigger can never be saved under a name that cannot be raised.
+#[tokio::test]
+async fn names_and_triggers_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let step = json!({"stepType": "Python", "settings": "{\"code\": \"result = 1\"}"});
+    let cases = [
+        (
+            json!({"name": "line\r\nbreak", "steps": [step]}),
+            "name: must not contain control",
+        ),
+        (
+            json!({"name": "evil\u{202E}gnp.exe", "steps": [step]}),
+            "name: must not contain bidirectional",
+        ),
+        (
+            json!({"name": "x", "steps": [step], "triggers": [{"triggerType": "EventTrigger", "eventName": "a\u{1}b"}]}),
+            "triggers[0].eventName: must not contain control",
+        ),
+        (
+            json!({"name": "x", "steps": [step], "triggers": [{"triggerType": "EventTrigger", "eventName": "a\u{2066}b"}]}),
+            "triggers[0].eventName: must not contain bidirectional",
+        ),
+        (
+            json!({"name": "x", "steps": [step], "triggers": [{"triggerType": "CronScheduler", "settings": {"cron": "* * * * * * *"}}]}),
+            "triggers[0].settings: cron: '* * * * * * *' has 7 fields",
+        ),
+    ];
+    for (body, needle) in cases {
+        expect_error(app.create_action(&body).await, 400, needle).await;
+    }
+    let response = app.raise_event("a%01b", None, None).await;
+    expect_error(response, 400, "eventName: must not contain control").await;
+    assert_eq!(
+        expect_json(app.list_actions().await, 200).await["totalCount"],
+        0
+    );
+}

@@ -18,6 +18,7 @@ use crate::auth::{ApiKey, TokenHash};
 use crate::draft::{ActionDraft, ActionPatch};
 use crate::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
 use crate::model::{Action, Execution, ExecutionDetail};
+use crate::names::EventName;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,7 +145,7 @@ pub trait ExecutionStore: Send + Sync + 'static {
     async fn raise_event(
         &self,
         scope: Scope,
-        event_name: &str,
+        event_name: &EventName,
         input: Option<serde_json::Value>,
         idempotency_key: Option<String>,
     ) -> StoreResult<Vec<Execution>>;

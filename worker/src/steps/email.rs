@@ -21,6 +21,9 @@ impl EmailSender {
     pub fn new(smtp: Option<SmtpSettings>, max_recipients: usize) -> anyhow::Result<Self> {
         let smtp = smtp
             .map(|settings| {
+                if settings.tls == SmtpTls::None && settings.username.is_some() {
+                    tracing::warn!(host = %settings.host, "SMTP credentials are sent without TLS (ACTUATE_SMTP_ALLOW_PLAINTEXT_AUTH)");
+                }
                 let transport = transport(&settings)?;
                 anyhow::Ok((settings, transport))
             })

@@ -5,6 +5,7 @@ use super::{PgStore, decode, is_unique_violation, now};
 use crate::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
 use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
 use crate::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::names::EventName;
 use crate::schedule::Schedule;
 use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -254,7 +255,7 @@ async fn insert_triggers(
         .bind(trigger.trigger_type.as_str())
         .bind(&trigger.settings)
         .bind(trigger.frequency)
-        .bind(&trigger.event_name)
+        .bind(trigger.event_name.as_ref().map(EventName::as_str))
         .bind(trigger.start_date.unwrap_or_else(|| at.date_naive()))
         .bind(created.get(&trigger_id).copied().unwrap_or(at))
         .bind(next_fire_at(trigger, at))

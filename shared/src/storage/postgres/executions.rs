@@ -7,6 +7,7 @@ use crate::model::{
     Execution, ExecutionDetail, ExecutionStatus, ExecutionStep, StepRunStatus, StepType,
     TriggerKind,
 };
+use crate::names::EventName;
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
@@ -247,7 +248,7 @@ impl ExecutionStore for PgStore {
     async fn raise_event(
         &self,
         scope: Scope,
-        event_name: &str,
+        event_name: &EventName,
         input: Option<Value>,
         idempotency_key: Option<String>,
     ) -> StoreResult<Vec<Execution>> {
@@ -260,7 +261,7 @@ impl ExecutionStore for PgStore {
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
-        .bind(event_name)
+        .bind(event_name.as_str())
         .fetch_all(&self.pool)
         .await?;
         let mut executions = Vec::with_capacity(actions.len());
