@@ -29,6 +29,8 @@ struct Inner {
 
 pub struct Sink {
     pub port: u16,
+    /// The loopback address it listens on (127.0.0.1 unless started with [`Sink::start_on`]).
+    pub host: std::net::IpAddr,
     inner: Arc<Inner>,
 }
 
@@ -36,18 +38,28 @@ impl Sink {
     /// Starts a sink: `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
     /// many milliseconds, anything else 200 with `{"ok": true}`.
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// A sink on another loopback address (127.0.0.2, ...), for tests that allow one address
+    /// and refuse another.
+    pub async fn start_on(host: &str) -> Self {
         let inner = Arc::new(Inner::default());
         let router = Router::new().fallback(record).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind((host, 0))
             .await
             .expect("bind sink");
-        let port = listener.local_addr().unwrap().port();
+        let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { port, inner }
+        Self {
+            port: addr.port(),
+            host: addr.ip(),
+            inner,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{}:{}{path}", self.host, self.port)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

@@ -5,20 +5,22 @@
 //!
 //! Run: `cargo bench -p actuate-worker --bench python_steps` (`BENCH_QUICK=1` for a smoke run).
 
+use actuate_worker::net_guard::NetGuard;
 use actuate_worker::python::protocol::RunRequest;
-use actuate_worker::python::{Limits, PoolConfig, PythonPool};
+use actuate_worker::python::{PoolConfig, PythonPool};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn pool(size: usize) -> Arc<PythonPool> {
-    PythonPool::new(PoolConfig {
-        exe: env!("CARGO_BIN_EXE_actuate-worker").into(),
-        size,
-        recycle_after: u32::MAX,
-        limits: Limits::default(),
-        python_path: None,
-    })
+    PythonPool::new(
+        PoolConfig {
+            size,
+            recycle_after: u32::MAX,
+            ..PoolConfig::new(env!("CARGO_BIN_EXE_actuate-worker").into())
+        },
+        NetGuard::default(),
+    )
 }
 
 fn request(code: &str) -> RunRequest {
@@ -61,7 +63,7 @@ async fn main() {
 
     // Trivial step through a warm runner.
     let one = pool(1);
-    one.warm().await;
+    one.warm().await.expect("runners start");
     let trivial = request("result = 1");
     for _ in 0..20 {
         one.run(&trivial).await.unwrap();
@@ -93,7 +95,7 @@ async fn main() {
     let mut throughput = Vec::new();
     for size in [1usize, 2] {
         let p = pool(size);
-        p.warm().await;
+        p.warm().await.expect("runners start");
         let cpu = Arc::new(request(FIB));
         p.run(&cpu).await.unwrap();
         let t = Instant::now();

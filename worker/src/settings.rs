@@ -1,7 +1,7 @@
 //! The worker's settings, read once from the environment at start (see the README's table).
 
 use crate::net_guard::NetGuard;
-use crate::python::{Limits, PoolConfig};
+use crate::python::{Limits, NetworkPolicy, PoolConfig, RunnerUser};
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
 use actuate_shared::telemetry::LogFormat;
@@ -204,7 +204,50 @@ fn python_pool(src: &dyn Source) -> Result<PoolConfig, SettingError> {
         },
         python_path: Some(settings::parsed(src, "ACTUATE_PYTHON_PATH", String::new())?)
             .filter(|p| !p.is_empty()),
+        user: runner_user(src)?,
+        network: settings::parsed(src, "ACTUATE_PYTHON_NETWORK", NetworkPolicy::None)?,
+        preload: settings::parsed(src, "ACTUATE_PYTHON_PRELOAD", String::new())?
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect(),
     })
+}
+
+/// `ACTUATE_PYTHON_USER`: as root, runners never share the worker's user (default `nobody`);
+/// otherwise they run as the worker's own user, and naming another is an error.
+fn runner_user(src: &dyn Source) -> Result<Option<RunnerUser>, SettingError> {
+    let name = "ACTUATE_PYTHON_USER";
+    let spec: String = settings::parsed(src, name, String::new())?;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let problem = |problem: String| SettingError { name, problem };
+    if !root {
+        if spec.is_empty() {
+            return Ok(None);
+        }
+        let wanted = RunnerUser::lookup(&spec).map_err(problem)?;
+        // SAFETY: geteuid has no preconditions.
+        if wanted.uid != unsafe { libc::geteuid() } {
+            return Err(problem(format!(
+                "runners can run as '{spec}' only when the worker starts as root"
+            )));
+        }
+        return Ok(None);
+    }
+    let spec = if spec.is_empty() {
+        "nobody".to_string()
+    } else {
+        spec
+    };
+    let user = RunnerUser::lookup(&spec).map_err(problem)?;
+    if user.uid == 0 {
+        return Err(problem(
+            "runners must not run as root: user code could read the worker's secrets".into(),
+        ));
+    }
+    Ok(Some(user))
 }
 
 impl WorkerSettings {

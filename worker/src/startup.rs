@@ -32,6 +32,9 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("ACTUATE_WORKER_BIND {}: {e}", settings.bind))?;
         let store: DynStore = Arc::new(store);
         let ctx = WorkerContext::new(store, settings)?;
+        // Runners that cannot start here (limits too tight, a network policy this kernel does
+        // not allow) will not start later either: say so now rather than fail every step.
+        ctx.steps.python.pool.warm().await?;
         actuate_shared::telemetry::metrics_handle();
         Ok(Self {
             ctx,
@@ -75,9 +78,6 @@ impl Worker {
                 tracing::error!(error = %e, "health server failed");
             }
         });
-
-        let warm = ctx.clone();
-        tasks.spawn(async move { warm.steps.python.pool.warm().await });
 
         consumer::run(ctx.clone(), shutdown.clone()).await;
 

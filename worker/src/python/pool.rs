@@ -1,9 +1,18 @@
-//! A pool of warm Python runner processes. A step checks a runner out, sends one request and
-//! reads one response. Stopping a step (maxRunTime, cancel, shutdown) drops the future that
-//! owns the runner, which kills the runner's whole process group; the next checkout starts a
-//! fresh one. Runners are also replaced after `recycle_after` steps.
+//! A pool of warm Python runner processes (zygotes, see [`super::runner`]). A step checks a
+//! runner out, sends one request and reads one answer; the runner runs it in a process of its
+//! own, forked for that step. Stopping a step (maxRunTime, cancel, shutdown) drops the future
+//! that owns the runner, which kills the step's process group and the runner's; the next
+//! checkout starts a fresh one. Runners are also replaced after `recycle_after` steps.
+//!
+//! Each runner is started as [`sandbox`] describes: its own user when the worker is root, a
+//! seccomp filter for the network policy, a network namespace where the kernel allows one, and
+//! in `guarded` mode a proxy ([`super::proxy`]) serving the listener inside that namespace.
 
-use super::protocol::{self, RunRequest, RunResponse};
+use super::protocol::{self, CRASHED, READY, REQUEST, RESULT, RunRequest, RunResponse};
+use super::sandbox::{self, NetworkPolicy, PROXY_PORT, RunnerUser};
+use crate::net_guard::NetGuard;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -11,7 +20,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-/// Resource limits applied to every runner (0 = not limited).
+/// Resource limits applied to every runner and step process (0 = not limited).
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub address_space_bytes: u64,
@@ -43,18 +52,49 @@ pub struct PoolConfig {
     pub limits: Limits,
     /// Extra import paths for user code (a virtualenv's site-packages).
     pub python_path: Option<String>,
+    /// Who runners run as; `Some` exactly when the worker runs as root.
+    pub user: Option<RunnerUser>,
+    pub network: NetworkPolicy,
+    /// Modules every runner imports once, before any step (`ACTUATE_PYTHON_PRELOAD`).
+    pub preload: Vec<String>,
+}
+
+impl PoolConfig {
+    /// Two runners of `exe` with the documented defaults; as root, as `nobody`.
+    pub fn new(exe: PathBuf) -> Self {
+        Self {
+            exe,
+            size: 2,
+            recycle_after: 1000,
+            limits: Limits::default(),
+            python_path: None,
+            user: default_user().ok().flatten(),
+            network: NetworkPolicy::None,
+            preload: Vec::new(),
+        }
+    }
+}
+
+/// The runners' user when none is configured: `nobody` if the worker is root, else none.
+pub fn default_user() -> Result<Option<RunnerUser>, String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    RunnerUser::lookup("nobody").map(Some)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
     #[error("cannot start a Python runner: {0}")]
-    Spawn(std::io::Error),
+    Spawn(String),
     #[error("the Python runner stopped unexpectedly ({0})")]
     Crashed(String),
 }
 
 pub struct PythonPool {
     config: PoolConfig,
+    guard: NetGuard,
     idle: Mutex<Vec<Runner>>,
     slots: Semaphore,
 }
@@ -63,41 +103,52 @@ struct Runner {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
+    /// The process that runs (or waits to run) the next step, once announced.
+    step: Option<i32>,
     uses: u32,
+    /// The guarded-mode proxy serving this runner; stops with it.
+    proxy: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        // The whole group: user code may have started processes of its own.
-        if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) on a process group we created.
-            unsafe {
+        // SAFETY: kill(2) on process groups this runner created: the step's (user code may
+        // have started processes of its own there) and the runner's.
+        unsafe {
+            if let Some(step) = self.step {
+                libc::kill(-step, libc::SIGKILL);
+            }
+            if let Some(pid) = self.child.id() {
                 libc::kill(-(pid as i32), libc::SIGKILL);
             }
+        }
+        if let Some(proxy) = &self.proxy {
+            proxy.abort();
         }
     }
 }
 
 impl PythonPool {
-    pub fn new(config: PoolConfig) -> Arc<Self> {
+    pub fn new(config: PoolConfig, guard: NetGuard) -> Arc<Self> {
+        // The worker's environment holds its secrets; runners of the worker's own user must
+        // not be able to read it through /proc.
+        sandbox::protect_this_process();
         Arc::new(Self {
             slots: Semaphore::new(config.size.max(1)),
             idle: Mutex::new(Vec::new()),
             config,
+            guard,
         })
     }
 
-    /// Starts runners up to the pool size, so the first steps pay no start-up.
-    pub async fn warm(&self) {
+    /// Starts runners up to the pool size, so the first steps pay no start-up. The first
+    /// failure is returned: a runner that cannot start here will not start later either.
+    pub async fn warm(&self) -> Result<(), RunnerError> {
         for _ in 0..self.config.size {
-            match Runner::spawn(&self.config) {
-                Ok(r) => self.idle.lock().expect("pool lock").push(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot start Python runners");
-                    return;
-                }
-            }
+            let runner = Runner::spawn(&self.config, &self.guard).await?;
+            self.idle.lock().expect("pool lock").push(runner);
         }
+        Ok(())
     }
 
     pub async fn run(&self, request: &RunRequest) -> Result<RunResponse, RunnerError> {
@@ -106,33 +157,62 @@ impl PythonPool {
             .acquire()
             .await
             .expect("pool semaphore never closed");
-        let runner = self.idle.lock().expect("pool lock").pop();
-        let mut runner = match runner {
-            Some(r) => r,
-            None => Runner::spawn(&self.config).map_err(RunnerError::Spawn)?,
-        };
+        let mut runner = self.checkout().await?;
         let payload = serde_json::to_vec(request).expect("request serialises");
         // If this future is dropped here (the step was stopped), `runner` drops and dies.
         match runner.call(&payload).await {
-            Ok(bytes) => {
-                runner.uses += 1;
+            Ok((RESULT, bytes)) => {
                 let response = serde_json::from_slice::<RunResponse>(&bytes)
-                    .map_err(|e| RunnerError::Crashed(format!("unreadable answer: {e}")))?;
-                if runner.uses < self.config.recycle_after {
-                    self.idle.lock().expect("pool lock").push(runner);
-                }
-                Ok(response)
+                    .map_err(|e| RunnerError::Crashed(format!("unreadable answer: {e}")));
+                self.give_back(runner);
+                response
             }
+            // The step's process died; the runner itself is fine.
+            Ok((CRASHED, why)) => {
+                self.give_back(runner);
+                Err(RunnerError::Crashed(
+                    String::from_utf8_lossy(&why).into_owned(),
+                ))
+            }
+            Ok((kind, _)) => Err(RunnerError::Crashed(format!(
+                "unexpected frame {:?}",
+                kind as char
+            ))),
             Err(_) => Err(RunnerError::Crashed(runner.exit_reason().await)),
+        }
+    }
+
+    /// An idle runner whose next step process is announced, or a new one.
+    async fn checkout(&self) -> Result<Runner, RunnerError> {
+        loop {
+            let idle = self.idle.lock().expect("pool lock").pop();
+            let Some(mut runner) = idle else {
+                return Runner::spawn(&self.config, &self.guard).await;
+            };
+            if runner.step.is_some() || runner.await_ready().await.is_ok() {
+                return Ok(runner);
+            }
+            // It died while idle (recycled by a limit, killed): take the next one.
+        }
+    }
+
+    fn give_back(&self, mut runner: Runner) {
+        runner.uses += 1;
+        runner.step = None;
+        if runner.uses < self.config.recycle_after {
+            self.idle.lock().expect("pool lock").push(runner);
         }
     }
 }
 
 impl Runner {
-    fn spawn(config: &PoolConfig) -> std::io::Result<Self> {
+    async fn spawn(config: &PoolConfig, guard: &NetGuard) -> Result<Self, RunnerError> {
+        let spawn_error = |e: std::io::Error| RunnerError::Spawn(e.to_string());
+        let guarded = config.network == NetworkPolicy::Guarded;
         let mut command = Command::new(&config.exe);
         command
             .arg("python-runner")
+            .arg(format!("--network={}", config.network.as_str()))
             // Nothing of the worker's environment (database, broker, SMTP secrets) reaches
             // user code.
             .env_clear()
@@ -141,54 +221,118 @@ impl Runner {
             .env("LANG", "C.UTF-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONNOUSERSITE", "1")
+            .current_dir("/")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
+        if !config.preload.is_empty() {
+            command.arg(format!("--preload={}", config.preload.join(",")));
+        }
         if let Some(path) = &config.python_path {
             command.env("PYTHONPATH", path);
         }
+        if guarded {
+            let proxy = format!("http://127.0.0.1:{PROXY_PORT}");
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                command.env(name, &proxy);
+            }
+        }
+        // Guarded mode: the runner sends back the listener it made inside its namespace.
+        let channel = guarded
+            .then(UnixStream::pair)
+            .transpose()
+            .map_err(spawn_error)?;
+        let child_end = channel.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
         let limits = config.limits.clone();
-        // SAFETY: only async-signal-safe calls (setrlimit, prctl) between fork and exec.
+        let user = config.user.clone();
+        let isolate = config.network != NetworkPolicy::Open;
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        // SAFETY: only raw system calls between fork and exec (see sandbox).
         unsafe {
             command.pre_exec(move || {
+                if isolate
+                    && !sandbox::enter_network_namespace(uid, gid, child_end)?
+                    && child_end.is_some()
+                {
+                    // Guarded needs the namespace; `none` still has its seccomp filter.
+                    return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+                }
+                if let Some(user) = &user {
+                    sandbox::enter_user(user)?;
+                }
                 apply_limits(&limits);
                 // A runner never outlives its worker, even one killed with SIGKILL. (The signal
                 // follows the forking *thread*: runners are spawned from runtime worker threads,
-                // which live as long as the worker.)
+                // which live as long as the worker. Set last: a change of user clears it.)
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
-        let mut child = command.spawn()?;
+        let mut child = command.spawn().map_err(|e| {
+            if guarded && e.raw_os_error() == Some(libc::EPERM) {
+                RunnerError::Spawn(
+                    "ACTUATE_PYTHON_NETWORK=guarded needs a network namespace for each runner, \
+                     which this kernel or container does not allow (run the worker as root, or \
+                     allow unprivileged user namespaces)"
+                        .into(),
+                )
+            } else {
+                spawn_error(e)
+            }
+        })?;
+        let proxy = match channel {
+            Some((ours, theirs)) => {
+                drop(theirs);
+                let fd = sandbox::receive_fd(ours.as_raw_fd()).map_err(spawn_error)?;
+                // SAFETY: the descriptor was just received and is owned by nobody else.
+                let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+                Some(super::proxy::serve(listener, guard.clone()).map_err(spawn_error)?)
+            }
+            None => None,
+        };
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
-        Ok(Self {
+        let mut runner = Self {
             child,
             stdin,
             stdout,
+            step: None,
             uses: 0,
-        })
+            proxy,
+        };
+        runner.await_ready().await?;
+        Ok(runner)
     }
 
-    async fn call(&mut self, payload: &[u8]) -> std::io::Result<Vec<u8>> {
-        self.stdin.write_all(&protocol::encode(payload)).await?;
+    /// Reads the announcement of the next step's process.
+    async fn await_ready(&mut self) -> Result<(), RunnerError> {
+        match protocol::read_frame_async(&mut self.stdout).await {
+            Ok((READY, pid)) => {
+                self.step = String::from_utf8_lossy(&pid).parse().ok();
+                Ok(())
+            }
+            Ok((CRASHED, why)) => Err(RunnerError::Spawn(
+                String::from_utf8_lossy(&why).into_owned(),
+            )),
+            Ok(_) => Err(RunnerError::Spawn("unexpected first frame".into())),
+            Err(_) => Err(RunnerError::Spawn(self.exit_reason().await)),
+        }
+    }
+
+    async fn call(&mut self, payload: &[u8]) -> std::io::Result<(u8, Vec<u8>)> {
+        self.stdin
+            .write_all(&protocol::encode(REQUEST, payload))
+            .await?;
         self.stdin.flush().await?;
         protocol::read_frame_async(&mut self.stdout).await
     }
 
     async fn exit_reason(&mut self) -> String {
-        use std::os::unix::process::ExitStatusExt;
         match tokio::time::timeout(std::time::Duration::from_secs(2), self.child.wait()).await {
-            Ok(Ok(status)) => match status.signal() {
-                Some(libc::SIGKILL) => "killed, likely by a resource limit".into(),
-                Some(libc::SIGSEGV) => "crashed with a segmentation fault".into(),
-                Some(libc::SIGXCPU) => "CPU time limit exceeded".into(),
-                Some(libc::SIGXFSZ) => "file size limit exceeded".into(),
-                Some(sig) => format!("killed by signal {sig}"),
-                None => format!("exited with {status}"),
-            },
+            Ok(Ok(status)) => protocol::describe_exit(status),
             _ => "it stopped answering".into(),
         }
     }

@@ -1,11 +1,20 @@
 //! What the worker and a Python runner say to each other over the runner's private pipes:
-//! frames of a 4-byte big-endian length followed by that many bytes of JSON.
+//! frames of a 4-byte big-endian length, one byte of kind, then JSON (or text).
+//!
+//! The worker sends [`REQUEST`] frames. The runner answers [`READY`] (with the pid of the fresh
+//! process that will run the next step) when it starts and after every step, and for each
+//! request either [`RESULT`] (a [`RunResponse`]) or [`CRASHED`] (why the step's process died).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The largest frame either side accepts; larger means a broken peer.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+pub const REQUEST: u8 = b'q';
+pub const READY: u8 = b'r';
+pub const RESULT: u8 = b's';
+pub const CRASHED: u8 = b'c';
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,38 +40,62 @@ pub struct RunResponse {
     pub traceback: Option<String>,
 }
 
-pub fn encode(payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(4 + payload.len());
-    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+pub fn encode(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(5 + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32 + 1).to_be_bytes());
+    frame.push(kind);
     frame.extend_from_slice(payload);
     frame
 }
 
-/// Reads one frame from a blocking reader (the runner side).
-pub fn read_frame(reader: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    reader.read_exact(&mut len)?;
+fn split(mut frame: Vec<u8>) -> std::io::Result<(u8, Vec<u8>)> {
+    if frame.is_empty() {
+        return Err(std::io::Error::other("empty frame"));
+    }
+    let kind = frame.remove(0);
+    Ok((kind, frame))
+}
+
+fn length(len: [u8; 4]) -> std::io::Result<usize> {
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
         return Err(std::io::Error::other("frame too large"));
     }
-    let mut payload = vec![0u8; len];
-    reader.read_exact(&mut payload)?;
-    Ok(payload)
+    Ok(len)
+}
+
+/// Reads one frame from a blocking reader (the runner side): its kind and payload.
+pub fn read_frame(reader: &mut impl std::io::Read) -> std::io::Result<(u8, Vec<u8>)> {
+    let mut len = [0u8; 4];
+    reader.read_exact(&mut len)?;
+    let mut frame = vec![0u8; length(len)?];
+    reader.read_exact(&mut frame)?;
+    split(frame)
 }
 
 /// Reads one frame from an async reader (the worker side).
 pub async fn read_frame_async(
     reader: &mut (impl tokio::io::AsyncRead + Unpin),
-) -> std::io::Result<Vec<u8>> {
+) -> std::io::Result<(u8, Vec<u8>)> {
     use tokio::io::AsyncReadExt;
     let mut len = [0u8; 4];
     reader.read_exact(&mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(std::io::Error::other("frame too large"));
+    let mut frame = vec![0u8; length(len)?];
+    reader.read_exact(&mut frame).await?;
+    split(frame)
+}
+
+/// A process's end as a person wants to read it in a note.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        Some(libc::SIGKILL) => "killed, likely by a resource limit".into(),
+        Some(libc::SIGSEGV) => "crashed with a segmentation fault".into(),
+        Some(libc::SIGABRT) => "aborted, likely out of memory".into(),
+        Some(libc::SIGXCPU) => "CPU time limit exceeded".into(),
+        Some(libc::SIGXFSZ) => "file size limit exceeded".into(),
+        Some(libc::SIGSYS) => "stopped by the sandbox (a forbidden system call)".into(),
+        Some(sig) => format!("killed by signal {sig}"),
+        None => format!("exited with {status}"),
     }
-    let mut payload = vec![0u8; len];
-    reader.read_exact(&mut payload).await?;
-    Ok(payload)
 }

@@ -26,7 +26,7 @@ impl StepDeps {
         Ok(Self {
             webhook: webhook::WebhookRunner::new(settings.webhook_guard.clone())?,
             python: python::PythonRunner {
-                pool: PythonPool::new(settings.python.clone()),
+                pool: PythonPool::new(settings.python.clone(), settings.webhook_guard.clone()),
                 scripts: settings.python_scripts.clone(),
             },
             email: email::EmailSender::new(settings.smtp.clone(), settings.email_max_recipients)?,

@@ -15,7 +15,7 @@ use actuate_tests::db;
 use actuate_worker::context::WorkerContext;
 use actuate_worker::handler::{self, Disposition};
 use actuate_worker::net_guard::NetGuard;
-use actuate_worker::python::{Limits, PoolConfig};
+use actuate_worker::python::PoolConfig;
 use actuate_worker::settings::WorkerSettings;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -49,13 +49,7 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         worker_id: "test-worker".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         log_format: LogFormat::Text,
-        python: PoolConfig {
-            exe: env!("CARGO_BIN_EXE_actuate-worker").into(),
-            size: 2,
-            recycle_after: 1000,
-            limits: Limits::default(),
-            python_path: None,
-        },
+        python: PoolConfig::new(env!("CARGO_BIN_EXE_actuate-worker").into()),
         python_scripts: Some(scripts_dir()),
         smtp: None,
         email_max_recipients: 100,
@@ -103,6 +97,16 @@ impl TestWorker {
     }
 
     pub async fn action(&self, steps: &[(StepType, Value)], max_run_time: i32) -> ActionId {
+        self.action_in(self.scope, steps, max_run_time).await
+    }
+
+    /// An action of another tenant or project (`scope`).
+    pub async fn action_in(
+        &self,
+        scope: Scope,
+        steps: &[(StepType, Value)],
+        max_run_time: i32,
+    ) -> ActionId {
         let draft = ActionDraft {
             name: format!("action {}", uuid::Uuid::new_v4()),
             description: None,
@@ -122,7 +126,7 @@ impl TestWorker {
             triggers: vec![],
         };
         self.store
-            .create_action(self.scope, draft, KeyId::new())
+            .create_action(scope, draft, KeyId::new())
             .await
             .unwrap()
             .action_id
@@ -134,6 +138,16 @@ impl TestWorker {
     }
 
     pub async fn execute_with_input(&self, action_id: ActionId, input: Value) -> ExecuteMessage {
+        self.execute_in(self.scope, action_id, input).await
+    }
+
+    /// Queues an execution of an action of `scope`.
+    pub async fn execute_in(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        input: Value,
+    ) -> ExecuteMessage {
         let request = NewExecution {
             trigger: TriggerKind::Manual,
             input: Some(input),
@@ -141,7 +155,7 @@ impl TestWorker {
         };
         let ExecuteOutcome::Created(execution) = self
             .store
-            .create_execution(self.scope, action_id, request)
+            .create_execution(scope, action_id, request)
             .await
             .unwrap()
         else {
@@ -154,8 +168,8 @@ impl TestWorker {
             .await
             .unwrap();
         ExecuteMessage {
-            tenant_id: self.scope.tenant_id,
-            project_id: self.scope.project_id,
+            tenant_id: scope.tenant_id,
+            project_id: scope.project_id,
             execution_id: execution.action_execution_id,
         }
     }
@@ -186,7 +200,11 @@ impl TestWorker {
     ) -> ExecutionDetail {
         self.deliver(&message.to_bytes()).await;
         self.idle(within).await;
-        self.detail(message.execution_id).await
+        let scope = Scope {
+            tenant_id: message.tenant_id,
+            project_id: message.project_id,
+        };
+        self.detail_in(scope, message.execution_id).await
     }
 
     /// Waits until no execution runs in this worker (at most `within`).
@@ -202,8 +220,12 @@ impl TestWorker {
     }
 
     pub async fn detail(&self, execution_id: ExecutionId) -> ExecutionDetail {
+        self.detail_in(self.scope, execution_id).await
+    }
+
+    pub async fn detail_in(&self, scope: Scope, execution_id: ExecutionId) -> ExecutionDetail {
         self.store
-            .get_execution(self.scope, execution_id)
+            .get_execution(scope, execution_id)
             .await
             .unwrap()
             .expect("execution exists")

@@ -8,5 +8,6 @@ mod pipeline;
 mod plans;
 mod python;
 mod recovery;
+mod sandbox;
 mod ssrf;
 mod storable;

@@ -274,7 +274,8 @@ result = {'env': env, 'urls': urls, 'attempts': attempts}",
                 "LANG",
                 "PYTHONDONTWRITEBYTECODE",
                 "PYTHONNOUSERSITE",
-                "LC_CTYPE"
+                "LC_CTYPE",
+                "TMPDIR"
             ]
             .contains(&name.as_str()),
             "unexpected {name}"
@@ -368,9 +369,12 @@ async fn packages_from_a_virtualenv_are_importable_through_python_path() {
     );
 }
 
-fn tempdir() -> std::path::PathBuf {
+/// A directory user code may write to: runners run as another user when the tests are root.
+pub fn tempdir() -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!("actuate-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     dir
 }
 

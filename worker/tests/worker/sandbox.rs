@@ -1,0 +1,330 @@
+//! What user code cannot do: see another tenant's state, outlive its step, reach the network
+//! (in `none` and `guarded`, beyond the guard), trace or read other processes, or read the
+//! worker's environment.
+
+use crate::helpers::{TestWorker, python};
+use crate::python::tempdir;
+use actuate_shared::ids::{ProjectId, Scope, TenantId};
+use actuate_shared::model::{ExecutionDetail, ExecutionStatus};
+use actuate_worker::python::NetworkPolicy;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn run_in(worker: &TestWorker, scope: Scope, code: &str, input: Value) -> ExecutionDetail {
+    let action = worker.action_in(scope, &[python(code)], 60).await;
+    let message = worker.execute_in(scope, action, input).await;
+    worker.deliver_to_end(&message, WAIT).await
+}
+
+fn output(detail: &ExecutionDetail) -> Value {
+    assert_eq!(
+        detail.execution.status,
+        ExecutionStatus::Completed,
+        "{detail:?}"
+    );
+    detail.steps[0].output.clone().unwrap()
+}
+
+fn other_tenant() -> Scope {
+    Scope {
+        tenant_id: TenantId::new(),
+        project_id: ProjectId::new(),
+    }
+}
+
+/// Tenant A patches a stdlib module, plants a module in `sys.modules`, changes a builtin and
+/// leaves a thread running; tenant B's steps, on every runner, see none of it.
+#[tokio::test]
+async fn no_state_crosses_from_one_step_to_the_next_on_any_runner() {
+    let worker = TestWorker::start_with(|s| s.python.size = 2).await;
+    let tenant_a = worker.scope;
+    let tenant_b = other_tenant();
+    let poison = "import json, sys, types, builtins, threading, time
+threading.Thread(target=lambda: time.sleep(60), daemon=True).start()
+json.LEAK = 'tenant A was here'
+json.dumps = lambda *a, **k: '\"patched\"'
+sys.modules['planted'] = types.ModuleType('planted')
+builtins.len = lambda x: -1
+result = 'poisoned'";
+    let probe = "import json, sys, threading
+result = {'leak': hasattr(json, 'LEAK'), 'planted': 'planted' in sys.modules,
+          'dumps': json.dumps([1]), 'len': len([1, 2]), 'threads': threading.active_count()}";
+    for _ in 0..2 {
+        // Both runners get poisoned, one after the other, ...
+        for _ in 0..2 {
+            let poisoned = run_in(&worker, tenant_a, poison, json!({})).await;
+            assert_eq!(poisoned.execution.status, ExecutionStatus::Completed);
+        }
+        // ... and every later step sees a pristine interpreter, whichever runner it gets.
+        for _ in 0..3 {
+            let seen = output(&run_in(&worker, tenant_b, probe, json!({})).await);
+            assert_eq!(
+                seen,
+                json!({"leak": false, "planted": false, "dumps": "[1]", "len": 2, "threads": 1})
+            );
+        }
+    }
+}
+
+/// A process a step starts and leaves behind dies with the step, and so does its private
+/// temporary directory.
+#[tokio::test]
+async fn what_a_step_leaves_running_or_on_disk_goes_with_it() {
+    let worker = TestWorker::start_with(|s| s.python.size = 1).await;
+    let code = "import os, subprocess, tempfile
+child = subprocess.Popen(['sleep', '1000'])
+grandchild = subprocess.Popen(['sh', '-c', 'sleep 1000 & echo $!'], stdout=subprocess.PIPE)
+orphan = int(grandchild.stdout.readline())
+open(os.path.join(tempfile.gettempdir(), 'left.txt'), 'w').write('x')
+result = {'pids': [child.pid, orphan], 'tmp': tempfile.gettempdir(), 'cwd': os.getcwd(),
+          'setsid': None}
+try:
+    os.setsid()
+    result['setsid'] = 'allowed'
+except PermissionError:
+    result['setsid'] = 'refused'";
+    let seen = output(&run_in(&worker, worker.scope, code, json!({})).await);
+    assert_eq!(
+        seen["tmp"], seen["cwd"],
+        "the step works in its private directory"
+    );
+    assert_eq!(
+        seen["setsid"], "refused",
+        "a step cannot leave its process group"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for pid in seen["pids"].as_array().unwrap() {
+        let pid = pid.as_i64().unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.split(") ").nth(1).unwrap_or("").starts_with('Z'),
+            "process {pid} outlived its step: {stat}"
+        );
+    }
+    let tmp = seen["tmp"].as_str().unwrap();
+    assert!(!std::path::Path::new(tmp).exists(), "{tmp} was removed");
+}
+
+/// Counts the connections a loopback listener accepts.
+fn listener() -> (u16, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if conn.is_ok() {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (port, accepted)
+}
+
+/// Tries every way out it knows and says what happened to each.
+const PROBE: &str = r#"import ctypes, os, socket, subprocess
+def attempt(f):
+    try:
+        f()
+        return 'ok'
+    except OSError as e:
+        return type(e).__name__
+def connect(host, port):
+    socket.create_connection((host, port), timeout=3).close()
+def unix(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+result = {}
+for name, (host, port) in context['input']['tcp'].items():
+    result[name] = attempt(lambda: connect(host, port))
+result['unix_postgres'] = attempt(lambda: unix('/var/run/postgresql/.s.PGSQL.5432'))
+result['netlink'] = attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+result['packet'] = attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0))
+result['udp'] = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', context['input']['tcp']['listener'][1])))
+port = context['input']['tcp']['listener'][1]
+child = subprocess.run(['/usr/bin/python3', '-c', 'import socket; socket.create_connection(("127.0.0.1", %d), timeout=3)' % port], capture_output=True, text=True)
+result['subprocess'] = 'ok' if child.returncode == 0 else child.stderr.strip().splitlines()[-1].split(':')[0]
+libc = ctypes.CDLL(None, use_errno=True)
+def syscall(*args):
+    if libc.syscall(*args) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+result['ptrace'] = attempt(lambda: syscall(101, 16, os.getppid(), 0, 0))
+result['unshare'] = attempt(lambda: syscall(272, 0x40000000))
+result['io_uring'] = attempt(lambda: syscall(425, 8, ctypes.create_string_buffer(120)))
+result['zygote_mem'] = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
+"#;
+
+fn targets(listener_port: u16) -> Value {
+    json!({"tcp": {
+        "listener": ["127.0.0.1", listener_port],
+        "postgres": ["127.0.0.1", 5432],
+        "rabbitmq": ["127.0.0.1", 5672],
+    }})
+}
+
+/// `none` (the default): no socket of any family opens, in the step or in a process it starts;
+/// nothing reaches the worker's database, broker or a loopback listener.
+#[tokio::test]
+async fn network_none_refuses_every_socket() {
+    let worker = TestWorker::start().await;
+    assert_eq!(worker.ctx.settings.python.network, NetworkPolicy::None);
+    let (port, accepted) = listener();
+    let seen = output(&run_in(&worker, worker.scope, PROBE, targets(port)).await);
+    for name in [
+        "listener",
+        "postgres",
+        "rabbitmq",
+        "unix_postgres",
+        "netlink",
+        "packet",
+        "udp",
+        "subprocess",
+    ] {
+        assert_eq!(seen[name], "PermissionError", "{name}: {seen}");
+    }
+    for name in ["ptrace", "unshare", "io_uring", "zygote_mem"] {
+        assert_eq!(seen[name], "PermissionError", "{name}: {seen}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "the listener saw no connection"
+    );
+}
+
+/// `guarded`: an allowed URL is fetched through the worker's proxy; the database, the broker,
+/// a loopback listener and anything the guard refuses are out of reach, directly or through the
+/// proxy.
+#[tokio::test]
+async fn network_guarded_reaches_only_what_the_guard_allows() {
+    let sink = actuate_tests::sink::Sink::start_on("127.0.0.2").await;
+    let worker = TestWorker::start_with(|s| {
+        s.python.network = NetworkPolicy::Guarded;
+        s.webhook_guard = actuate_worker::net_guard::NetGuard::new(
+            actuate_worker::net_guard::NetGuard::parse_allowlist("127.0.0.2/32").unwrap(),
+        );
+    })
+    .await;
+    let (port, accepted) = listener();
+    let seen = output(&run_in(&worker, worker.scope, PROBE, targets(port)).await);
+    // Direct connections find an empty network of the runner's own.
+    for name in ["listener", "postgres", "rabbitmq"] {
+        assert_eq!(seen[name], "ConnectionRefusedError", "{name}: {seen}");
+    }
+    for name in [
+        "unix_postgres",
+        "netlink",
+        "packet",
+        "ptrace",
+        "unshare",
+        "io_uring",
+    ] {
+        assert_eq!(seen[name], "PermissionError", "{name}: {seen}");
+    }
+    let fetch = format!(
+        "import urllib.request, urllib.error
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return [r.status, r.read().decode()]
+    except urllib.error.HTTPError as e:
+        return [e.code, e.read().decode()]
+result = {{'allowed': get('{allowed}'), 'listener': get('http://127.0.0.1:{port}/'),
+          'postgres': get('http://127.0.0.1:5432/'), 'metadata': get('http://169.254.169.254/')}}",
+        allowed = sink.url("/from-python"),
+    );
+    let seen = output(&run_in(&worker, worker.scope, &fetch, json!({})).await);
+    assert_eq!(seen["allowed"][0], 200, "{seen}");
+    assert_eq!(sink.requests().len(), 1, "the sink got the step's request");
+    for name in ["listener", "postgres", "metadata"] {
+        assert_eq!(seen[name][0], 403, "{name}: {seen}");
+        assert!(
+            seen[name][1].as_str().unwrap().contains("not allowed"),
+            "{seen}"
+        );
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "the listener saw no connection"
+    );
+}
+
+/// `open`: an explicit opt-in; user code reaches what the worker's host reaches.
+#[tokio::test]
+async fn network_open_is_an_explicit_opt_in() {
+    let worker = TestWorker::start_with(|s| s.python.network = NetworkPolicy::Open).await;
+    let (port, accepted) = listener();
+    let code = format!(
+        "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).close()\nresult = 'connected'"
+    );
+    let seen = output(&run_in(&worker, worker.scope, &code, json!({})).await);
+    assert_eq!(seen, json!("connected"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+/// Runners never share the worker's user when it is root, and nothing of the worker's
+/// environment can be read through /proc in either case.
+#[tokio::test]
+async fn runners_cannot_read_the_workers_environment() {
+    let worker = TestWorker::start().await;
+    let dir = tempdir();
+    let code = "import os, glob
+found = {}
+for path in glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline'):
+    try:
+        found[path] = open(path, 'rb').read().decode('utf-8', 'replace').replace('\\x00', ' ')
+    except OSError as e:
+        pass
+fds = []
+for pid in [os.getppid(), int(context['input']['worker'])]:
+    try:
+        fds.append(os.listdir('/proc/%d/fd' % pid))
+    except OSError:
+        fds.append(None)
+result = {'uid': os.getuid(), 'text': ' '.join(found.values()), 'fds': fds,
+          'worker_environ': '/proc/%s/environ' % context['input']['worker'] in found}";
+    let me = std::process::id();
+    let seen = output(
+        &run_in(
+            &worker,
+            worker.scope,
+            code,
+            json!({"worker": me.to_string()}),
+        )
+        .await,
+    );
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let nobody = actuate_worker::python::RunnerUser::lookup("nobody")
+        .unwrap()
+        .uid;
+    let expected_uid = if root {
+        nobody
+    } else {
+        unsafe { libc::geteuid() }
+    };
+    assert_eq!(seen["uid"], expected_uid);
+    assert_eq!(
+        seen["worker_environ"], false,
+        "the worker's environ is unreadable"
+    );
+    assert_eq!(
+        seen["fds"],
+        json!([null, null]),
+        "no descriptor list of runner or worker"
+    );
+    // What this process's environment holds (scripts/test.sh sets the database URL) is nowhere.
+    let text = seen["text"].as_str().unwrap();
+    for (name, value) in std::env::vars() {
+        if value.len() >= 12 && (value.contains("://") || name.contains("DATABASE")) {
+            assert!(!text.contains(&value), "{name} leaked");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
