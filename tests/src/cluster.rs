@@ -110,6 +110,15 @@ impl Cluster {
 
     /// Starts a worker process named `worker-<index>` with extra settings.
     pub fn start_worker(&mut self, extra: &[(&'static str, &str)]) -> usize {
+        self.start_worker_as(None, extra)
+    }
+
+    /// As [`Cluster::start_worker`], as the user `(uid, gid)` when given.
+    pub fn start_worker_as(
+        &mut self,
+        user: Option<(u32, u32)>,
+        extra: &[(&'static str, &str)],
+    ) -> usize {
         let index = self.workers.len();
         let mut env = self.common_env();
         env.push(("ACTUATE_WORKER_BIND", "127.0.0.1:0".into()));
@@ -120,9 +129,22 @@ impl Cluster {
             env.push((k, v.to_string()));
         }
         let log = format!("{}-worker{index}", self.name);
-        self.workers
-            .push(Some(procs::spawn("actuate-worker", &[], &env, &log)));
+        self.workers.push(Some(procs::spawn_as(
+            user,
+            "actuate-worker",
+            &[],
+            &env,
+            &log,
+        )));
         index
+    }
+
+    /// The process id of worker `index`.
+    pub fn worker_pid(&self, index: usize) -> u32 {
+        self.workers[index]
+            .as_ref()
+            .and_then(Child::id)
+            .expect("worker running")
     }
 
     /// Restarts worker `index` (after it was killed) under the same name.

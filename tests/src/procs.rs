@@ -27,6 +27,18 @@ pub fn binary(name: &str) -> PathBuf {
 /// Starts a binary with `env` (and a clean slate of Actuate variables), logs to a file under
 /// the system temp dir so a failing test can point at them.
 pub fn spawn(name: &str, args: &[&str], env: &[(&str, String)], log_name: &str) -> Child {
+    spawn_as(None, name, args, env, log_name)
+}
+
+/// As [`spawn`], as the user `uid` (and its group) when given: the tests run as root and start
+/// some processes unprivileged.
+pub fn spawn_as(
+    uid: Option<(u32, u32)>,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    log_name: &str,
+) -> Child {
     let log_path = std::env::temp_dir().join(format!("actuate-test-{log_name}.log"));
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut command = Command::new(binary(name));
@@ -41,6 +53,9 @@ pub fn spawn(name: &str, args: &[&str], env: &[(&str, String)], log_name: &str) 
         .kill_on_drop(true);
     for (k, v) in env {
         command.env(k, v);
+    }
+    if let Some((uid, gid)) = uid {
+        command.uid(uid).gid(gid);
     }
     command
         .spawn()

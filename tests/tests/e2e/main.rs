@@ -4,5 +4,6 @@
 mod bench_smoke;
 mod faults;
 mod flow;
+mod isolation;
 mod scheduler;
 mod soak;

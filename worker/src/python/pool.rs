@@ -205,6 +205,9 @@ impl PythonPool {
     }
 }
 
+/// Where a runner finds its end of the guarded-mode channel.
+const CHANNEL_FD: i32 = 3;
+
 impl Runner {
     async fn spawn(config: &PoolConfig, guard: &NetGuard) -> Result<Self, RunnerError> {
         let spawn_error = |e: std::io::Error| RunnerError::Spawn(e.to_string());
@@ -239,60 +242,40 @@ impl Runner {
                 command.env(name, &proxy);
             }
         }
-        // Guarded mode: the runner sends back the listener it made inside its namespace.
+        if let Some(user) = &config.user {
+            command.arg(format!("--user={}:{}", user.uid, user.gid));
+        }
+        // Guarded mode: the runner sends back the listener it makes inside its namespace, over
+        // this socket, which it finds as fd 3.
         let channel = guarded
             .then(UnixStream::pair)
             .transpose()
             .map_err(spawn_error)?;
         let child_end = channel.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
+        if child_end.is_some() {
+            command.arg(format!("--channel={CHANNEL_FD}"));
+        }
         let limits = config.limits.clone();
-        let user = config.user.clone();
-        let isolate = config.network != NetworkPolicy::Open;
-        // SAFETY: geteuid/getegid have no preconditions.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        // SAFETY: only raw system calls between fork and exec (see sandbox).
+        // SAFETY: only raw system calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                if isolate
-                    && !sandbox::enter_network_namespace(uid, gid, child_end)?
-                    && child_end.is_some()
+                // dup2 onto itself would keep close-on-exec, hence the fcntl.
+                if let Some(fd) = child_end
+                    && (libc::dup2(fd, CHANNEL_FD) < 0
+                        || libc::fcntl(CHANNEL_FD, libc::F_SETFD, 0) < 0)
                 {
-                    // Guarded needs the namespace; `none` still has its seccomp filter.
-                    return Err(std::io::Error::from_raw_os_error(libc::EPERM));
-                }
-                if let Some(user) = &user {
-                    sandbox::enter_user(user)?;
+                    return Err(std::io::Error::last_os_error());
                 }
                 apply_limits(&limits);
                 // A runner never outlives its worker, even one killed with SIGKILL. (The signal
                 // follows the forking *thread*: runners are spawned from runtime worker threads,
-                // which live as long as the worker. Set last: a change of user clears it.)
+                // which live as long as the worker. The runner sets it again once it has
+                // changed its user, which clears it.)
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
-        let mut child = command.spawn().map_err(|e| {
-            if guarded && e.raw_os_error() == Some(libc::EPERM) {
-                RunnerError::Spawn(
-                    "ACTUATE_PYTHON_NETWORK=guarded needs a network namespace for each runner, \
-                     which this kernel or container does not allow (run the worker as root, or \
-                     allow unprivileged user namespaces)"
-                        .into(),
-                )
-            } else {
-                spawn_error(e)
-            }
-        })?;
-        let proxy = match channel {
-            Some((ours, theirs)) => {
-                drop(theirs);
-                let fd = sandbox::receive_fd(ours.as_raw_fd()).map_err(spawn_error)?;
-                // SAFETY: the descriptor was just received and is owned by nobody else.
-                let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-                Some(super::proxy::serve(listener, guard.clone()).map_err(spawn_error)?)
-            }
-            None => None,
-        };
+        let mut child = command.spawn().map_err(spawn_error)?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let mut runner = Self {
@@ -301,8 +284,32 @@ impl Runner {
             stdout,
             step: None,
             uses: 0,
-            proxy,
+            proxy: None,
         };
+        if let Some((ours, theirs)) = channel {
+            drop(theirs);
+            // The listener comes first; if the runner fails instead, its frame says why.
+            let received = tokio::task::spawn_blocking(move || {
+                ours.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+                sandbox::receive_fd(ours.as_raw_fd())
+            })
+            .await
+            .map_err(|e| RunnerError::Spawn(e.to_string()))?;
+            match received {
+                Ok(fd) => {
+                    // SAFETY: the descriptor was just received and is owned by nobody else.
+                    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+                    runner.proxy =
+                        Some(super::proxy::serve(listener, guard.clone()).map_err(spawn_error)?);
+                }
+                Err(_) => {
+                    runner.await_ready().await?;
+                    return Err(RunnerError::Spawn(
+                        "the runner sent no proxy listener".into(),
+                    ));
+                }
+            }
+        }
         runner.await_ready().await?;
         Ok(runner)
     }

@@ -35,6 +35,10 @@ const INPUT_CLOSED: i32 = 100;
 struct Options {
     network: NetworkPolicy,
     preload: Vec<String>,
+    /// `--user=UID:GID`: who to become (the runner starts as root).
+    user: Option<(u32, u32)>,
+    /// `--channel=FD`: the Unix socket the guarded proxy's listener goes back on.
+    channel: Option<RawFd>,
 }
 
 impl Options {
@@ -42,6 +46,12 @@ impl Options {
         let mut options = Options {
             network: NetworkPolicy::None,
             preload: Vec::new(),
+            user: None,
+            channel: None,
+        };
+        let number = |v: &str| {
+            v.parse::<u32>()
+                .map_err(|_| format!("'{v}' is not a number"))
         };
         for arg in std::env::args().skip(2) {
             if let Some(v) = arg.strip_prefix("--network=") {
@@ -53,6 +63,11 @@ impl Options {
                     .filter(|m| !m.is_empty())
                     .map(String::from)
                     .collect();
+            } else if let Some(v) = arg.strip_prefix("--user=") {
+                let (uid, gid) = v.split_once(':').ok_or("--user needs UID:GID")?;
+                options.user = Some((number(uid)?, number(gid)?));
+            } else if let Some(v) = arg.strip_prefix("--channel=") {
+                options.channel = Some(number(v)? as RawFd);
             } else {
                 return Err(format!("unknown argument {arg}"));
             }
@@ -87,7 +102,7 @@ pub fn main() -> std::process::ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&mut output, format!("bad runner arguments: {e}")),
     };
-    if let Err(e) = sandbox::lock_down(options.network) {
+    if let Err(e) = isolate(&options) {
         return fail(&mut output, e);
     }
     // SAFETY: prctl with constant arguments.
@@ -122,6 +137,42 @@ pub fn main() -> std::process::ExitCode {
             Err(e) => return fail(&mut output, format!("the runner failed: {e}")),
         }
     }
+}
+
+/// The sandbox, in order: a network namespace (while we may still be root), our user, then
+/// the seccomp filters. See [`sandbox`].
+fn isolate(options: &Options) -> Result<(), String> {
+    if options.network != NetworkPolicy::Open {
+        let namespace = sandbox::enter_network_namespace(options.channel);
+        if let Some(channel) = options.channel {
+            // SAFETY: the channel was ours alone; user code has no use for it.
+            unsafe { libc::close(channel) };
+        }
+        // `none` holds without a namespace: the seccomp filter refuses every socket.
+        if let Err(e) = namespace
+            && options.network == NetworkPolicy::Guarded
+        {
+            return Err(format!(
+                "ACTUATE_PYTHON_NETWORK=guarded needs a network namespace for each runner, \
+                 which this kernel or container does not allow ({e}); run the worker as root \
+                 or allow unprivileged user namespaces"
+            ));
+        }
+    }
+    if let Some((uid, gid)) = options.user {
+        // SAFETY: getppid has no preconditions.
+        let worker = unsafe { libc::getppid() };
+        sandbox::enter_user(uid, gid).map_err(|e| format!("cannot become uid {uid}: {e}"))?;
+        // A change of user clears the parent-death signal; the worker may have died meanwhile.
+        // SAFETY: prctl and getppid with no memory involved.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != worker {
+                return Err("the worker is gone".into());
+            }
+        }
+    }
+    sandbox::lock_down(options.network)
 }
 
 /// Forks the process for the next step, announces it, and relays its answer. `Ok(false)`: the

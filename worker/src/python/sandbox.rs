@@ -15,8 +15,8 @@
 //!   new namespaces, io_uring (which opens sockets without `socket()`), BPF, kernel keyrings,
 //!   mounts and the like. Refused calls fail with EPERM/EACCES; nothing is killed.
 //!
-//! The `pre_exec` helpers here run between fork and exec in the child, so they make raw
-//! system calls only (async-signal-safe: no allocation, no locks).
+//! The runner applies all of this to itself, in order, before Python starts: network namespace
+//! (while it may still be root), user, then [`lock_down`].
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -120,20 +120,18 @@ pub fn protect_this_process() {
     }
 }
 
-/// In the child before exec: become `user` (supplementary groups dropped first, the uid
-/// last, so nothing of root's is kept).
-///
-/// # Safety
-/// Only between fork and exec; makes raw system calls only.
-pub unsafe fn enter_user(user: &RunnerUser) -> io::Result<()> {
+/// In the runner, still root: become `uid`/`gid` (supplementary groups dropped first, the
+/// uid last, so nothing of root's is kept: its capabilities go with the uid).
+pub fn enter_user(uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: plain credential system calls.
     unsafe {
         if libc::setgroups(0, std::ptr::null()) != 0
-            || libc::setgid(user.gid) != 0
-            || libc::setuid(user.uid) != 0
+            || libc::setgid(gid) != 0
+            || libc::setuid(uid) != 0
         {
             return Err(io::Error::last_os_error());
         }
-        // A process that is root again would undo all of the above.
+        // A process that can become root again would undo all of the above.
         if libc::setuid(0) == 0 {
             return Err(io::Error::other("could not drop root"));
         }
@@ -144,35 +142,75 @@ pub unsafe fn enter_user(user: &RunnerUser) -> io::Result<()> {
 /// The fixed address of the guarded proxy inside a runner's own network namespace.
 pub const PROXY_PORT: u16 = 3128;
 
-/// In the child before exec: a network namespace of its own. Root simply unshares it; anyone
-/// else tries a user namespace too, mapping its own uid and gid onto themselves (so nothing
-/// changes for user code but the network). With `listener_to` (guarded), the loopback device
-/// is brought up and a TCP listener on 127.0.0.1:[`PROXY_PORT`] is sent over that Unix socket
-/// to the worker, which serves its proxy there. `Ok(false)`: the kernel would not allow it.
+/// In the runner, before it drops root (if it has it): a network namespace of its own. Root
+/// simply unshares one; anyone else tries a user namespace too, mapping its own uid and gid
+/// onto themselves (so nothing changes for user code but the network) and dropping the
+/// capabilities the new namespace grants. With `listener_to` (guarded), the loopback device is
+/// brought up and a TCP listener on 127.0.0.1:[`PROXY_PORT`] is sent over that Unix socket to
+/// the worker, which serves its proxy there.
 ///
-/// # Safety
-/// Only between fork and exec; makes raw system calls only.
-pub unsafe fn enter_network_namespace(
-    uid: u32,
-    gid: u32,
-    listener_to: Option<RawFd>,
-) -> io::Result<bool> {
+/// This runs after exec, not between fork and exec: writing a user namespace's maps needs
+/// `/proc/self`, which is root's in a copy of the (non-dumpable) worker.
+pub fn enter_network_namespace(listener_to: Option<RawFd>) -> io::Result<()> {
+    // SAFETY: namespace, socket and descriptor system calls on our own process.
     unsafe {
         if libc::unshare(libc::CLONE_NEWNET) != 0 {
-            if libc::geteuid() == 0 || libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0
-            {
-                return Ok(false);
+            let (uid, gid) = (libc::geteuid(), libc::getegid());
+            if uid == 0 || libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                return Err(io::Error::last_os_error());
             }
             map_ids(uid, gid)?;
+            if let Some(channel) = listener_to {
+                send_listener(channel)?;
+            }
+            return drop_capabilities();
         }
         if let Some(channel) = listener_to {
-            loopback_up()?;
-            let listener = proxy_listener()?;
-            send_fd(channel, listener)?;
-            libc::close(listener);
+            send_listener(channel)?;
         }
     }
-    Ok(true)
+    Ok(())
+}
+
+unsafe fn send_listener(channel: RawFd) -> io::Result<()> {
+    unsafe {
+        loopback_up()?;
+        let listener = proxy_listener()?;
+        let sent = send_fd(channel, listener);
+        libc::close(listener);
+        sent
+    }
+}
+
+/// Empties every capability set (those a new user namespace grants its creator).
+unsafe fn drop_capabilities() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capset with a v3 header and two data words, as the kernel expects.
+    if unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Writes `uid uid 1` / `gid gid 1` into the new user namespace's maps.
