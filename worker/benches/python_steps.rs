@@ -66,12 +66,12 @@ async fn main() {
     one.warm().await.expect("runners start");
     let trivial = request("result = 1");
     for _ in 0..20 {
-        one.run(&trivial).await.unwrap();
+        one.run("bench", &trivial).await.unwrap();
     }
     let mut samples = Vec::with_capacity(n_pool);
     for _ in 0..n_pool {
         let t = Instant::now();
-        let response = one.run(&trivial).await.unwrap();
+        let response = one.run("bench", &trivial).await.unwrap();
         samples.push(t.elapsed());
         assert!(response.ok);
     }
@@ -97,12 +97,14 @@ async fn main() {
         let p = pool(size);
         p.warm().await.expect("runners start");
         let cpu = Arc::new(request(FIB));
-        p.run(&cpu).await.unwrap();
+        p.run("bench", &cpu).await.unwrap();
         let t = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..n_cpu {
             let (p, cpu) = (p.clone(), cpu.clone());
-            tasks.push(tokio::spawn(async move { p.run(&cpu).await.unwrap() }));
+            tasks.push(tokio::spawn(
+                async move { p.run("bench", &cpu).await.unwrap() },
+            ));
         }
         for task in tasks {
             assert!(task.await.unwrap().ok);

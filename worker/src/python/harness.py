@@ -1,5 +1,7 @@
-# Runs one Python step, in a process forked for this step alone from a runner's pristine
-# interpreter (see runner.rs): nothing a step changes is seen by any other step.
+# Runs Python steps inside a runner's session process: a process forked from the runner's
+# pristine interpreter for one tenant (see runner.rs). Every step gets fresh globals, and what it
+# does to the builtins is undone after it; imported modules stay loaded for the session's later
+# steps, which are all of the same tenant. Nothing reaches another tenant's session.
 import builtins
 import io
 import json
@@ -11,9 +13,9 @@ import traceback
 # `json.dumps` or replaces `len` spoils its own result at most, never how it is reported.
 _dumps, _loads = json.dumps, json.loads
 _len, _str, _int, _type, _isinstance, _callable = len, str, int, type, isinstance, callable
-_compile, _exec = compile, exec
+_compile, _exec, _dict = compile, exec, dict
 _format_exception = traceback.format_exception
-_environ, _mkdir, _chdir = os.environ, os.mkdir, os.chdir
+_environ, _makedirs, _chdir = os.environ, os.makedirs, os.chdir
 
 
 class _CappedLog(io.TextIOBase):
@@ -48,20 +50,66 @@ class _CappedLog(io.TextIOBase):
         return text
 
 
+_PRISTINE_BUILTINS = _dict(builtins.__dict__)
+
+
+def _restore_builtins():
+    """Undo what a step did to the builtins module, so the next step starts clean."""
+    current = builtins.__dict__
+    for name in [n for n in current if n not in _PRISTINE_BUILTINS]:
+        del current[name]
+    for name, value in _PRISTINE_BUILTINS.items():
+        if current.get(name) is not value:
+            current[name] = value
+
+
+_CODE_CACHE = {}
+_CODE_CACHE_SIZE = 256
+
+
+def _compiled(source, filename):
+    """Code objects are immutable, so an action run again reuses its steps' compiled code."""
+    key = (filename, source)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        code = _compile(source, filename, "exec")
+        if _len(_CODE_CACHE) >= _CODE_CACHE_SIZE:
+            _CODE_CACHE.clear()
+        _CODE_CACHE[key] = code
+    return code
+
+
+def warm():
+    """Runs the harness's own path once on nothing, in a fresh session process before any request
+    comes: the copy-on-write faults of a first run are paid while the runner waits, not by the
+    first step."""
+    log = _CappedLog(16)
+    log.write("x")
+    context = _loads('{"steps": {"1": {"output": null}}, "input": {"a": [1, 2.5, "x"]}}')
+    scope = {"__name__": "__main__", "__builtins__": builtins, "context": context}
+    _exec(_compile("result = context['input']", "<warm>", "exec"), scope)
+    _dumps({"ok": True, "output": _dumps(scope["result"]), "log": log.value()})
+    try:
+        raise ValueError("warm")
+    except ValueError as e:
+        "".join(_format_exception(_type(e), e, e.__traceback__))
+
+
 def run(request_json, tmp):
     request = _loads(request_json)
     log = _CappedLog(request["logCap"])
+    saved = sys.stdout, sys.stderr, sys.stdin
     sys.stdout = sys.stderr = log
     try:
-        # A private, empty working directory; the zygote removes it after the step.
-        _mkdir(tmp, 0o700)
+        # The session's private working directory; the runner removes it with the session.
+        _makedirs(tmp, 0o700, exist_ok=True)
         _chdir(tmp)
         _environ["TMPDIR"] = _environ["HOME"] = tmp
         context = request["context"]
         # Earlier steps' outputs by step number, as integers: context["steps"][1]["output"].
         context["steps"] = {_int(k): v for k, v in context.get("steps", {}).items()}
         scope = {"__name__": "__main__", "__builtins__": builtins, "context": context}
-        _exec(_compile(request["source"], request["filename"], "exec"), scope)
+        _exec(_compiled(request["source"], request["filename"]), scope)
         function = request.get("function")
         if function:
             target = scope.get(function)
@@ -83,8 +131,11 @@ def run(request_json, tmp):
         return _dumps({"ok": True, "output": output, "log": log.value()})
     except BaseException as e:  # SystemExit and KeyboardInterrupt fail the step too
         return _dumps({
-            "ok": False, "errorType": _type(e).__name__, "message": str(e),
+            "ok": False, "errorType": _type(e).__name__, "message": _str(e),
             # Without this harness's own frame: the user's code is what matters.
             "traceback": "".join(_format_exception(_type(e), e, e.__traceback__.tb_next)),
             "log": log.value(),
         })
+    finally:
+        sys.stdout, sys.stderr, sys.stdin = saved
+        _restore_builtins()

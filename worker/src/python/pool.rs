@@ -1,14 +1,17 @@
 //! A pool of warm Python runner processes (zygotes, see [`super::runner`]). A step checks a
-//! runner out, sends one request and reads one answer; the runner runs it in a process of its
-//! own, forked for that step. Stopping a step (maxRunTime, cancel, shutdown) drops the future
-//! that owns the runner, which kills the step's process group and the runner's; the next
-//! checkout starts a fresh one. Runners are also replaced after `recycle_after` steps.
+//! runner out, sends one request and reads one answer; the runner runs it in its current
+//! *session*, a process of its own serving one tenant. A runner whose session belongs to the
+//! step's tenant is preferred; otherwise the least recently used runner starts a new session
+//! (from a warm process forked ahead), so no state crosses tenants. Sessions are also renewed
+//! after `recycle_after` steps. Stopping a step (maxRunTime, cancel, shutdown) drops the future
+//! that owns the runner, which kills the session's process group and the runner's; the next
+//! checkout starts a fresh runner.
 //!
 //! Each runner is started as [`sandbox`] describes: its own user when the worker is root, a
 //! seccomp filter for the network policy, a network namespace where the kernel allows one, and
 //! in `guarded` mode a proxy ([`super::proxy`]) serving the listener inside that namespace.
 
-use super::protocol::{self, CRASHED, READY, REQUEST, RESULT, RunRequest, RunResponse};
+use super::protocol::{self, CRASHED, READY, REQUEST, RESULT, RunRequest, RunResponse, SESSION};
 use super::sandbox::{self, NetworkPolicy, PROXY_PORT, RunnerUser};
 use crate::net_guard::NetGuard;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -103,20 +106,26 @@ struct Runner {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
-    /// The process that runs (or waits to run) the next step, once announced.
-    step: Option<i32>,
-    uses: u32,
+    /// The current session, if any.
+    session: Option<Session>,
     /// The guarded-mode proxy serving this runner; stops with it.
     proxy: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Whose steps a runner's session process runs, and how many it ran.
+struct Session {
+    tenant: String,
+    pid: i32,
+    uses: u32,
+}
+
 impl Drop for Runner {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on process groups this runner created: the step's (user code may
+        // SAFETY: kill(2) on process groups this runner created: the session's (user code may
         // have started processes of its own there) and the runner's.
         unsafe {
-            if let Some(step) = self.step {
-                libc::kill(-step, libc::SIGKILL);
+            if let Some(session) = &self.session {
+                libc::kill(-session.pid, libc::SIGKILL);
             }
             if let Some(pid) = self.child.id() {
                 libc::kill(-(pid as i32), libc::SIGKILL);
@@ -151,13 +160,18 @@ impl PythonPool {
         Ok(())
     }
 
-    pub async fn run(&self, request: &RunRequest) -> Result<RunResponse, RunnerError> {
+    /// Runs `request` for `tenant` (any key naming who the code belongs to).
+    pub async fn run(
+        &self,
+        tenant: &str,
+        request: &RunRequest,
+    ) -> Result<RunResponse, RunnerError> {
         let _slot = self
             .slots
             .acquire()
             .await
             .expect("pool semaphore never closed");
-        let mut runner = self.checkout().await?;
+        let mut runner = self.checkout(tenant).await?;
         let payload = serde_json::to_vec(request).expect("request serialises");
         // If this future is dropped here (the step was stopped), `runner` drops and dies.
         match runner.call(&payload).await {
@@ -167,8 +181,9 @@ impl PythonPool {
                 self.give_back(runner);
                 response
             }
-            // The step's process died; the runner itself is fine.
+            // The session's process died; the runner itself is fine.
             Ok((CRASHED, why)) => {
+                runner.session = None;
                 self.give_back(runner);
                 Err(RunnerError::Crashed(
                     String::from_utf8_lossy(&why).into_owned(),
@@ -182,26 +197,44 @@ impl PythonPool {
         }
     }
 
-    /// An idle runner whose next step process is announced, or a new one.
-    async fn checkout(&self) -> Result<Runner, RunnerError> {
-        loop {
-            let idle = self.idle.lock().expect("pool lock").pop();
-            let Some(mut runner) = idle else {
-                return Runner::spawn(&self.config, &self.guard).await;
-            };
-            if runner.step.is_some() || runner.await_ready().await.is_ok() {
-                return Ok(runner);
+    /// An idle runner with a session of `tenant`: one that has it already (the most recently
+    /// used such), else the least recently used idle runner, or a new one, in a new session.
+    async fn checkout(&self, tenant: &str) -> Result<Runner, RunnerError> {
+        let taken = {
+            let mut idle = self.idle.lock().expect("pool lock");
+            let same = idle.iter().rposition(|r| {
+                r.session
+                    .as_ref()
+                    .is_some_and(|s| s.tenant == tenant && s.uses < self.config.recycle_after)
+            });
+            match same {
+                Some(i) => Some(idle.remove(i)),
+                None if idle.is_empty() => None,
+                None => Some(idle.remove(0)),
             }
-            // It died while idle (recycled by a limit, killed): take the next one.
+        };
+        let mut runner = match taken {
+            Some(runner) => runner,
+            None => Runner::spawn(&self.config, &self.guard).await?,
+        };
+        let current = runner
+            .session
+            .as_ref()
+            .is_some_and(|s| s.tenant == tenant && s.uses < self.config.recycle_after);
+        if !current && let Err(e) = runner.start_session(tenant).await {
+            // It died while idle (killed, a limit): a fresh runner, once.
+            tracing::warn!(error = %e, "a Python runner died while idle; starting another");
+            runner = Runner::spawn(&self.config, &self.guard).await?;
+            runner.start_session(tenant).await?;
         }
+        Ok(runner)
     }
 
     fn give_back(&self, mut runner: Runner) {
-        runner.uses += 1;
-        runner.step = None;
-        if runner.uses < self.config.recycle_after {
-            self.idle.lock().expect("pool lock").push(runner);
+        if let Some(session) = runner.session.as_mut() {
+            session.uses += 1;
         }
+        self.idle.lock().expect("pool lock").push(runner);
     }
 }
 
@@ -282,8 +315,7 @@ impl Runner {
             child,
             stdin,
             stdout,
-            step: None,
-            uses: 0,
+            session: None,
             proxy: None,
         };
         if let Some((ours, theirs)) = channel {
@@ -314,13 +346,31 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Reads the announcement of the next step's process.
-    async fn await_ready(&mut self) -> Result<(), RunnerError> {
+    /// Ends the current session (the runner kills its processes) and starts one for `tenant`.
+    async fn start_session(&mut self, tenant: &str) -> Result<(), RunnerError> {
+        self.session = None;
+        let sent = async {
+            self.stdin
+                .write_all(&protocol::encode(SESSION, b""))
+                .await?;
+            self.stdin.flush().await
+        };
+        if sent.await.is_err() {
+            return Err(RunnerError::Crashed(self.exit_reason().await));
+        }
+        let pid = self.await_ready().await?;
+        self.session = Some(Session {
+            tenant: tenant.to_string(),
+            pid: pid.ok_or_else(|| RunnerError::Crashed("no session process".into()))?,
+            uses: 0,
+        });
+        Ok(())
+    }
+
+    /// Reads a READY frame: the session's pid, if it announces one.
+    async fn await_ready(&mut self) -> Result<Option<i32>, RunnerError> {
         match protocol::read_frame_async(&mut self.stdout).await {
-            Ok((READY, pid)) => {
-                self.step = String::from_utf8_lossy(&pid).parse().ok();
-                Ok(())
-            }
+            Ok((READY, pid)) => Ok(String::from_utf8_lossy(&pid).parse().ok()),
             Ok((CRASHED, why)) => Err(RunnerError::Spawn(
                 String::from_utf8_lossy(&why).into_owned(),
             )),

@@ -1,9 +1,11 @@
 //! What the worker and a Python runner say to each other over the runner's private pipes:
 //! frames of a 4-byte big-endian length, one byte of kind, then JSON (or text).
 //!
-//! The worker sends [`REQUEST`] frames. The runner answers [`READY`] (with the pid of the fresh
-//! process that will run the next step) when it starts and after every step, and for each
-//! request either [`RESULT`] (a [`RunResponse`]) or [`CRASHED`] (why the step's process died).
+//! The worker sends [`SESSION`] to start a fresh session (a process of its own, for one tenant)
+//! and [`REQUEST`] frames, which run in the current session. The runner answers [`READY`]
+//! (with the session process's pid) once it started and after every `SESSION`, and for each
+//! request either [`RESULT`] (a [`RunResponse`]) or [`CRASHED`] (why the session's process died;
+//! the next request then needs a new session).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,6 +13,7 @@ use serde_json::Value;
 /// The largest frame either side accepts; larger means a broken peer.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
+pub const SESSION: u8 = b'n';
 pub const REQUEST: u8 = b'q';
 pub const READY: u8 = b'r';
 pub const RESULT: u8 = b's';

@@ -1,36 +1,40 @@
-//! The runner process: `actuate-worker python-runner --network=<policy> [--preload=a,b]`,
-//! started by the pool with a cleared environment, resource limits and (as root) its own user.
+//! The runner process: `actuate-worker python-runner --network=<policy> [--preload=a,b]
+//! [--user=UID:GID] [--channel=FD]`, started by the pool with a cleared environment and
+//! resource limits.
 //!
-//! It is a *zygote*: it locks itself down ([`sandbox::lock_down`]), starts CPython once,
-//! imports the harness (and any `--preload` modules), and then never runs user code itself.
-//! For every step it forks a fresh copy of that never-used interpreter (copy-on-write, well
-//! under a millisecond) and the copy runs the step and exits. So nothing a step does to the
-//! interpreter (a patched `json`, a module planted in `sys.modules`, a changed builtin, a
-//! thread left running) can be seen by any later step, of this tenant or another.
+//! It is a *zygote*: it locks itself down ([`isolate`]), starts CPython once, imports the
+//! harness (and any `--preload` modules), and then never runs user code itself. Steps run in a
+//! *session*: a process forked from that never-used interpreter (copy-on-write) for one tenant.
+//! The worker starts a new session whenever the runner moves to another tenant (and after
+//! `recycle_after` steps), so nothing one tenant's code does to the interpreter (a patched
+//! `json`, a module planted in `sys.modules`, a thread, a process left running, files in its
+//! `TMPDIR`) is ever seen by another tenant: the old session's process group is killed and its
+//! directory removed. Within a session, steps get fresh globals and builtins, but imported
+//! modules stay loaded, as in any long-lived worker.
 //!
-//! The next step's process is forked ahead, while the worker is busy elsewhere, and reads the
-//! request itself; the zygote relays its answer, then kills whatever that step left running
-//! (its own process group; the zygote is a child subreaper, so orphans come back to it to be
-//! reaped) and removes the step's private `TMPDIR`.
+//! The next session's process is forked ahead, while the runner is idle, and warms itself up
+//! (`harness.warm`), so a tenant switch costs little more than a pipe write. The zygote relays
+//! requests and answers between the worker and the current session, and is a child subreaper,
+//! so what a session orphans comes back to it to be reaped.
 //!
 //! The protocol uses private copies of stdin and stdout; the standard descriptors themselves are
-//! pointed at /dev/null, so user code can neither read the next request nor corrupt a response
-//! by writing to fd 1.
+//! pointed at /dev/null, and a session keeps only its own two pipes, so user code can neither
+//! read another request nor write a frame to the worker.
 
-use super::protocol::{self, CRASHED, READY, REQUEST, RESULT};
+use super::protocol::{self, CRASHED, READY, REQUEST, RESULT, SESSION};
 use super::sandbox::{self, NetworkPolicy};
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
 
 const HARNESS: &str = include_str!("harness.py");
-
-/// The exit status of a step process that found the worker gone before a request came.
-const INPUT_CLOSED: i32 = 100;
 
 struct Options {
     network: NetworkPolicy,
@@ -111,31 +115,38 @@ pub fn main() -> std::process::ExitCode {
     }
 
     Python::initialize();
-    let zygote = Python::attach(|py| -> PyResult<Py<PyAny>> {
+    let harness = Python::attach(|py| -> PyResult<(Py<PyAny>, Py<PyAny>)> {
         let code = CString::new(HARNESS).expect("harness has no NUL");
         let module = PyModule::from_code(py, &code, c"actuate_harness.py", c"actuate_harness")?;
         for name in &options.preload {
             py.import(name.as_str())?;
         }
-        // Everything imported so far is never collected: a step's garbage collector then
+        // Everything imported so far is never collected: a session's garbage collector then
         // leaves those pages alone, and they stay shared with the zygote.
         py.import("gc")?.call_method0("freeze")?;
-        Ok(module.getattr("run")?.unbind())
+        Ok((
+            module.getattr("run")?.unbind(),
+            module.getattr("warm")?.unbind(),
+        ))
     });
-    let run = match zygote {
-        Ok(run) => run,
+    let (run, warm) = match harness {
+        Ok(functions) => functions,
         Err(e) => return fail(&mut output, format!("cannot start Python: {e}")),
     };
-    let temp = std::env::temp_dir();
-    let mut steps = 0u64;
-    loop {
-        steps += 1;
-        let tmp = temp.join(format!("actuate-step-{}-{steps}", std::process::id()));
-        match serve_one(&run, &input, &mut output, &tmp) {
-            Ok(true) => {}
-            Ok(false) => return std::process::ExitCode::SUCCESS,
-            Err(e) => return fail(&mut output, format!("the runner failed: {e}")),
-        }
+    let mut zygote = Zygote {
+        run,
+        warm,
+        input,
+        output,
+        current: None,
+        spare: None,
+        ended: Vec::new(),
+        reaped: HashMap::new(),
+        sessions: 0,
+    };
+    match zygote.serve() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&mut zygote.output, format!("the runner failed: {e}")),
     }
 }
 
@@ -175,72 +186,192 @@ fn isolate(options: &Options) -> Result<(), String> {
     sandbox::lock_down(options.network)
 }
 
-/// Forks the process for the next step, announces it, and relays its answer. `Ok(false)`: the
-/// worker closed our input, so we are done.
-fn serve_one(
-    run: &Py<PyAny>,
-    input: &File,
-    output: &mut File,
-    tmp: &std::path::Path,
-) -> std::io::Result<bool> {
-    let (results, result_writer) = pipe()?;
-    let pid = Python::attach(|py| {
-        // SAFETY: fork with the interpreter told before and after, as os.fork does. The zygote
-        // has one thread, so the child's copy is consistent.
-        unsafe {
-            pyo3::ffi::PyOS_BeforeFork();
-            let pid = libc::fork();
-            if pid == 0 {
-                pyo3::ffi::PyOS_AfterFork_Child();
-                libc::close(results.as_raw_fd());
-                // The step must not write frames of its own to the worker.
-                libc::close(output.as_raw_fd());
-                step_process(py, run, input, result_writer.as_raw_fd(), tmp);
-            }
-            pyo3::ffi::PyOS_AfterFork_Parent();
-            pid
-        }
-    });
-    drop(result_writer);
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    output.write_all(&protocol::encode(READY, pid.to_string().as_bytes()))?;
-    output.flush()?;
-
-    let answer = protocol::read_frame(&mut &results);
-    drop(results);
-    // Whatever the step left running goes with it.
-    // SAFETY: kill(2) on the step's own process group; waitpid on our children.
-    let status = unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-        let mut status = 0;
-        libc::waitpid(pid, &mut status, 0);
-        while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
-        std::process::ExitStatus::from_raw(status)
-    };
-    let _ = std::fs::remove_dir_all(tmp);
-    match answer {
-        Ok((RESULT, payload)) => {
-            output.write_all(&protocol::encode(RESULT, &payload))?;
-        }
-        _ if status.code() == Some(INPUT_CLOSED) && input_closed(input) => return Ok(false),
-        _ => {
-            let why = protocol::describe_exit(status);
-            output.write_all(&protocol::encode(CRASHED, why.as_bytes()))?;
-        }
-    }
-    output.flush()?;
-    Ok(true)
+/// A process forked from the pristine interpreter, running the steps of one session.
+struct Session {
+    pid: i32,
+    requests: File,
+    results: File,
+    tmp: PathBuf,
 }
 
-/// The step's process: waits for its request, runs it in the interpreter it was forked with,
-/// hands the answer to the zygote and exits. Never returns.
-fn step_process(
+struct Zygote {
+    run: Py<PyAny>,
+    warm: Py<PyAny>,
+    input: File,
+    output: File,
+    current: Option<Session>,
+    /// Forked ahead and warmed up, for the next `SESSION`.
+    spare: Option<Session>,
+    /// Sessions killed but not yet reaped, with their directories.
+    ended: Vec<(i32, PathBuf)>,
+    /// Exit statuses collected while reaping, by pid.
+    reaped: HashMap<i32, i32>,
+    sessions: u64,
+}
+
+impl Zygote {
+    fn serve(&mut self) -> std::io::Result<()> {
+        self.send(READY, b"")?;
+        loop {
+            self.reap();
+            if self.spare.is_none() && !readable(&self.input) {
+                self.spare = Some(self.fork_session()?);
+            }
+            let (kind, payload) = match protocol::read_frame(&mut &self.input) {
+                Ok(frame) => frame,
+                // The worker closed our input: done.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            match kind {
+                SESSION => {
+                    if let Some(old) = self.current.take() {
+                        self.end(old);
+                    }
+                    let session = match self.spare.take() {
+                        Some(session) => session,
+                        None => self.fork_session()?,
+                    };
+                    self.send(READY, session.pid.to_string().as_bytes())?;
+                    self.current = Some(session);
+                }
+                REQUEST => self.relay(&payload)?,
+                other => {
+                    return Err(std::io::Error::other(format!(
+                        "unexpected frame {:?}",
+                        other as char
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Hands a request to the current session and its answer back to the worker.
+    fn relay(&mut self, request: &[u8]) -> std::io::Result<()> {
+        let Some(session) = self.current.as_mut() else {
+            return self.send(CRASHED, b"no session was started");
+        };
+        let answer = session
+            .requests
+            .write_all(&protocol::encode(REQUEST, request))
+            .and_then(|()| protocol::read_frame(&mut &session.results));
+        if let Ok((RESULT, payload)) = answer {
+            return self.send(RESULT, &payload);
+        }
+        // The session died (a crash, a resource limit): say how, and start over next time.
+        let session = self.current.take().expect("checked above");
+        let pid = session.pid;
+        self.end(session);
+        let status = self.wait_for(pid);
+        self.send(CRASHED, protocol::describe_exit(status).as_bytes())
+    }
+
+    fn send(&mut self, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+        self.output.write_all(&protocol::encode(kind, payload))?;
+        self.output.flush()
+    }
+
+    /// Kills the session's process group (everything its steps started) and queues it for
+    /// reaping; its directory goes once it is reaped.
+    fn end(&mut self, session: Session) {
+        // SAFETY: kill(2) on the session's own process group.
+        unsafe {
+            libc::kill(-session.pid, libc::SIGKILL);
+        }
+        self.ended.push((session.pid, session.tmp));
+    }
+
+    /// Collects every child that has exited (sessions, and orphans of their steps), and removes
+    /// the directories of ended sessions that are gone.
+    fn reap(&mut self) {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on our own children, without blocking.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            self.reaped.insert(pid, status);
+        }
+        let reaped = &mut self.reaped;
+        self.ended.retain(|(pid, tmp)| {
+            if reaped.remove(pid).is_none() {
+                return true;
+            }
+            let _ = std::fs::remove_dir_all(tmp);
+            false
+        });
+    }
+
+    /// The exit status of `pid`, waiting for it (it was just killed, if it was still alive).
+    fn wait_for(&mut self, pid: i32) -> ExitStatus {
+        let status = match self.reaped.get(&pid) {
+            Some(status) => *status,
+            None => {
+                let mut status = 0;
+                // SAFETY: waitpid on our own child.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                self.reaped.insert(pid, status);
+                status
+            }
+        };
+        ExitStatus::from_raw(status)
+    }
+
+    fn fork_session(&mut self) -> std::io::Result<Session> {
+        self.sessions += 1;
+        let tmp = std::env::temp_dir().join(format!(
+            "actuate-session-{}-{}",
+            std::process::id(),
+            self.sessions
+        ));
+        let (requests_in, requests) = pipe()?;
+        let (results, results_out) = pipe()?;
+        let pid = Python::attach(|py| {
+            // SAFETY: fork with the interpreter told before and after, as os.fork does. The
+            // zygote has one thread, so the child's copy is consistent.
+            unsafe {
+                pyo3::ffi::PyOS_BeforeFork();
+                let pid = libc::fork();
+                if pid == 0 {
+                    pyo3::ffi::PyOS_AfterFork_Child();
+                    session_process(
+                        py,
+                        &self.run,
+                        &self.warm,
+                        requests_in.as_raw_fd(),
+                        results_out.as_raw_fd(),
+                        &tmp,
+                    );
+                }
+                pyo3::ffi::PyOS_AfterFork_Parent();
+                pid
+            }
+        });
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Session {
+            pid,
+            requests,
+            results,
+            tmp,
+        })
+    }
+}
+
+/// The descriptors a session keeps: its requests and its results.
+const SESSION_IN: RawFd = 3;
+const SESSION_OUT: RawFd = 4;
+
+/// A session's process: warms up, then runs each request it is handed in the interpreter it
+/// was forked with, until its input closes. Never returns.
+fn session_process(
     py: Python<'_>,
     run: &Py<PyAny>,
-    input: &File,
-    result_writer: RawFd,
+    warm: &Py<PyAny>,
+    requests: RawFd,
+    results: RawFd,
     tmp: &std::path::Path,
 ) -> ! {
     // SAFETY: process-level calls in a fresh, single-threaded child; _exit ends it without
@@ -250,29 +381,47 @@ fn step_process(
         libc::setpgid(0, 0);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         if libc::getppid() != zygote || sandbox::lock_step().is_err() {
-            libc::_exit(INPUT_CLOSED);
+            libc::_exit(1);
         }
-        let request = match protocol::read_frame(&mut &*input) {
-            Ok((REQUEST, request)) => request,
-            _ => libc::_exit(INPUT_CLOSED),
-        };
-        // Nothing after this request is the step's to read.
-        libc::close(input.as_raw_fd());
-        let request = String::from_utf8_lossy(&request).into_owned();
+        // Our two pipes move to 3 and 4 (through high numbers, so neither overwrites the
+        // other), and every other descriptor closes: the worker's pipes, other sessions'.
+        let high_in = libc::fcntl(requests, libc::F_DUPFD_CLOEXEC, 100);
+        let high_out = libc::fcntl(results, libc::F_DUPFD_CLOEXEC, 100);
+        if high_in < 0
+            || high_out < 0
+            || libc::dup2(high_in, SESSION_IN) < 0
+            || libc::dup2(high_out, SESSION_OUT) < 0
+            || libc::syscall(libc::SYS_close_range, SESSION_OUT + 1, u32::MAX, 0) != 0
+        {
+            libc::_exit(1);
+        }
+        let _ = warm.call0(py);
+        let input = File::from_raw_fd(SESSION_IN);
+        let mut output = File::from_raw_fd(SESSION_OUT);
         let tmp = tmp.to_string_lossy().into_owned();
-        let response = run
-            .call1(py, (request, tmp))
-            .and_then(|r| r.extract::<String>(py))
-            .unwrap_or_else(|e| {
-                serde_json::json!({
-                    "ok": false, "errorType": "RunnerError",
-                    "message": format!("the runner could not run the step: {e}"), "log": "",
-                })
-                .to_string()
-            });
-        let mut writer = File::from_raw_fd(result_writer);
-        let written = writer.write_all(&protocol::encode(RESULT, response.as_bytes()));
-        libc::_exit(if written.is_ok() { 0 } else { 1 });
+        loop {
+            let request = match protocol::read_frame(&mut &input) {
+                Ok((REQUEST, request)) => request,
+                _ => libc::_exit(0),
+            };
+            let request = String::from_utf8_lossy(&request).into_owned();
+            let response = run
+                .call1(py, (request, tmp.as_str()))
+                .and_then(|r| r.extract::<String>(py))
+                .unwrap_or_else(|e| {
+                    serde_json::json!({
+                        "ok": false, "errorType": "RunnerError",
+                        "message": format!("the runner could not run the step: {e}"), "log": "",
+                    })
+                    .to_string()
+                });
+            if output
+                .write_all(&protocol::encode(RESULT, response.as_bytes()))
+                .is_err()
+            {
+                libc::_exit(1);
+            }
+        }
     }
 }
 
@@ -287,13 +436,13 @@ fn pipe() -> std::io::Result<(File, File)> {
     }
 }
 
-/// Whether the worker's end of our input is closed (no request will ever come).
-fn input_closed(input: &File) -> bool {
+/// Whether a frame is waiting on `input` (so the worker is not kept waiting by a fork).
+fn readable(input: &File) -> bool {
     let mut poll = libc::pollfd {
         fd: input.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
     // SAFETY: poll on one valid descriptor, without waiting.
-    unsafe { libc::poll(&mut poll, 1, 0) == 1 && poll.revents & libc::POLLHUP != 0 }
+    unsafe { libc::poll(&mut poll, 1, 0) == 1 && poll.revents & libc::POLLIN != 0 }
 }

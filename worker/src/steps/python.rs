@@ -42,9 +42,11 @@ impl PythonRunner {
             context: context.to_json(),
             log_cap: LOG_CAP,
         };
+        // A runner's session serves one tenant: nothing of one tenant's code reaches another's.
+        let tenant = context.execution.fence.scope.tenant_id.to_string();
         let response = self
             .pool
-            .run(&request)
+            .run(&tenant, &request)
             .await
             .map_err(|e| StepFailure::new(e.to_string()))?;
         if response.ok {

@@ -36,10 +36,28 @@ fn other_tenant() -> Scope {
     }
 }
 
+/// Runs one step of `scope` on each of the pool's two runners at once.
+async fn run_on_both(worker: &TestWorker, scope: Scope, code: &str) -> Vec<ExecutionDetail> {
+    let action = worker.action_in(scope, &[python(code)], 60).await;
+    let mut messages = Vec::new();
+    for _ in 0..2 {
+        messages.push(worker.execute_in(scope, action, json!({})).await);
+    }
+    for message in &messages {
+        worker.deliver(&message.to_bytes()).await;
+    }
+    worker.idle(WAIT).await;
+    let mut details = Vec::new();
+    for message in &messages {
+        details.push(worker.detail_in(scope, message.execution_id).await);
+    }
+    details
+}
+
 /// Tenant A patches a stdlib module, plants a module in `sys.modules`, changes a builtin and
-/// leaves a thread running; tenant B's steps, on every runner, see none of it.
+/// leaves a thread running, on every runner; tenant B's steps, on every runner, see none of it.
 #[tokio::test]
-async fn no_state_crosses_from_one_step_to_the_next_on_any_runner() {
+async fn no_state_crosses_from_one_tenant_to_another_on_any_runner() {
     let worker = TestWorker::start_with(|s| s.python.size = 2).await;
     let tenant_a = worker.scope;
     let tenant_b = other_tenant();
@@ -54,26 +72,24 @@ result = 'poisoned'";
 result = {'leak': hasattr(json, 'LEAK'), 'planted': 'planted' in sys.modules,
           'dumps': json.dumps([1]), 'len': len([1, 2]), 'threads': threading.active_count()}";
     for _ in 0..2 {
-        // Both runners get poisoned, one after the other, ...
-        for _ in 0..2 {
-            let poisoned = run_in(&worker, tenant_a, poison, json!({})).await;
+        // Both runners get poisoned at once, ...
+        for poisoned in run_on_both(&worker, tenant_a, poison).await {
             assert_eq!(poisoned.execution.status, ExecutionStatus::Completed);
         }
-        // ... and every later step sees a pristine interpreter, whichever runner it gets.
-        for _ in 0..3 {
-            let seen = output(&run_in(&worker, tenant_b, probe, json!({})).await);
+        // ... and tenant B's steps on both see a pristine interpreter.
+        for seen in run_on_both(&worker, tenant_b, probe).await {
             assert_eq!(
-                seen,
+                output(&seen),
                 json!({"leak": false, "planted": false, "dumps": "[1]", "len": 2, "threads": 1})
             );
         }
     }
 }
 
-/// A process a step starts and leaves behind dies with the step, and so does its private
-/// temporary directory.
+/// Processes a step starts and leaves behind, and the files in its private directory, are
+/// gone once the runner serves another tenant; a step cannot leave its process group.
 #[tokio::test]
-async fn what_a_step_leaves_running_or_on_disk_goes_with_it() {
+async fn what_a_tenant_leaves_running_or_on_disk_is_gone_before_another_tenant_runs() {
     let worker = TestWorker::start_with(|s| s.python.size = 1).await;
     let code = "import os, subprocess, tempfile
 child = subprocess.Popen(['sleep', '1000'])
@@ -96,13 +112,24 @@ except PermissionError:
         seen["setsid"], "refused",
         "a step cannot leave its process group"
     );
+    let other = run_in(
+        &worker,
+        other_tenant(),
+        "import os\nresult = os.listdir('.')",
+        json!({}),
+    );
+    assert_eq!(
+        output(&other.await),
+        json!([]),
+        "the next tenant starts in an empty directory"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     for pid in seen["pids"].as_array().unwrap() {
         let pid = pid.as_i64().unwrap();
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         assert!(
             stat.is_empty() || stat.split(") ").nth(1).unwrap_or("").starts_with('Z'),
-            "process {pid} outlived its step: {stat}"
+            "process {pid} outlived its tenant's session: {stat}"
         );
     }
     let tmp = seen["tmp"].as_str().unwrap();
