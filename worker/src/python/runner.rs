@@ -30,6 +30,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -263,7 +264,11 @@ impl Zygote {
         let pid = session.pid;
         self.end(session);
         let status = self.wait_for(pid);
-        self.send(CRASHED, protocol::describe_exit(status).as_bytes())
+        let why = match status.code() {
+            Some(SANDBOX_FAILED) => "its sandbox could not be set up".to_string(),
+            _ => protocol::describe_exit(status),
+        };
+        self.send(CRASHED, why.as_bytes())
     }
 
     fn send(&mut self, kind: u8, payload: &[u8]) -> std::io::Result<()> {
@@ -360,6 +365,9 @@ impl Zygote {
     }
 }
 
+/// How a session's process exits when it could not set up its sandbox.
+const SANDBOX_FAILED: i32 = 70;
+
 /// The descriptors a session keeps: its requests and its results.
 const SESSION_IN: RawFd = 3;
 const SESSION_OUT: RawFd = 4;
@@ -381,7 +389,7 @@ fn session_process(
         libc::setpgid(0, 0);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         if libc::getppid() != zygote || sandbox::lock_step().is_err() {
-            libc::_exit(1);
+            libc::_exit(SANDBOX_FAILED);
         }
         // Our two pipes move to 3 and 4 (through high numbers, so neither overwrites the
         // other), and every other descriptor closes: the worker's pipes, other sessions'.
@@ -393,7 +401,14 @@ fn session_process(
             || libc::dup2(high_out, SESSION_OUT) < 0
             || libc::syscall(libc::SYS_close_range, SESSION_OUT + 1, u32::MAX, 0) != 0
         {
-            libc::_exit(1);
+            libc::_exit(SANDBOX_FAILED);
+        }
+        // Files the session makes are its own; its directory is the one place it may write.
+        libc::umask(0o077);
+        if std::fs::DirBuilder::new().mode(0o700).create(tmp).is_err()
+            || sandbox::confine_files(tmp).is_err()
+        {
+            libc::_exit(SANDBOX_FAILED);
         }
         let _ = warm.call0(py);
         let input = File::from_raw_fd(SESSION_IN);

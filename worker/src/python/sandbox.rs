@@ -407,6 +407,58 @@ pub fn lock_step() -> Result<(), String> {
     seccompiler::apply_filter(&program).map_err(|e| e.to_string())
 }
 
+/// In a session's process, with Landlock (Linux 5.13+; best effort where the kernel lacks it):
+/// the whole filesystem becomes read-only, the shared scratch places (`/tmp`, `/var/tmp`,
+/// `/dev/shm`) disappear, and `private` (the session's own directory) is the one place it may
+/// write. Signals to processes outside the session are refused (Linux 6.12+). So sessions of
+/// different tenants, which share one user, can neither read each other's files nor kill each
+/// other's processes.
+pub fn confine_files(private: &std::path::Path) -> Result<(), String> {
+    use landlock::{
+        ABI, Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
+        RulesetError, Scope,
+    };
+    let abi = ABI::V6;
+    let read = AccessFs::from_read(abi);
+    let file_rw = AccessFs::from_file(abi);
+    let mut rules = Vec::new();
+    let mut grant = |path: &std::path::Path, access| {
+        // A path gone meanwhile, or unreadable to us anyway, is simply not granted.
+        if let Ok(fd) = PathFd::new(path) {
+            rules.push(PathBeneath::new(fd, access));
+        }
+    };
+    for (dir, hidden) in [
+        ("/", &["tmp", "var", "dev"][..]),
+        ("/var", &["tmp"]),
+        ("/dev", &["shm", "mqueue"]),
+    ] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if hidden.iter().any(|h| entry.file_name() == *h) {
+                continue;
+            }
+            let path = entry.path();
+            let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+            grant(&path, if is_dir { read } else { read & file_rw });
+        }
+    }
+    for device in ["/dev/null", "/dev/zero", "/dev/full"] {
+        grant(std::path::Path::new(device), file_rw);
+    }
+    grant(private, AccessFs::from_all(abi));
+    Ruleset::default()
+        .handle_access(AccessFs::from_all(abi))
+        .and_then(|r| r.scope(Scope::from_all(abi)))
+        .and_then(|r| r.create())
+        .and_then(|r| r.add_rules(rules.into_iter().map(Ok::<_, RulesetError>)))
+        .and_then(|r| r.restrict_self())
+        .map(|_| ())
+        .map_err(|e| format!("cannot confine the session: {e}"))
+}
+
 /// One filter per answer: sockets are refused with EACCES ("Permission denied" in Python),
 /// the calls no mode allows with EPERM, and clone3 with ENOSYS, so that libc falls back to
 /// clone, whose flags (unlike clone3's, which sit behind a pointer) a filter can see.

@@ -171,24 +171,34 @@ fn alive(pid: i32) -> bool {
 #[tokio::test]
 async fn runaway_code_is_stopped_at_max_run_time_and_leaves_no_process() {
     let worker = TestWorker::start().await;
-    let dir = tempdir();
-    for (i, body) in [
+    for body in [
         "while True:\n    pass",
         "time.sleep(10**9)",
         "while True:\n    try:\n        time.sleep(10)\n    except BaseException:\n        pass",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let pids = dir.join(format!("pids-{i}"));
+    ] {
+        // Steps may write nowhere the test could read, so the step marks its processes: its
+        // own name (/proc/<pid>/comm) and its child's argv[0].
+        let marker = format!("rw{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let code = format!(
-            "import os, subprocess, time\n\
-             child = subprocess.Popen(['sleep', '1000'])\n\
-             open({path:?}, 'w').write('%d %d' % (os.getpid(), child.pid))\n{body}",
-            path = pids.display().to_string(),
+            "import ctypes, subprocess, time\n\
+             ctypes.CDLL(None).prctl(15, b'{marker}')\n\
+             child = subprocess.Popen(['{marker}', '1000'], executable='/bin/sleep')\n{body}"
         );
         let started = Instant::now();
-        let detail = run_one(&worker, &[python(&code)], 1).await;
+        let message = worker.queue(&[python(&code)], 1).await;
+        worker.deliver(&message.to_bytes()).await;
+        let mut pids = Vec::new();
+        while pids.len() < 2 && started.elapsed() < Duration::from_secs(3) {
+            pids = marked(&marker);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            pids.len(),
+            2,
+            "the step and its child were seen running ({body})"
+        );
+        worker.idle(WAIT).await;
+        let detail = worker.detail(message.execution_id).await;
         assert!(
             started.elapsed() < Duration::from_secs(6),
             "stopped promptly: {:?}",
@@ -199,8 +209,6 @@ async fn runaway_code_is_stopped_at_max_run_time_and_leaves_no_process() {
             detail.execution.notes.as_deref(),
             Some("exceeded maxRunTime of 1 s")
         );
-        let text = std::fs::read_to_string(&pids).expect("the code ran and wrote its pids");
-        let pids: Vec<i32> = text.split(' ').map(|p| p.parse().unwrap()).collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
         for pid in pids {
             assert!(!alive(pid), "process {pid} survived ({body})");
@@ -209,6 +217,22 @@ async fn runaway_code_is_stopped_at_max_run_time_and_leaves_no_process() {
     // The worker goes on serving.
     let next = run_one(&worker, &[python("result = 'still here'")], 60).await;
     assert_eq!(next.steps[0].output, Some(json!("still here")));
+}
+
+/// Live processes whose name or argv[0] is `marker`.
+fn marked(marker: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if (comm.trim() == marker || cmdline.starts_with(marker.as_bytes())) && alive(pid) {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 #[tokio::test]

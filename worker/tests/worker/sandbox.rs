@@ -136,6 +136,67 @@ except PermissionError:
     assert!(!std::path::Path::new(tmp).exists(), "{tmp} was removed");
 }
 
+/// Sessions share one user, but not files or signals: a step writes only in its own
+/// directory, never sees `/tmp`, and cannot read another tenant's files or signal its
+/// processes, even while they run.
+#[tokio::test]
+async fn tenants_share_no_files_and_cannot_signal_each_other() {
+    let worker = TestWorker::start_with(|s| s.python.size = 2).await;
+    let secret = "import os, tempfile
+path = os.path.join(tempfile.gettempdir(), 'secret.txt')
+open(path, 'w').write('tenant A only')
+result = {'path': path, 'pid': os.getpid()}";
+    let owners: Vec<Value> = run_on_both(&worker, worker.scope, secret)
+        .await
+        .iter()
+        .map(output)
+        .collect();
+    let probe = r#"import os
+def attempt(f):
+    try:
+        f()
+        return 'ok'
+    except OSError as e:
+        return type(e).__name__
+def write(path):
+    open(path, 'w').write('x')
+result = {'targets': [], 'own': attempt(lambda: write(os.path.join(os.environ['TMPDIR'], 'mine'))),
+          'etc': attempt(lambda: open('/etc/hostname').read()),
+          'list_tmp': attempt(lambda: os.listdir('/tmp'))}
+for name in ('/tmp/x', '/var/tmp/x', '/dev/shm/x', '/etc/x', os.path.expanduser('~/../x')):
+    result[name] = attempt(lambda: write(name))
+for target in context['input']['owners']:
+    result['targets'].append({'read': attempt(lambda: open(target['path']).read()),
+                              'signal': attempt(lambda: os.kill(target['pid'], 0))})
+"#;
+    let seen = output(&run_in(&worker, other_tenant(), probe, json!({"owners": owners})).await);
+    assert_eq!(seen["own"], "ok", "{seen}");
+    assert_eq!(
+        seen["etc"], "ok",
+        "the system's files stay readable: {seen}"
+    );
+    assert_eq!(seen["list_tmp"], "PermissionError", "{seen}");
+    for path in ["/tmp/x", "/var/tmp/x", "/dev/shm/x", "/etc/x"] {
+        assert_eq!(seen[path], "PermissionError", "{path}: {seen}");
+    }
+    for target in seen["targets"].as_array().unwrap() {
+        assert_ne!(target["read"], "ok", "{seen}");
+        assert!(
+            ["PermissionError", "ProcessLookupError"].contains(&target["signal"].as_str().unwrap()),
+            "{seen}"
+        );
+    }
+    // One of tenant A's sessions was still alive: it is its files and its process that B
+    // could not reach, not merely ones that were gone.
+    let alive = seen["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["signal"] == "PermissionError")
+        .count();
+    assert!(alive >= 1, "{seen}");
+}
+
 /// Counts the connections a loopback listener accepts.
 fn listener() -> (u16, Arc<AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
