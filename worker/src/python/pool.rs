@@ -342,7 +342,8 @@ impl Runner {
                 }
             }
         }
-        runner.await_ready().await?;
+        let report = runner.await_ready().await?;
+        report_sandbox(&report);
         Ok(runner)
     }
 
@@ -361,16 +362,18 @@ impl Runner {
         let pid = self.await_ready().await?;
         self.session = Some(Session {
             tenant: tenant.to_string(),
-            pid: pid.ok_or_else(|| RunnerError::Crashed("no session process".into()))?,
+            pid: pid
+                .parse()
+                .map_err(|_| RunnerError::Crashed("no session process".into()))?,
             uses: 0,
         });
         Ok(())
     }
 
-    /// Reads a READY frame: the session's pid, if it announces one.
-    async fn await_ready(&mut self) -> Result<Option<i32>, RunnerError> {
+    /// Reads a READY frame: a new session's pid, or the runner's sandbox report at start.
+    async fn await_ready(&mut self) -> Result<String, RunnerError> {
         match protocol::read_frame_async(&mut self.stdout).await {
-            Ok((READY, pid)) => Ok(String::from_utf8_lossy(&pid).parse().ok()),
+            Ok((READY, payload)) => Ok(String::from_utf8_lossy(&payload).into_owned()),
             Ok((CRASHED, why)) => Err(RunnerError::Spawn(
                 String::from_utf8_lossy(&why).into_owned(),
             )),
@@ -393,6 +396,18 @@ impl Runner {
             _ => "it stopped answering".into(),
         }
     }
+}
+
+/// Logs, once per process, what the runners' sandbox could use on this machine.
+fn report_sandbox(report: &str) {
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    LOGGED.call_once(|| {
+        if report.contains("landlock=0") {
+            tracing::warn!(sandbox = report, "Landlock is not available (an old kernel, or a seccomp profile refusing it): Python steps of different tenants share the runners' user's files");
+        } else {
+            tracing::info!(sandbox = report, "Python runners sandboxed");
+        }
+    });
 }
 
 fn apply_limits(limits: &Limits) {

@@ -107,9 +107,10 @@ pub fn main() -> std::process::ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&mut output, format!("bad runner arguments: {e}")),
     };
-    if let Err(e) = isolate(&options) {
-        return fail(&mut output, e);
-    }
+    let report = match isolate(&options) {
+        Ok(report) => report,
+        Err(e) => return fail(&mut output, e),
+    };
     // SAFETY: prctl with constant arguments.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -135,6 +136,7 @@ pub fn main() -> std::process::ExitCode {
         Err(e) => return fail(&mut output, format!("cannot start Python: {e}")),
     };
     let mut zygote = Zygote {
+        report,
         run,
         warm,
         input,
@@ -152,10 +154,13 @@ pub fn main() -> std::process::ExitCode {
 }
 
 /// The sandbox, in order: a network namespace (while we may still be root), our user, then
-/// the seccomp filters. See [`sandbox`].
-fn isolate(options: &Options) -> Result<(), String> {
+/// the seccomp filters. See [`sandbox`]. `Ok` says what this kernel allowed, for the worker's
+/// log: `namespace=<yes|no> landlock=<ABI version, 0 if none>`.
+fn isolate(options: &Options) -> Result<String, String> {
+    let mut namespace_made = false;
     if options.network != NetworkPolicy::Open {
         let namespace = sandbox::enter_network_namespace(options.channel);
+        namespace_made = namespace.is_ok();
         if let Some(channel) = options.channel {
             // SAFETY: the channel was ours alone; user code has no use for it.
             unsafe { libc::close(channel) };
@@ -184,7 +189,12 @@ fn isolate(options: &Options) -> Result<(), String> {
             }
         }
     }
-    sandbox::lock_down(options.network)
+    sandbox::lock_down(options.network)?;
+    Ok(format!(
+        "namespace={} landlock={}",
+        if namespace_made { "yes" } else { "no" },
+        sandbox::landlock_abi()
+    ))
 }
 
 /// A process forked from the pristine interpreter, running the steps of one session.
@@ -196,6 +206,8 @@ struct Session {
 }
 
 struct Zygote {
+    /// What the sandbox could use here; sent with the first READY.
+    report: String,
     run: Py<PyAny>,
     warm: Py<PyAny>,
     input: File,
@@ -212,7 +224,8 @@ struct Zygote {
 
 impl Zygote {
     fn serve(&mut self) -> std::io::Result<()> {
-        self.send(READY, b"")?;
+        let report = std::mem::take(&mut self.report);
+        self.send(READY, report.as_bytes())?;
         loop {
             self.reap();
             if self.spare.is_none() && !readable(&self.input) {
@@ -405,11 +418,13 @@ fn session_process(
         }
         // Files the session makes are its own; its directory is the one place it may write.
         libc::umask(0o077);
-        if std::fs::DirBuilder::new().mode(0o700).create(tmp).is_err()
-            || sandbox::confine_files(tmp).is_err()
-        {
+        if std::fs::DirBuilder::new().mode(0o700).create(tmp).is_err() {
             libc::_exit(SANDBOX_FAILED);
         }
+        // Where an outer seccomp profile refuses Landlock, the worker has said so in its log
+        // (the runner's first READY reports `landlock=0`); the session runs unconfined rather
+        // than not at all.
+        let _ = sandbox::confine_files(tmp);
         let _ = warm.call0(py);
         let input = File::from_raw_fd(SESSION_IN);
         let mut output = File::from_raw_fd(SESSION_OUT);

@@ -459,6 +459,21 @@ pub fn confine_files(private: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot confine the session: {e}"))
 }
 
+/// The Landlock ABI version this kernel (and any outer seccomp profile) allows; 0 if none.
+pub fn landlock_abi() -> i64 {
+    const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+    // SAFETY: the version query takes no ruleset and touches no memory.
+    let version = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    version.max(0)
+}
+
 /// One filter per answer: sockets are refused with EACCES ("Permission denied" in Python),
 /// the calls no mode allows with EPERM, and clone3 with ENOSYS, so that libc falls back to
 /// clone, whose flags (unlike clone3's, which sit behind a pointer) a filter can see.
