@@ -151,13 +151,8 @@ result = {'path': path, 'pid': os.getpid()}";
         .iter()
         .map(output)
         .collect();
-    let probe = r#"import os
-def attempt(f):
-    try:
-        f()
-        return 'ok'
-    except OSError as e:
-        return type(e).__name__
+    let probe = ATTEMPT.to_string()
+        + r#"import os
 def write(path):
     open(path, 'w').write('x')
 result = {'targets': [], 'own': attempt(lambda: write(os.path.join(os.environ['TMPDIR'], 'mine'))),
@@ -169,7 +164,7 @@ for target in context['input']['owners']:
     result['targets'].append({'read': attempt(lambda: open(target['path']).read()),
                               'signal': attempt(lambda: os.kill(target['pid'], 0))})
 "#;
-    let seen = output(&run_in(&worker, other_tenant(), probe, json!({"owners": owners})).await);
+    let seen = output(&run_in(&worker, other_tenant(), &probe, json!({"owners": owners})).await);
     assert_eq!(seen["own"], "ok", "{seen}");
     assert_eq!(
         seen["etc"], "ok",
@@ -213,14 +208,19 @@ fn listener() -> (u16, Arc<AtomicUsize>) {
     (port, accepted)
 }
 
-/// Tries every way out it knows and says what happened to each.
-const PROBE: &str = r#"import ctypes, os, socket, subprocess
-def attempt(f):
+/// `attempt(f)`: `'ok'`, or the name of the `OSError` that `f()` raised.
+const ATTEMPT: &str = "def attempt(f):
     try:
         f()
         return 'ok'
     except OSError as e:
         return type(e).__name__
+";
+
+/// Tries every way out it knows and says what happened to each.
+fn probe() -> String {
+    ATTEMPT.to_string()
+        + r#"import ctypes, os, socket, subprocess
 def connect(host, port):
     socket.create_connection((host, port), timeout=3).close()
 def unix(path):
@@ -244,7 +244,8 @@ result['ptrace'] = attempt(lambda: syscall(101, 16, os.getppid(), 0, 0))
 result['unshare'] = attempt(lambda: syscall(272, 0x40000000))
 result['io_uring'] = attempt(lambda: syscall(425, 8, ctypes.create_string_buffer(120)))
 result['zygote_mem'] = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
-"#;
+"#
+}
 
 fn targets(listener_port: u16) -> Value {
     json!({"tcp": {
@@ -261,7 +262,7 @@ async fn network_none_refuses_every_socket() {
     let worker = TestWorker::start().await;
     assert_eq!(worker.ctx.settings.python.network, NetworkPolicy::None);
     let (port, accepted) = listener();
-    let seen = output(&run_in(&worker, worker.scope, PROBE, targets(port)).await);
+    let seen = output(&run_in(&worker, worker.scope, &probe(), targets(port)).await);
     for name in [
         "listener",
         "postgres",
@@ -298,7 +299,7 @@ async fn network_guarded_reaches_only_what_the_guard_allows() {
     })
     .await;
     let (port, accepted) = listener();
-    let seen = output(&run_in(&worker, worker.scope, PROBE, targets(port)).await);
+    let seen = output(&run_in(&worker, worker.scope, &probe(), targets(port)).await);
     // Direct connections find an empty network of the runner's own.
     for name in ["listener", "postgres", "rabbitmq"] {
         assert_eq!(seen[name], "ConnectionRefusedError", "{name}: {seen}");
