@@ -315,22 +315,45 @@ async fn network_guarded_reaches_only_what_the_guard_allows() {
         assert_eq!(seen[name], "PermissionError", "{name}: {seen}");
     }
     let fetch = format!(
-        "import urllib.request, urllib.error
+        "import http.client, os, urllib.parse, urllib.request, urllib.error
 def get(url):
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
             return [r.status, r.read().decode()]
     except urllib.error.HTTPError as e:
         return [e.code, e.read().decode()]
+def tunnel(host, port):
+    # What HTTPS clients do: CONNECT through the proxy, then speak through the tunnel.
+    proxy = urllib.parse.urlsplit(os.environ['HTTPS_PROXY'])
+    conn = http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=5)
+    conn.set_tunnel(host, port)
+    try:
+        conn.request('GET', '/through-tunnel')
+        r = conn.getresponse()
+        return [r.status, r.read().decode()]
+    except OSError as e:
+        return [403 if '403' in str(e) else 0, str(e)]
 result = {{'allowed': get('{allowed}'), 'listener': get('http://127.0.0.1:{port}/'),
-          'postgres': get('http://127.0.0.1:5432/'), 'metadata': get('http://169.254.169.254/')}}",
+          'postgres': get('http://127.0.0.1:5432/'), 'metadata': get('http://169.254.169.254/'),
+          'tunnel': tunnel('127.0.0.2', {sink_port}),
+          'tunnel_listener': tunnel('127.0.0.1', {port})}}",
         allowed = sink.url("/from-python"),
+        sink_port = sink.port,
     );
     let seen = output(&run_in(&worker, worker.scope, &fetch, json!({})).await);
     assert_eq!(seen["allowed"][0], 200, "{seen}");
-    assert_eq!(sink.requests().len(), 1, "the sink got the step's request");
-    for name in ["listener", "postgres", "metadata"] {
+    assert_eq!(seen["tunnel"][0], 200, "{seen}");
+    let paths: Vec<String> = sink.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/from-python", "/through-tunnel"],
+        "the sink got both requests"
+    );
+    for name in ["listener", "postgres", "metadata", "tunnel_listener"] {
         assert_eq!(seen[name][0], 403, "{name}: {seen}");
+    }
+    // Plain HTTP shows the guard's reason; a refused CONNECT is a 403 to the client.
+    for name in ["listener", "postgres", "metadata"] {
         assert!(
             seen[name][1].as_str().unwrap().contains("not allowed"),
             "{seen}"
