@@ -33,3 +33,5 @@ echo "== cargo build (binaries the cross-process tests start)"
 cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== schemathesis (the API against its own OpenAPI document)"
+bash tests/schemathesis/run.sh

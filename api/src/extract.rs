@@ -21,7 +21,171 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// wrong type → 400 naming the field (`steps[0].stepNumber: invalid type ...`).
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// Where a request body must hold JSON objects. serde reads a struct from a JSON array of its
+/// fields' values in declaration order (`["Daily", null, ...]`) as readily as from an object;
+/// the API documents its bodies as objects, so an array (or anything else) in the place of one
+/// is a 400 naming where.
+pub trait ObjectShape {
+    /// Whether the whole body must be an object.
+    const ROOT_IS_OBJECT: bool = true;
+    /// Top-level fields holding, when given, a list of objects (`steps`, `triggers`).
+    const OBJECT_LISTS: &'static [&'static str] = &[];
+}
+
+/// A body that may be any JSON value (an event's input).
+impl ObjectShape for serde_json::Value {
+    const ROOT_IS_OBJECT: bool = false;
+}
+
+/// Checks `bytes` against `T`'s [`ObjectShape`]. The structure alone is read: values are
+/// skipped unparsed, so whatever else is wrong with them is left to `T`'s own deserializer,
+/// which names the field. `Err(None)` when the bytes could not be read this way (bad JSON):
+/// `T`'s deserializer then says what is wrong.
+fn check_shape<T: ObjectShape>(bytes: &[u8]) -> Result<(), Option<ApiError>> {
+    if !T::ROOT_IS_OBJECT {
+        return Ok(());
+    }
+    let shape = shape::Root::read(bytes, T::OBJECT_LISTS).map_err(|_| None)?;
+    if !shape.is_object {
+        return Err(Some(ApiError::BadRequest(
+            "invalid JSON body: must be a JSON object".into(),
+        )));
+    }
+    if let Some((field, i)) = shape.first_non_object {
+        return Err(Some(ApiError::BadRequest(format!(
+            "invalid JSON body at {field}[{i}]: must be a JSON object"
+        ))));
+    }
+    Ok(())
+}
+
+/// Reading a body's structure without its values (see [`check_shape`]).
+mod shape {
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    /// What was found at the root, or at an entry of a list (whose own lists are not looked at).
+    pub struct Root {
+        pub is_object: bool,
+        /// The first entry of one of the lists that is not an object: (list, index).
+        pub first_non_object: Option<(&'static str, usize)>,
+    }
+
+    impl Root {
+        pub fn read(bytes: &[u8], lists: &'static [&'static str]) -> serde_json::Result<Self> {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let root = Node(lists).deserialize(&mut de)?;
+            de.end()?;
+            Ok(root)
+        }
+    }
+
+    /// Visits one JSON value; in an object, the values of `self.0`'s keys are read as lists.
+    struct Node(&'static [&'static str]);
+
+    /// Visits a list's value: the index of its first entry that is not an object. Anything but
+    /// a list (`null` included) is skipped: its type error is the deserializer's to report.
+    struct List;
+
+    /// Scalars are never objects and lists have no entries to look at.
+    macro_rules! scalars {
+        ($value:expr) => {
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+        };
+    }
+
+    const NOT_AN_OBJECT: Root = Root {
+        is_object: false,
+        first_non_object: None,
+    };
+
+    impl<'de> DeserializeSeed<'de> for Node {
+        type Value = Root;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Root, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Node {
+        type Value = Root;
+        scalars!(NOT_AN_OBJECT);
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Root, A::Error> {
+            let mut first_non_object = None;
+            while let Some(key) = map.next_key::<String>()? {
+                match self.0.iter().find(|list| **list == key) {
+                    Some(list) => {
+                        let first = map.next_value_seed(List)?;
+                        first_non_object = first_non_object.or(first.map(|i| (*list, i)));
+                    }
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Root {
+                is_object: true,
+                first_non_object,
+            })
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Root, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(NOT_AN_OBJECT)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for List {
+        type Value = Option<usize>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for List {
+        type Value = Option<usize>;
+        scalars!(None);
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<usize>, A::Error> {
+            let mut first = None;
+            let mut i = 0;
+            while let Some(entry) = seq.next_element_seed(Node(&[]))? {
+                if !entry.is_object && first.is_none() {
+                    first = Some(i);
+                }
+                i += 1;
+            }
+            Ok(first)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<usize>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + ObjectShape> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -59,7 +223,12 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
         })
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Reads a body into `T`: its shape first ([`ObjectShape`]), then `T` itself, so that every
+/// serde check (types, ranges, duplicate fields) applies as written and names the field.
+pub fn parse_json<T: DeserializeOwned + ObjectShape>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Err(Some(error)) = check_shape::<T>(bytes) {
+        return Err(error);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -97,7 +266,7 @@ async fn path_id<T: FromStr>(parts: &mut Parts, name: &str) -> Result<T, ApiErro
 /// else must be JSON, as for [`JsonBody`].
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned + ObjectShape> FromRequest<S> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {

@@ -7,6 +7,7 @@
 //! request type, and such a body must not wipe fields on a partial update.
 
 use crate::error::ApiError;
+use crate::extract::ObjectShape;
 use actuate_shared::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
 use actuate_shared::ids::{StepId, TriggerId};
 use actuate_shared::model::{StepType, TriggerType};
@@ -24,15 +25,21 @@ pub struct ActionRequest {
     name: Option<String>,
     description: Option<String>,
     is_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "integer")]
     max_run_time: Option<i64>,
     steps: Option<Vec<StepRequest>>,
     triggers: Option<Vec<TriggerRequest>>,
+}
+
+impl ObjectShape for ActionRequest {
+    const OBJECT_LISTS: &'static [&'static str] = &["steps", "triggers"];
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRequest {
     step_id: Option<StepId>,
+    #[serde(default, deserialize_with = "integer")]
     step_number: Option<i64>,
     step_type: Option<String>,
     description: Option<String>,
@@ -45,9 +52,26 @@ pub struct TriggerRequest {
     trigger_id: Option<TriggerId>,
     trigger_type: Option<String>,
     settings: Option<Value>,
+    #[serde(default, deserialize_with = "integer")]
     frequency: Option<i64>,
     event_name: Option<String>,
     start_date: Option<String>,
+}
+
+/// An optional integer field. JSON has one kind of number, so `60.0` is the integer 60 (as
+/// JSON Schema's `integer` has it, and as some serialisers write whole numbers); a number with
+/// a fraction, or beyond an `i64`, is refused.
+fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    actuate_shared::step_settings::whole_number(&number)
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "invalid number `{number}`, expected a whole number"
+            ))
+        })
 }
 
 fn bad(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> ApiError {
@@ -112,6 +136,19 @@ fn settings_text(field: &str, value: Value) -> Result<(String, Value), ApiError>
             "must be a JSON string (or object) holding a JSON object",
         )),
     }
+}
+
+/// A `YYYY-MM-DD` date, exactly: chrono's `%Y-%m-%d` alone also takes `2024-1-5`, `+2024-01-05`
+/// and leading whitespace, which the documented format does not.
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    let digits_and_dashes = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    digits_and_dashes
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn steps(list: Vec<StepRequest>) -> Result<Vec<StepDraft>, ApiError> {
@@ -240,7 +277,7 @@ fn triggers(list: Vec<TriggerRequest>) -> Result<Vec<TriggerDraft>, ApiError> {
             let start_date = t
                 .start_date
                 .map(|d| {
-                    NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                    parse_date(&d).ok_or_else(|| {
                         bad(
                             field("startDate"),
                             format_args!("'{}' is not a date (YYYY-MM-DD)", d.escape_debug()),
@@ -394,8 +431,36 @@ mod tests {
                 "triggers[0].startDate",
             ),
             (
+                json!({"name": "x", "steps": [step("{}")], "triggers": [{"triggerType": "DailyScheduler", "startDate": "2024-1-5"}]}),
+                "triggers[0].startDate",
+            ),
+            (
+                json!({"name": "x", "steps": [step("{}")], "triggers": [{"triggerType": "DailyScheduler", "startDate": " 2024-01-05"}]}),
+                "triggers[0].startDate",
+            ),
+            (
+                json!({"name": "x", "steps": [step("{}")], "triggers": [{"triggerType": "DailyScheduler", "startDate": "+2024-01-05"}]}),
+                "triggers[0].startDate",
+            ),
+            (
+                json!({"name": "x", "steps": [step("{}")], "triggers": [{"triggerType": "DailyScheduler", "startDate": "2024-02-30"}]}),
+                "triggers[0].startDate",
+            ),
+            (
+                json!({"name": "x", "steps": [[null, null, "Python", null, "{}"]]}),
+                "steps[0]: must be a JSON object",
+            ),
+            (
+                json!({"name": "x", "steps": [step("{}")], "triggers": [["EventTrigger"]]}),
+                "triggers[0]: must be a JSON object",
+            ),
+            (
+                json!(["x", null, null, null, [step("{}")]]),
+                "invalid JSON body: must be a JSON object",
+            ),
+            (
                 json!({"name": "a\u{0}b", "steps": [step("{}")]}),
-                "name: must not contain NUL",
+                "name: must not contain control characters (found U+0000)",
             ),
             (
                 json!({"name": "x", "maxRunTime": "60", "steps": [step("{}")]}),
@@ -405,11 +470,30 @@ mod tests {
                 json!({"name": "x", "maxRunTime": 1e30, "steps": [step("{}")]}),
                 "at maxRunTime",
             ),
+            (
+                json!({"name": "x", "maxRunTime": 60.5, "steps": [step("{}")]}),
+                "at maxRunTime: invalid number `60.5`, expected a whole number",
+            ),
+            (
+                json!({"name": "x", "steps": [{"stepType": "Python", "settings": "{}", "stepNumber": 1.5}]}),
+                "at steps[0].stepNumber",
+            ),
         ];
         for (body, expected) in cases {
             let err = draft(body.clone()).unwrap_err();
             assert!(err.contains(expected), "{body} → {err} (wanted {expected})");
         }
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_fraction() {
+        let d = draft(json!({"name": "x", "maxRunTime": 60.0, "steps": [
+            {"stepType": "Python", "settings": "{}", "stepNumber": 2.0}],
+            "triggers": [{"triggerType": "DailyScheduler", "frequency": 3e0}]}))
+        .unwrap();
+        assert_eq!(d.max_run_time, 60);
+        assert_eq!(d.steps[0].step_number, 2);
+        assert_eq!(d.triggers[0].frequency, 3);
     }
 
     #[test]

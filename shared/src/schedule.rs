@@ -97,7 +97,8 @@ fn parse_u32(
     match setting(settings, name) {
         None => Ok(None),
         Some(v) => v
-            .as_u64()
+            .as_number()
+            .and_then(crate::step_settings::whole_number)
             .and_then(|n| u32::try_from(n).ok())
             .filter(|n| range.contains(n))
             .map(Some)

@@ -43,7 +43,33 @@ pub struct WebhookSettings {
     #[serde(default)]
     pub headers: Map<String, Value>,
     pub body: Option<Value>,
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub timeout_seconds: Option<u64>,
+}
+
+/// A JSON number that is a whole number within `i64`: `60` and also `60.0` (JSON has one kind
+/// of number, and JSON Schema's `integer` takes both), not `60.5`.
+pub fn whole_number(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (i64::MIN as f64..-(i64::MIN as f64)).contains(f))
+            .map(|f| f as i64)
+    })
+}
+
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    whole_number(&number)
+        .and_then(|n| u64::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "invalid number `{number}`, expected a whole number of seconds"
+            ))
+        })
 }
 
 pub const WEBHOOK_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -383,6 +409,20 @@ mod tests {
             parse(
                 StepType::Webhook,
                 json!({"url": "http://x", "timeoutSeconds": 0})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                StepType::Webhook,
+                json!({"url": "http://x", "timeoutSeconds": 5.0})
+            )
+            .is_ok()
+        );
+        assert!(
+            parse(
+                StepType::Webhook,
+                json!({"url": "http://x", "timeoutSeconds": 5.5})
             )
             .is_err()
         );

@@ -4,7 +4,8 @@
 use super::{ping, unauthorized_ping};
 use crate::error::ApiError;
 use crate::extract::{
-    ActionIdPath, Caller, EventNamePath, ExecutionIdPath, OptionalJsonBody, QueryParams,
+    ActionIdPath, Caller, EventNamePath, ExecutionIdPath, ObjectShape, OptionalJsonBody,
+    QueryParams,
 };
 use crate::package;
 use crate::startup::AppState;
@@ -51,6 +52,8 @@ pub fn router() -> Router<AppState> {
 struct ExecuteRequest {
     input: Option<Value>,
 }
+
+impl ObjectShape for ExecuteRequest {}
 
 /// An execution's input (`null` is none); NUL cannot be stored, so it is refused by path.
 fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {

@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod document;
 mod executions;
 mod hardening;
 mod helpers;

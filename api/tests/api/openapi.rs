@@ -13,6 +13,11 @@ fn venv_python() -> String {
 /// Runs `script` with the test virtualenv's Python on `input` (as JSON, in a file named by
 /// `sys.argv[1]`); panics with its error output if it fails.
 fn python_check(script: &str, input: &Value) {
+    python_output(script, input);
+}
+
+/// As [`python_check`], and returns what the script printed.
+pub fn python_output(script: &str, input: &Value) -> String {
     let file = std::env::temp_dir().join(format!("actuate-openapi-{}.json", uuid::Uuid::new_v4()));
     std::fs::write(&file, input.to_string()).unwrap();
     let output = std::process::Command::new(venv_python())
@@ -26,6 +31,7 @@ fn python_check(script: &str, input: &Value) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[tokio::test]
