@@ -1,5 +1,6 @@
 //! Python step costs, printed as a markdown table (a measurement, not a test):
-//! - the per-step overhead of a trivial step (`result = 1`) through the warm runner pool,
+//! - the per-step overhead of a trivial step (`result = 1`) through the warm runner pool, for
+//!   one tenant and alternating between two (a new session each step),
 //!   against spawning `python3 -c` per step as subprocess-based engines do;
 //! - the throughput of CPU-bound steps with 1 and 2 runners.
 //!
@@ -77,6 +78,21 @@ async fn main() {
     }
     let pooled = stats(samples);
 
+    // The same step, alternating between two tenants: every step starts a new session (with
+    // a pause between steps, as real executions have, in which the next session is forked and
+    // warmed up ahead; back to back, the fork itself would be paid too).
+    let n_switch = n_pool / 10;
+    let mut samples = Vec::with_capacity(n_switch);
+    for i in 0..n_switch {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let tenant = if i % 2 == 0 { "tenant-a" } else { "tenant-b" };
+        let t = Instant::now();
+        let response = one.run(tenant, &trivial).await.unwrap();
+        samples.push(t.elapsed());
+        assert!(response.ok);
+    }
+    let switching = stats(samples);
+
     // The same step as a fresh `python3 -c` per step.
     let mut samples = Vec::with_capacity(n_spawn);
     for _ in 0..n_spawn {
@@ -119,6 +135,12 @@ async fn main() {
         us(pooled.mean),
         us(pooled.p50),
         us(pooled.p99)
+    );
+    println!(
+        "| trivial step, another tenant each time (new session; n={n_switch}) | {} | {} | {} |",
+        us(switching.mean),
+        us(switching.p50),
+        us(switching.p99)
     );
     println!(
         "| trivial step via `python3 -c` subprocess (n={n_spawn}) | {} | {} | {} |",

@@ -79,20 +79,18 @@ def _compiled(source, filename):
     return code
 
 
-def warm():
-    """Runs the harness's own path once on nothing, in a fresh session process before any request
-    comes: the copy-on-write faults of a first run are paid while the runner waits, not by the
-    first step."""
-    log = _CappedLog(16)
-    log.write("x")
-    context = _loads('{"steps": {"1": {"output": null}}, "input": {"a": [1, 2.5, "x"]}}')
-    scope = {"__name__": "__main__", "__builtins__": builtins, "context": context}
-    _exec(_compile("result = context['input']", "<warm>", "exec"), scope)
-    _dumps({"ok": True, "output": _dumps(scope["result"]), "log": log.value()})
-    try:
-        raise ValueError("warm")
-    except ValueError as e:
-        "".join(_format_exception(_type(e), e, e.__traceback__))
+def warm(tmp):
+    """Runs one step of nothing through the whole harness, in a fresh session process before any
+    request comes: the copy-on-write faults of a first run are paid while the runner waits, not
+    by the first step."""
+    run(_dumps({
+        "source": "def main(context):\n    return {'n': len(context['input']['a'])}",
+        "filename": "<warm>", "function": None, "logCap": 1024,
+        "context": {"execution": {"id": "warm", "attempt": 1}, "input": {"a": [1, 2.5, "x"]},
+                    "steps": {"1": {"output": None}}},
+    }), tmp)
+    run(_dumps({"source": "raise ValueError('warm')", "filename": "<warm>", "logCap": 1024,
+                "context": {}}), tmp)
 
 
 def run(request_json, tmp):

@@ -228,8 +228,15 @@ impl Zygote {
         self.send(READY, report.as_bytes())?;
         loop {
             self.reap();
-            if self.spare.is_none() && !readable(&self.input) {
+            // Fork the next session while idle: after a READY the worker's request follows at
+            // once, and must not wait behind a fork.
+            if self.spare.is_none() && !readable(&self.input, IDLE_BEFORE_FORK_MS) {
                 self.spare = Some(self.fork_session()?);
+            }
+            // Ended sessions are reaped (and their directories removed) while we wait, not only
+            // when the next frame comes.
+            while !self.ended.is_empty() && !readable(&self.input, REAP_EVERY_MS) {
+                self.reap();
             }
             let (kind, payload) = match protocol::read_frame(&mut &self.input) {
                 Ok(frame) => frame,
@@ -425,7 +432,7 @@ fn session_process(
         // (the runner's first READY reports `landlock=0`); the session runs unconfined rather
         // than not at all.
         let _ = sandbox::confine_files(tmp);
-        let _ = warm.call0(py);
+        let _ = warm.call1(py, (tmp.to_string_lossy().as_ref(),));
         let input = File::from_raw_fd(SESSION_IN);
         let mut output = File::from_raw_fd(SESSION_OUT);
         let tmp = tmp.to_string_lossy().into_owned();
@@ -466,13 +473,20 @@ fn pipe() -> std::io::Result<(File, File)> {
     }
 }
 
-/// Whether a frame is waiting on `input` (so the worker is not kept waiting by a fork).
-fn readable(input: &File) -> bool {
+/// How often ended sessions are looked for while the input is quiet.
+const REAP_EVERY_MS: i32 = 20;
+
+/// How long the input must stay quiet before the zygote forks a spare session.
+const IDLE_BEFORE_FORK_MS: i32 = 2;
+
+/// Whether a frame arrives on `input` within `wait_ms` (so the worker is not kept waiting by a
+/// fork).
+fn readable(input: &File, wait_ms: i32) -> bool {
     let mut poll = libc::pollfd {
         fd: input.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
     // SAFETY: poll on one valid descriptor, without waiting.
-    unsafe { libc::poll(&mut poll, 1, 0) == 1 && poll.revents & libc::POLLIN != 0 }
+    unsafe { libc::poll(&mut poll, 1, wait_ms) == 1 && poll.revents & libc::POLLIN != 0 }
 }
