@@ -226,11 +226,13 @@ impl Zygote {
     fn serve(&mut self) -> std::io::Result<()> {
         let report = std::mem::take(&mut self.report);
         self.send(READY, report.as_bytes())?;
+        let mut answered = true;
         loop {
             self.reap();
-            // Fork the next session while idle: after a READY the worker's request follows at
-            // once, and must not wait behind a fork.
-            if self.spare.is_none() && !readable(&self.input, IDLE_BEFORE_FORK_MS) {
+            // Fork the next session once an answer went out (the worker is then busy recording
+            // it): after a READY, the worker's request follows at once and must not wait behind
+            // a fork.
+            if self.spare.is_none() && answered && !readable(&self.input, 0) {
                 self.spare = Some(self.fork_session()?);
             }
             // Ended sessions are reaped (and their directories removed) while we wait, not only
@@ -255,8 +257,12 @@ impl Zygote {
                     };
                     self.send(READY, session.pid.to_string().as_bytes())?;
                     self.current = Some(session);
+                    answered = false;
                 }
-                REQUEST => self.relay(&payload)?,
+                REQUEST => {
+                    self.relay(&payload)?;
+                    answered = true;
+                }
                 other => {
                     return Err(std::io::Error::other(format!(
                         "unexpected frame {:?}",
@@ -475,9 +481,6 @@ fn pipe() -> std::io::Result<(File, File)> {
 
 /// How often ended sessions are looked for while the input is quiet.
 const REAP_EVERY_MS: i32 = 20;
-
-/// How long the input must stay quiet before the zygote forks a spare session.
-const IDLE_BEFORE_FORK_MS: i32 = 2;
 
 /// Whether a frame arrives on `input` within `wait_ms` (so the worker is not kept waiting by a
 /// fork).
