@@ -437,7 +437,10 @@ fn session_process(
         // Where an outer seccomp profile refuses Landlock, the worker has said so in its log
         // (the runner's first READY reports `landlock=0`); the session runs unconfined rather
         // than not at all.
-        let _ = sandbox::confine_files(tmp);
+        let import_path: Vec<PathBuf> = std::env::var_os("PYTHONPATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        let _ = sandbox::confine_files(tmp, &import_path);
         let _ = warm.call1(py, (tmp.to_string_lossy().as_ref(),));
         let input = File::from_raw_fd(SESSION_IN);
         let mut output = File::from_raw_fd(SESSION_OUT);

@@ -412,8 +412,12 @@ pub fn lock_step() -> Result<(), String> {
 /// `/dev/shm`) disappear, and `private` (the session's own directory) is the one place it may
 /// write. Signals to processes outside the session are refused (Linux 6.12+). So sessions of
 /// different tenants, which share one user, can neither read each other's files nor kill each
-/// other's processes.
-pub fn confine_files(private: &std::path::Path) -> Result<(), String> {
+/// other's processes. `readable` are granted reading too wherever they are (the import path of
+/// user code, which may well live under `/tmp`).
+pub fn confine_files(
+    private: &std::path::Path,
+    readable: &[std::path::PathBuf],
+) -> Result<(), String> {
     use landlock::{
         ABI, Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
         RulesetError, Scope,
@@ -428,6 +432,12 @@ pub fn confine_files(private: &std::path::Path) -> Result<(), String> {
             rules.push(PathBeneath::new(fd, access));
         }
     };
+    // Directories get reading and listing; files (a zip on the import path) reading only, as
+    // Landlock refuses directory rights on a file.
+    let reading = |path: &std::path::Path| {
+        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        if is_dir { read } else { read & file_rw }
+    };
     for (dir, hidden) in [
         ("/", &["tmp", "var", "dev"][..]),
         ("/var", &["tmp"]),
@@ -441,12 +451,14 @@ pub fn confine_files(private: &std::path::Path) -> Result<(), String> {
                 continue;
             }
             let path = entry.path();
-            let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
-            grant(&path, if is_dir { read } else { read & file_rw });
+            grant(&path, reading(&path));
         }
     }
     for device in ["/dev/null", "/dev/zero", "/dev/full"] {
         grant(std::path::Path::new(device), file_rw);
+    }
+    for path in readable {
+        grant(path, reading(path));
     }
     grant(private, AccessFs::from_all(abi));
     Ruleset::default()

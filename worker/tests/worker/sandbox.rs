@@ -440,3 +440,22 @@ result = {'uid': os.getuid(), 'text': ' '.join(found.values()), 'fds': fds,
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The import path is readable wherever it is, `/tmp` included, though `/tmp` itself is not.
+#[tokio::test]
+async fn the_import_path_stays_readable_even_under_tmp() {
+    let dir = tempdir();
+    std::fs::write(dir.join("actuate_probe_module.py"), "VALUE = 'imported'\n").unwrap();
+    let path = dir.display().to_string();
+    let worker = TestWorker::start_with(|s| s.python.python_path = Some(path.clone())).await;
+    let code = "import os, actuate_probe_module
+try:
+    os.listdir(os.path.dirname(os.path.dirname(actuate_probe_module.__file__)))
+    listed = 'ok'
+except PermissionError:
+    listed = 'PermissionError'
+result = [actuate_probe_module.VALUE, listed]";
+    let seen = output(&run_in(&worker, worker.scope, code, json!({})).await);
+    assert_eq!(seen, json!(["imported", "PermissionError"]));
+    let _ = std::fs::remove_dir_all(dir);
+}
