@@ -27,24 +27,26 @@ const PARSER_STACK: usize = 64 * 1024 * 1024;
 /// `Err("line 3, column 5: ...")` when `code` does not parse or nests too deeply.
 pub fn check(code: &str) -> Result<(), String> {
     let tokens = bounded_tokens(code).map_err(|(offset, problem)| at(code, offset, &problem))?;
-    let parse = || {
+    let parse = |tokens: Vec<LexResult>| {
         parse_tokens(tokens, Mode::Module, "<step>")
             .map(|_| ())
             .map_err(|e| at(code, e.offset, &e.error.to_string()))
     };
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
+    let mut tokens = Some(tokens);
+    let on_thread = std::thread::scope(|scope| {
+        std::thread::Builder::new()
             .name("python-syntax".into())
             .stack_size(PARSER_STACK)
-            .spawn_scoped(scope, parse)
-        {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err("the code could not be checked".into())),
-            // No thread to be had: the depth is bounded, so this thread's stack does too.
-            Err(_) => Err("the code could not be checked now; try again".into()),
-        }
-    })
+            .spawn_scoped(scope, || parse(tokens.take().expect("taken once")))
+            .ok()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("the code could not be checked".into()))
+            })
+    });
+    // No thread to be had: the depth is bounded, so this thread's stack does too.
+    on_thread.unwrap_or_else(|| parse(tokens.take().expect("not taken: no thread ran")))
 }
 
 /// The code's tokens, once they are known to stay within the limits; else where and why not.

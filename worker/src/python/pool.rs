@@ -202,11 +202,9 @@ impl PythonPool {
     async fn checkout(&self, tenant: &str) -> Result<Runner, RunnerError> {
         let taken = {
             let mut idle = self.idle.lock().expect("pool lock");
-            let same = idle.iter().rposition(|r| {
-                r.session
-                    .as_ref()
-                    .is_some_and(|s| s.tenant == tenant && s.uses < self.config.recycle_after)
-            });
+            let same = idle
+                .iter()
+                .rposition(|r| r.serves(tenant, self.config.recycle_after));
             match same {
                 Some(i) => Some(idle.remove(i)),
                 None if idle.is_empty() => None,
@@ -217,11 +215,9 @@ impl PythonPool {
             Some(runner) => runner,
             None => Runner::spawn(&self.config, &self.guard).await?,
         };
-        let current = runner
-            .session
-            .as_ref()
-            .is_some_and(|s| s.tenant == tenant && s.uses < self.config.recycle_after);
-        if !current && let Err(e) = runner.start_session(tenant).await {
+        if !runner.serves(tenant, self.config.recycle_after)
+            && let Err(e) = runner.start_session(tenant).await
+        {
             // It died while idle (killed, a limit): a fresh runner, once.
             tracing::warn!(error = %e, "a Python runner died while idle; starting another");
             runner = Runner::spawn(&self.config, &self.guard).await?;
@@ -347,16 +343,17 @@ impl Runner {
         Ok(runner)
     }
 
+    /// Whether the current session is `tenant`'s and may run another step.
+    fn serves(&self, tenant: &str, recycle_after: u32) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.tenant == tenant && s.uses < recycle_after)
+    }
+
     /// Ends the current session (the runner kills its processes) and starts one for `tenant`.
     async fn start_session(&mut self, tenant: &str) -> Result<(), RunnerError> {
         self.session = None;
-        let sent = async {
-            self.stdin
-                .write_all(&protocol::encode(SESSION, b""))
-                .await?;
-            self.stdin.flush().await
-        };
-        if sent.await.is_err() {
+        if self.send(SESSION, b"").await.is_err() {
             return Err(RunnerError::Crashed(self.exit_reason().await));
         }
         let pid = self.await_ready().await?;
@@ -382,11 +379,15 @@ impl Runner {
         }
     }
 
-    async fn call(&mut self, payload: &[u8]) -> std::io::Result<(u8, Vec<u8>)> {
+    async fn send(&mut self, kind: u8, payload: &[u8]) -> std::io::Result<()> {
         self.stdin
-            .write_all(&protocol::encode(REQUEST, payload))
+            .write_all(&protocol::encode(kind, payload))
             .await?;
-        self.stdin.flush().await?;
+        self.stdin.flush().await
+    }
+
+    async fn call(&mut self, payload: &[u8]) -> std::io::Result<(u8, Vec<u8>)> {
+        self.send(REQUEST, payload).await?;
         protocol::read_frame_async(&mut self.stdout).await
     }
 

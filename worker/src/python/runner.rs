@@ -217,7 +217,7 @@ struct Zygote {
     spare: Option<Session>,
     /// Sessions killed but not yet reaped, with their directories.
     ended: Vec<(i32, PathBuf)>,
-    /// Exit statuses collected while reaping, by pid.
+    /// Exit statuses of tracked sessions collected while reaping, by pid.
     reaped: HashMap<i32, i32>,
     sessions: u64,
 }
@@ -322,7 +322,15 @@ impl Zygote {
             if pid <= 0 {
                 break;
             }
-            self.reaped.insert(pid, status);
+            // Orphans of steps are only collected; a session's status may still be asked for.
+            let tracked = [&self.current, &self.spare]
+                .into_iter()
+                .flatten()
+                .any(|s| s.pid == pid)
+                || self.ended.iter().any(|(ended, _)| *ended == pid);
+            if tracked {
+                self.reaped.insert(pid, status);
+            }
         }
         let reaped = &mut self.reaped;
         self.ended.retain(|(pid, tmp)| {
