@@ -73,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = ApiSettings::from_env()?;
             telemetry::init(settings.log_format);
             let store: actuate_shared::storage::DynStore = std::sync::Arc::new(
-                PgStore::connect_lazy(&settings.database.url, settings.database.max_connections)?,
+                PgStore::from_settings(&settings.database)?,
             );
             store.migrate().await?;
             let stop = tokio_util::sync::CancellationToken::new();

@@ -2,11 +2,12 @@
 //! this file decides every error's status and body. 5xx bodies are opaque: the cause is logged
 //! here, never sent.
 
+use crate::storage_gate::StorageDown;
 use actuate_shared::ids::{ActionId, ExecutionId};
 use actuate_shared::model::ExecutionStatus;
 use actuate_shared::storage::StoreError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -43,7 +44,14 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The database could not be reached: 503 with `Retry-After`, and the storage gate
+    /// (`storage_gate.rs`) answers the next requests at once until it is back.
+    #[error("storage unavailable")]
+    StorageUnavailable(#[source] anyhow::Error),
 }
+
+/// What `Retry-After` says while storage is unavailable: the gate probes four times as often.
+const STORAGE_RETRY_AFTER_SECONDS: &str = "1";
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
@@ -59,6 +67,7 @@ impl From<StoreError> for ApiError {
                     }
                 ))
             }
+            e if e.is_unavailable() => ApiError::StorageUnavailable(e.into()),
             e @ (StoreError::Database(_) | StoreError::Migrate(_)) => ApiError::Internal(e.into()),
         }
     }
@@ -113,6 +122,17 @@ impl IntoResponse for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({ "error": "service unavailable" }),
                 )
+            }
+            ApiError::StorageUnavailable(cause) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, STORAGE_RETRY_AFTER_SECONDS)],
+                    Json(json!({ "error": message })),
+                )
+                    .into_response();
+                response.extensions_mut().insert(StorageDown);
+                return response;
             }
         };
         (status, Json(body)).into_response()

@@ -6,7 +6,8 @@
 //! - [`routes`] holds one router per resource; handlers take an authenticated
 //!   [`extract::Caller`] and return `Result<_, error::ApiError>`.
 //! - [`requests`] turns request bodies into validated drafts for storage.
-//! - [`error`] maps every failure to its status and JSON body.
+//! - [`error`] maps every failure to its status and JSON body; [`storage_gate`] answers 503
+//!   at once while the database is unreachable.
 //! - [`scheduler`] fires schedule triggers (in `serve`, or alone as `actuate-api scheduler`).
 //! - Executions are recorded with an outbox row in one transaction; the relay
 //!   (`actuate_shared::relay`) running in this process publishes them to RabbitMQ.
@@ -23,3 +24,4 @@ pub mod routes;
 pub mod scheduler;
 pub mod settings;
 pub mod startup;
+pub mod storage_gate;

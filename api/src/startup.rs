@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::settings::ApiSettings;
+use crate::storage_gate::{self, StorageGate};
 use crate::{routes, scheduler};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::storage::{DynStore, PgStore};
@@ -38,8 +39,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 impl Application {
     /// Connects storage (applying migrations when configured) and binds the listener.
     pub async fn build(settings: ApiSettings) -> anyhow::Result<Self> {
-        let store =
-            PgStore::connect_lazy(&settings.database.url, settings.database.max_connections)?;
+        let store = PgStore::from_settings(&settings.database)?;
         let store: DynStore = Arc::new(store);
         if settings.auto_migrate {
             store.migrate().await?;
@@ -69,7 +69,9 @@ impl Application {
             ));
         }
         actuate_shared::telemetry::metrics_handle();
-        let router = app(AppState { store, relay });
+        let gate = Arc::new(StorageGate::default());
+        tokio::spawn(gate.clone().probe(store.clone(), stop.clone()));
+        let router = app(AppState { store, relay }, gate);
         Ok(Self {
             listener,
             router,
@@ -106,9 +108,14 @@ impl Application {
 }
 
 /// The router with its middleware: request ids (echoed or new) on every response, a span per
-/// request carrying that id, a 1 MiB body limit, and panics turned into opaque 500s.
-pub fn app(state: AppState) -> Router {
+/// request carrying that id, a 1 MiB body limit, panics turned into opaque 500s, and the
+/// storage gate's fast 503s during a database outage.
+pub fn app(state: AppState, gate: Arc<StorageGate>) -> Router {
     routes::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            gate,
+            storage_gate::gate,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()

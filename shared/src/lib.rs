@@ -11,6 +11,8 @@
 //!   migrations embedded from `migrations/`.
 //! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
 //! - [`auth`]: API tokens and their hashes.
+//! - [`runtime`]: the retry [`runtime::Backoff`] and [`runtime::Reachability`] every process
+//!   uses.
 //! - [`settings`] and [`telemetry`]: environment settings helpers and logging set-up.
 //!
 //! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
@@ -24,6 +26,7 @@ pub mod names;
 pub mod nesting;
 pub mod queue;
 pub mod relay;
+pub mod runtime;
 pub mod schedule;
 pub mod settings;
 pub mod step_settings;

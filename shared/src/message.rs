@@ -1,15 +1,22 @@
-//! The message a relay publishes and a worker consumes: ids only. Step settings, inputs and
-//! secrets stay in the database, so the broker never holds anything sensitive.
+//! The message a relay publishes and a worker consumes: ids, and the type of the step a claim
+//! would start. Step settings, inputs and secrets stay in the database, so the broker never
+//! holds anything sensitive.
 
 use crate::ids::{ExecutionId, ProjectId, Scope, TenantId};
+use crate::model::StepType;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteMessage {
     pub tenant_id: TenantId,
     pub project_id: ProjectId,
     pub execution_id: ExecutionId,
+    /// The type of the step a claim would start (`Python`, ...): a worker waits for a Python
+    /// runner before claiming, so waiting is not charged as an attempt. A hint only: kept as
+    /// text so that a type this worker does not know never makes the message unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step_type: Option<String>,
 }
 
 impl ExecuteMessage {
@@ -18,6 +25,11 @@ impl ExecuteMessage {
             tenant_id: self.tenant_id,
             project_id: self.project_id,
         }
+    }
+
+    /// [`next_step_type`](Self::next_step_type) when it names a known step type.
+    pub fn next_step(&self) -> Option<StepType> {
+        self.next_step_type.as_deref()?.parse().ok()
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -7,6 +7,7 @@
 //! duplicates when their claim finds the execution no longer Queued.
 
 use crate::queue::{self, Publisher, QueueSettings};
+use crate::runtime::Backoff;
 use crate::storage::DynStore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,7 +47,7 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut publisher: Option<(lapin::Connection, Publisher)> = None;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::standard();
     loop {
         if stop.is_cancelled() {
             break;
@@ -56,17 +57,17 @@ pub async fn run(
                 Ok(p) => {
                     tracing::info!("relay connected to the broker");
                     handle.broker_up.store(true, Ordering::Relaxed);
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     Some(p)
                 }
                 Err(e) => {
                     handle.broker_up.store(false, Ordering::Relaxed);
-                    tracing::warn!(error = %e, retry_in = ?backoff, "relay cannot reach the broker");
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?delay, "relay cannot reach the broker");
                     tokio::select! {
-                        () = tokio::time::sleep(backoff) => {},
+                        () = tokio::time::sleep(delay) => {},
                         () = stop.cancelled() => break,
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
                 }
             };
@@ -123,7 +124,7 @@ async fn round(store: &DynStore, publisher: &Publisher) -> Result<usize, RoundEr
     if items.is_empty() {
         return Ok(0);
     }
-    let messages: Vec<_> = items.iter().map(|i| i.message).collect();
+    let messages: Vec<_> = items.iter().map(|i| i.message.clone()).collect();
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     let results = match publisher.publish_all(&messages).await {
         Ok(results) => results,

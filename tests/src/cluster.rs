@@ -2,6 +2,7 @@
 //! one fresh database and one queue prefix, a webhook sink, and an API key.
 
 use crate::procs::{self, SIGKILL, SIGTERM};
+use crate::proxy::ToggleProxy;
 use crate::sink::Sink;
 use crate::{broker, db};
 use actuate_shared::auth::Token;
@@ -28,6 +29,8 @@ pub struct Cluster {
     name: String,
     /// Extra settings for every worker this cluster starts.
     pub worker_env: Vec<(&'static str, String)>,
+    /// Between the processes and PostgreSQL, when [`Cluster::proxy_database`] put it there.
+    pub database_proxy: Option<ToggleProxy>,
 }
 
 fn free_port() -> u16 {
@@ -64,12 +67,41 @@ impl Cluster {
             client: reqwest::Client::new(),
             name: name.to_string(),
             worker_env: Vec::new(),
+            database_proxy: None,
+        }
+    }
+
+    /// Routes the processes started from now on to PostgreSQL through a proxy this test can
+    /// switch off: a database outage for them alone (the test's own store stays connected).
+    pub async fn proxy_database(&mut self) -> &ToggleProxy {
+        let url = reqwest::Url::parse(&self.database_url).expect("database URL");
+        let host = url.host_str().expect("database host");
+        let upstream = tokio::net::lookup_host((host, url.port().unwrap_or(5432)))
+            .await
+            .expect("database address")
+            .next()
+            .expect("database address");
+        self.database_proxy
+            .insert(ToggleProxy::start(upstream).await)
+    }
+
+    /// The database URL the processes use.
+    fn process_database_url(&self) -> String {
+        match &self.database_proxy {
+            None => self.database_url.clone(),
+            Some(proxy) => {
+                let mut url = reqwest::Url::parse(&self.database_url).expect("database URL");
+                url.set_host(Some(&proxy.addr.ip().to_string()))
+                    .expect("proxy host");
+                url.set_port(Some(proxy.addr.port())).expect("proxy port");
+                url.to_string()
+            }
         }
     }
 
     fn common_env(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("DATABASE_URL", self.database_url.clone()),
+            ("DATABASE_URL", self.process_database_url()),
             ("AMQP_URL", self.amqp_url.clone()),
             ("ACTUATE_QUEUE_PREFIX", self.queue.prefix.clone()),
             ("ACTUATE_DB_MAX_CONNECTIONS", "8".into()),

@@ -6,28 +6,28 @@
 use crate::context::WorkerContext;
 use crate::handler::{self, Disposition};
 use actuate_shared::queue;
+use actuate_shared::runtime::Backoff;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Consumes until `stop`, reconnecting with backoff.
 pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::standard();
     loop {
         match session(&ctx, &stop).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "broker session ended; reconnecting");
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in = ?delay, "broker session ended; reconnecting");
                 tokio::select! {
-                    () = tokio::time::sleep(backoff) => {},
+                    () = tokio::time::sleep(delay) => {},
                     () = stop.cancelled() => return,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -4,6 +4,7 @@ use crate::cancel::Cancellations;
 use crate::settings::WorkerSettings;
 use crate::steps::StepDeps;
 use actuate_shared::relay::RelayHandle;
+use actuate_shared::runtime::Reachability;
 use actuate_shared::storage::DynStore;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -23,6 +24,9 @@ pub struct WorkerContext {
     /// Fired when the shutdown grace period is over: executions still running are released.
     pub abandon: CancellationToken,
     pub relay: RelayHandle,
+    /// When this process last failed to reach the database: the reaper waits a whole lease
+    /// of reachability before it takes anyone's claim.
+    pub reachability: Reachability,
 }
 
 impl WorkerContext {
@@ -37,6 +41,7 @@ impl WorkerContext {
             cancellations: Cancellations::default(),
             abandon: CancellationToken::new(),
             relay: RelayHandle::default(),
+            reachability: Reachability::new(),
         }))
     }
 }

@@ -4,11 +4,13 @@
 //! nothing this worker writes lands.
 
 use crate::context::WorkerContext;
+use crate::durable::{self, WriteError};
+use crate::python::Reservation;
 use crate::steps::{self, StepContext, StepFailure, StepSuccess};
+use actuate_shared::model::StepType;
 use actuate_shared::storable;
 use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, StepResult};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -24,21 +26,20 @@ enum Stop {
     Release,
 }
 
-pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution) {
+/// `runner`: a Python runner reserved before the claim, for the first step to run (when it is
+/// a Python step; otherwise it is freed at once).
+pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution, runner: Option<Reservation>) {
     let fence = claimed.fence;
     let started = std::time::Instant::now();
     let registration = ctx.cancellations.register(fence.execution_id);
     let stopped = registration.token.clone();
-    let heartbeat = tokio::spawn(heartbeat(
-        ctx.store.clone(),
-        fence,
-        ctx.settings.lease,
-        stopped.clone(),
-    ));
     let deadline = Instant::now() + claimed.remaining;
 
-    let outcome = run_steps(ctx, &claimed, deadline, &stopped).await;
-    heartbeat.abort();
+    // The heartbeat runs beside the steps and ends with them (it only ever sleeps or renews).
+    let outcome = tokio::select! {
+        outcome = run_steps(ctx, &claimed, deadline, &stopped, runner) => outcome,
+        () = heartbeat(ctx, fence, stopped.clone()) => Err(Stop::Gone),
+    };
 
     let written = match outcome {
         Ok(last) => finish(ctx, fence, FinalOutcome::Completed, last).await,
@@ -73,20 +74,20 @@ async fn finish(
     mut outcome: FinalOutcome,
     mut last_step: Option<FinalStep>,
 ) -> bool {
-    // The database may be briefly unreachable; the outcome is worth a few retries before the
-    // lease expires and a reaper takes over. A refusal of the data itself is not retried: the
-    // step's result is replaced by the reason it could not be stored, once.
-    let mut backoff = Duration::from_millis(100);
-    for _ in 0..8 {
+    // Retried through a database outage (see `durable.rs`). A refusal of the data itself is
+    // not retried: the step's result is replaced by the reason it could not be stored, once.
+    let mut replaced = false;
+    loop {
         let label = match &outcome {
             FinalOutcome::Completed => "Completed",
             FinalOutcome::Failed { .. } => "Failed",
         };
-        match ctx
-            .store
-            .finish_execution(fence, outcome.clone(), last_step.clone())
-            .await
-        {
+        let written = durable::write(ctx, fence.execution_id, "finish", || {
+            ctx.store
+                .finish_execution(fence, outcome.clone(), last_step.clone())
+        })
+        .await;
+        match written {
             Ok(true) => {
                 tracing::info!(execution_id = %fence.execution_id, status = label, "execution finished");
                 metrics::counter!("actuate_executions_finished_total", "status" => label)
@@ -97,8 +98,11 @@ async fn finish(
                 tracing::info!(execution_id = %fence.execution_id, "execution was ended elsewhere");
                 return false;
             }
-            Err(e) if e.is_data_error() => {
-                let Some(step) = last_step.as_ref().filter(|s| !is_bare(&s.result)) else {
+            Err(WriteError::Data(e)) => {
+                let Some(step) = last_step
+                    .as_ref()
+                    .filter(|s| !replaced && !is_bare(&s.result))
+                else {
                     tracing::error!(error = %e, execution_id = %fence.execution_id, "the outcome cannot be stored");
                     return false;
                 };
@@ -109,15 +113,11 @@ async fn finish(
                     step_number: step.step_number,
                     result,
                 });
+                replaced = true;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, execution_id = %fence.execution_id, "cannot record the outcome; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
+            Err(WriteError::GaveUp(_)) => return false,
         }
     }
-    false
 }
 
 /// A failed result holding only an error message: nothing of the step's own data.
@@ -149,6 +149,7 @@ async fn run_steps(
     claimed: &ClaimedExecution,
     deadline: Instant,
     stopped: &CancellationToken,
+    mut runner: Option<Reservation>,
 ) -> Result<Option<FinalStep>, Stop> {
     let fence = claimed.fence;
     let exceeded = || format!("exceeded maxRunTime of {} s", claimed.max_run_time);
@@ -181,9 +182,11 @@ async fn run_steps(
             execution: claimed,
             outputs: &outputs,
         };
+        // The reservation serves the first step only, and only a Python one.
+        let reserved = runner.take().filter(|_| step.step_type == StepType::Python);
         let started = std::time::Instant::now();
         let result = tokio::select! {
-            r = steps::run(&ctx.steps, step, &context) => r,
+            r = steps::run(&ctx.steps, step, &context, reserved) => r,
             () = tokio::time::sleep_until(deadline) => return Err(out_of_time()),
             () = stopped.cancelled() => return Err(Stop::Gone),
             () = ctx.abandon.cancelled() => return Err(Stop::Release),
@@ -195,19 +198,24 @@ async fn run_steps(
                 let Some(next) = pending.get(i + 1) else {
                     return Ok(Some(ended(recorded)));
                 };
-                match ctx
-                    .store
-                    .finish_step(fence, step.step_number, recorded, next.step_number)
-                    .await
-                {
+                let written = durable::write(ctx, fence.execution_id, "step result", || {
+                    ctx.store.finish_step(
+                        fence,
+                        step.step_number,
+                        recorded.clone(),
+                        next.step_number,
+                    )
+                })
+                .await;
+                match written {
                     Ok(true) => {}
-                    Err(e) if e.is_data_error() => {
+                    Err(WriteError::Data(e)) => {
                         let (notes, result) = unstorable(step.step_number, &e);
                         return Err(Stop::Failed(notes, Some(ended(result))));
                     }
-                    // Fenced out, or the database is unreachable: the lease runs out and a
-                    // reaper hands the execution to another attempt.
-                    Ok(false) | Err(_) => return Err(Stop::Gone),
+                    // Fenced out (cancelled, reaped), or the database stayed unreachable past
+                    // the grace: a reaper hands the execution to another attempt.
+                    Ok(false) | Err(WriteError::GaveUp(_)) => return Err(Stop::Gone),
                 }
                 outputs.insert(step.step_number, output);
             }
@@ -277,25 +285,42 @@ fn failed(message: &str) -> StepResult {
 }
 
 /// Renews the lease every third of it; fires `stopped` when the claim is gone (cancelled,
-/// reaped). Database errors are retried: the lease leaves time for that.
-async fn heartbeat(
-    store: actuate_shared::storage::DynStore,
-    fence: Fence,
-    lease: Duration,
-    stopped: CancellationToken,
-) {
-    let period = lease / 3;
+/// reaped). While the database is unreachable it retries every second at most, so the lease
+/// is renewed as soon as the database is back (reapers wait a lease of reachability before
+/// taking a claim); unreachable past the lease and `ACTUATE_DB_OUTAGE_GRACE`, the worker gives
+/// the execution up.
+async fn heartbeat(ctx: &WorkerContext, fence: Fence, stopped: CancellationToken) {
+    let lease = ctx.settings.lease;
+    let mut backoff = durable::outage_backoff();
+    let mut failing_since: Option<Instant> = None;
+    let mut wait = lease / 3;
     loop {
-        tokio::time::sleep(period).await;
-        match store.heartbeat(fence, lease).await {
-            Ok(true) => {}
+        tokio::time::sleep(wait).await;
+        match ctx.store.heartbeat(fence, lease).await {
+            Ok(true) => {
+                if failing_since.take().is_some() {
+                    tracing::info!(execution_id = %fence.execution_id, "lease renewed after the database came back");
+                }
+                backoff.reset();
+                wait = lease / 3;
+            }
             Ok(false) => {
                 tracing::info!(execution_id = %fence.execution_id, "claim lost; stopping");
                 stopped.cancel();
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %e, execution_id = %fence.execution_id, "heartbeat failed")
+                ctx.reachability.failed();
+                let since = *failing_since.get_or_insert_with(|| {
+                    tracing::warn!(error = %e, execution_id = %fence.execution_id, "heartbeat failed; retrying");
+                    Instant::now()
+                });
+                if since.elapsed() >= durable::patience(ctx) {
+                    tracing::error!(execution_id = %fence.execution_id, "database unreachable past the outage grace; leaving the execution to another attempt");
+                    stopped.cancel();
+                    return;
+                }
+                wait = backoff.next_delay();
             }
         }
     }

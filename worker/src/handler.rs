@@ -2,16 +2,19 @@
 //! here, so tests drive it directly; `consumer.rs` turns the [`Disposition`] into an ack or a
 //! nack, and nothing else decides that.
 //!
-//! The message is acknowledged right after the claim commits: from then on the database (lease,
+//! An execution is claimed (and charged an attempt) only when its next step can start: the
+//! message names that step's type, and for a Python step the handler first waits for a free
+//! runner. The message is acknowledged right after the claim commits: from then on the database (lease,
 //! heartbeats, reaper) keeps the execution safe, so a long execution never holds a delivery
 //! open and RabbitMQ's consumer timeout never redelivers it.
 
 use crate::context::WorkerContext;
 use crate::executor;
 use actuate_shared::message::ExecuteMessage;
+use actuate_shared::model::StepType;
+use actuate_shared::runtime::Backoff;
 use actuate_shared::storage::ClaimOutcome;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
@@ -43,7 +46,17 @@ pub async fn handle(
             return Disposition::DeadLetter(format!("unparseable message: {e}"));
         }
     };
-    let mut backoff = Duration::from_millis(100);
+    // Claiming charges an attempt, so an execution whose next step is Python is claimed only
+    // once a runner is free for it. Until then its message stays unacknowledged: if this
+    // worker dies meanwhile, the message returns to the queue and nothing was charged.
+    let runner = match message.next_step() {
+        Some(StepType::Python) => tokio::select! {
+            reserved = ctx.steps.reserve_python_runner() => Some(reserved),
+            () = stop.cancelled() => return Disposition::Requeue,
+        },
+        _ => None,
+    };
+    let mut backoff = Backoff::standard();
     let outcome = loop {
         match ctx
             .store
@@ -57,12 +70,12 @@ pub async fn handle(
         {
             Ok(outcome) => break outcome,
             Err(e) => {
+                ctx.reachability.failed();
                 tracing::warn!(error = %e, execution_id = %message.execution_id, "claim failed; retrying");
                 tokio::select! {
-                    () = tokio::time::sleep(backoff) => {},
+                    () = backoff.wait() => {},
                     () = stop.cancelled() => return Disposition::Requeue,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     };
@@ -76,7 +89,7 @@ pub async fn handle(
             metrics::counter!("actuate_executions_claimed_total").increment(1);
             let ctx = ctx.clone();
             ctx.running.clone().spawn(async move {
-                executor::run(&ctx, claimed).await;
+                executor::run(&ctx, claimed, runner).await;
                 drop(permit);
             });
             Disposition::Ack

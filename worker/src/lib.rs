@@ -3,7 +3,8 @@
 //! Start reading at [`handler`]: one message in, a [`handler::Disposition`] out (no AMQP types,
 //! so tests drive it directly). Then:
 //! - [`executor`] runs a claimed execution: steps in order, maxRunTime, cancel, heartbeats,
-//!   release on shutdown; every write fenced by the claim's attempt number;
+//!   release on shutdown; every write fenced by the claim's attempt number, and retried
+//!   through database outages by [`durable`];
 //! - [`steps`] has one module per step kind behind `steps::run`;
 //! - [`consumer`] is the AMQP loop and the only place that acks or nacks;
 //! - [`maintenance`] reaps executions of lost workers; [`cancel`] listens for cancellations;
@@ -15,6 +16,7 @@
 pub mod cancel;
 pub mod consumer;
 pub mod context;
+pub mod durable;
 pub mod executor;
 pub mod handler;
 pub mod http;

@@ -1,6 +1,12 @@
 //! Background duties every worker shares with the others: reaping executions whose worker
 //! was lost, and re-publishing Queued executions nobody took. Both are safe to run in many
 //! processes at once (`SKIP LOCKED` and conditional updates).
+//!
+//! A lease that ran out during a database outage says nothing about its worker, so the reaper
+//! takes claims only after this process reached the database without a failure for a whole
+//! lease (every live worker renews within a second of the database coming back), and the
+//! store takes none while the database itself has been up for less than a lease (a restart
+//! this process did not notice).
 
 use crate::context::WorkerContext;
 use std::sync::Arc;
@@ -19,7 +25,15 @@ pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
             () = tokio::time::sleep(period) => {},
             () = stop.cancelled() => return,
         }
-        match ctx.store.reap_expired(settings.max_attempts, BATCH).await {
+        if ctx.reachability.reachable_for() < settings.lease {
+            tracing::debug!("the database was unreachable within a lease; not reaping yet");
+            continue;
+        }
+        match ctx
+            .store
+            .reap_expired(settings.max_attempts, settings.lease, BATCH)
+            .await
+        {
             Ok(report) if report.requeued + report.failed > 0 => {
                 tracing::warn!(
                     requeued = report.requeued,
@@ -33,7 +47,10 @@ pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
                 ctx.relay.wake();
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "reaper failed"),
+            Err(e) => {
+                ctx.reachability.failed();
+                tracing::warn!(error = %e, "reaper failed");
+            }
         }
         if last_stale_check.elapsed() >= stale_period {
             last_stale_check = tokio::time::Instant::now();
@@ -47,7 +64,10 @@ pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
                     tracing::warn!(count = n, "re-published executions left Queued");
                     ctx.relay.wake();
                 }
-                Err(e) => tracing::warn!(error = %e, "stale check failed"),
+                Err(e) => {
+                    ctx.reachability.failed();
+                    tracing::warn!(error = %e, "stale check failed");
+                }
             }
         }
     }

@@ -21,6 +21,10 @@ pub struct WorkerSettings {
     /// `ACTUATE_LEASE_SECONDS`: a claim's lease; heartbeats renew it every third of it, and an
     /// execution whose lease ran out is taken over by a reaper.
     pub lease: Duration,
+    /// `ACTUATE_DB_OUTAGE_GRACE`: how long a database outage may last with this worker
+    /// keeping its claims: writes are retried and steps go on for this long past the lease;
+    /// after that the worker leaves its executions to the reapers.
+    pub db_outage_grace: Duration,
     /// `ACTUATE_MAX_ATTEMPTS`: claims of one execution before a lost one is failed.
     pub max_attempts: i32,
     /// `ACTUATE_REQUEUE_STALE_AFTER`: a Queued execution no worker took for this long is
@@ -281,6 +285,7 @@ impl WorkerSettings {
             concurrency,
             shutdown_grace: seconds(src, "ACTUATE_SHUTDOWN_GRACE", 30, 0)?,
             lease: seconds(src, "ACTUATE_LEASE_SECONDS", 30, 1)?,
+            db_outage_grace: seconds(src, "ACTUATE_DB_OUTAGE_GRACE", 60, 0)?,
             max_attempts,
             requeue_stale_after: seconds(src, "ACTUATE_REQUEUE_STALE_AFTER", 900, 1)?,
             webhook_guard: NetGuard::new(allow),

@@ -22,8 +22,7 @@ pub struct Worker {
 
 impl Worker {
     pub async fn build(settings: WorkerSettings) -> anyhow::Result<Self> {
-        let store =
-            PgStore::connect_lazy(&settings.database.url, settings.database.max_connections)?;
+        let store = PgStore::from_settings(&settings.database)?;
         // Workers may start before the API ever ran against this database.
         store.migrate().await?;
         let pool = store.pool().clone();

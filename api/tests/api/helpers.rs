@@ -54,6 +54,7 @@ impl TestApp {
             database: DatabaseSettings {
                 url: database_url.clone(),
                 max_connections: 4,
+                acquire_timeout: std::time::Duration::from_secs(5),
             },
             bind: "127.0.0.1:0".parse().unwrap(),
             auto_migrate: true,

@@ -50,6 +50,31 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// The database could not be reached or is not accepting work right now (connection
+    /// refused or cut, pool timeout, server shutting down or starting up, too many
+    /// connections): the same call may succeed later, and it says nothing about the data or
+    /// about who owns a claim.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // 08: connection exception; 57P01-03: admin / crash shutdown, cannot connect
+                // now (starting up or recovering); 53300: too many connections.
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -185,8 +210,15 @@ pub trait WorkStore: Send + Sync + 'static {
     /// Running → Queued and back on the queue, for another worker to take at once.
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;
     /// Re-queues Running executions whose lease expired (or fails them once `max_attempts`
-    /// claims were made or their deadline passed). Safe to run in many processes at once.
-    async fn reap_expired(&self, max_attempts: i32, limit: i64) -> StoreResult<ReapReport>;
+    /// claims were made or their deadline passed). Takes nothing while the database has been
+    /// up for less than `uptime` (a restart: nobody could renew during it). Safe to run in
+    /// many processes at once.
+    async fn reap_expired(
+        &self,
+        max_attempts: i32,
+        uptime: Duration,
+        limit: i64,
+    ) -> StoreResult<ReapReport>;
     /// Puts Queued executions that no worker took for `older_than` back in the outbox: a
     /// backstop for messages lost to the broker (duplicates are dropped by the claim).
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64>;

@@ -438,6 +438,7 @@ async fn broker_floor(args: &Args) -> f64 {
         tenant_id: Default::default(),
         project_id: Default::default(),
         execution_id: Default::default(),
+        next_step_type: Some("Python".into()),
     };
     let batch = vec![message; 256];
     let mut sent = 0;

@@ -5,5 +5,6 @@ mod bench_smoke;
 mod faults;
 mod flow;
 mod isolation;
+mod outage;
 mod scheduler;
 mod soak;

@@ -15,5 +15,5 @@ mod proxy;
 pub mod runner;
 pub mod sandbox;
 
-pub use pool::{Limits, PoolConfig, PythonPool, RunnerError};
+pub use pool::{Limits, PoolConfig, PythonPool, Reservation, RunnerError};
 pub use sandbox::{NetworkPolicy, RunnerUser};

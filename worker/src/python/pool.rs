@@ -21,7 +21,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Resource limits applied to every runner and step process (0 = not limited).
 #[derive(Clone, Debug)]
@@ -99,7 +99,12 @@ pub struct PythonPool {
     config: PoolConfig,
     guard: NetGuard,
     idle: Mutex<Vec<Runner>>,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
+}
+
+/// A free runner held for one step (see [`PythonPool::reserve`]); dropping it frees the runner.
+pub struct Reservation {
+    _permit: OwnedSemaphorePermit,
 }
 
 struct Runner {
@@ -143,7 +148,7 @@ impl PythonPool {
         // not be able to read it through /proc.
         sandbox::protect_this_process();
         Arc::new(Self {
-            slots: Semaphore::new(config.size.max(1)),
+            slots: Arc::new(Semaphore::new(config.size.max(1))),
             idle: Mutex::new(Vec::new()),
             config,
             guard,
@@ -160,17 +165,37 @@ impl PythonPool {
         Ok(())
     }
 
+    /// Waits until a runner is free and holds it for one [`run_reserved`](Self::run_reserved).
+    /// The worker reserves a runner before claiming an execution whose next step is Python,
+    /// so that an execution is never charged an attempt while it waits for one.
+    pub async fn reserve(&self) -> Reservation {
+        Reservation {
+            _permit: self
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("pool semaphore never closed"),
+        }
+    }
+
     /// Runs `request` for `tenant` (any key naming who the code belongs to).
     pub async fn run(
         &self,
         tenant: &str,
         request: &RunRequest,
     ) -> Result<RunResponse, RunnerError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("pool semaphore never closed");
+        let slot = self.reserve().await;
+        self.run_reserved(slot, tenant, request).await
+    }
+
+    /// As [`run`](Self::run), on a runner reserved earlier; the reservation ends with the run.
+    pub async fn run_reserved(
+        &self,
+        _slot: Reservation,
+        tenant: &str,
+        request: &RunRequest,
+    ) -> Result<RunResponse, RunnerError> {
         let mut runner = self.checkout(tenant).await?;
         let payload = serde_json::to_vec(request).expect("request serialises");
         // If this future is dropped here (the step was stopped), `runner` drops and dies.

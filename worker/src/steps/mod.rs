@@ -6,13 +6,21 @@ mod email;
 mod python;
 mod webhook;
 
-use crate::python::PythonPool;
+use crate::python::{PythonPool, Reservation};
 use crate::settings::WorkerSettings;
 use actuate_shared::model::StepType;
 use actuate_shared::step_settings::StepSettings;
 use actuate_shared::storage::{ClaimedExecution, ClaimedStep};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+
+impl StepDeps {
+    /// Waits for a free Python runner and holds it for the next Python step (see
+    /// [`PythonPool::reserve`]).
+    pub async fn reserve_python_runner(&self) -> Reservation {
+        self.python.pool.reserve().await
+    }
+}
 
 /// What steps need from the worker, built once at start.
 pub struct StepDeps {
@@ -115,10 +123,12 @@ impl StepFailure {
     }
 }
 
+/// `runner`: a Python runner reserved for this step before the claim, if any.
 pub async fn run(
     deps: &StepDeps,
     step: &ClaimedStep,
     context: &StepContext<'_>,
+    runner: Option<Reservation>,
 ) -> Result<StepSuccess, StepFailure> {
     // Settings were validated when the action was saved; they are checked again because the
     // snapshot may predate a stricter version of the rules.
@@ -128,7 +138,9 @@ pub async fn run(
         .map_err(|e| StepFailure::new(format!("invalid settings: {e}")))?;
     match (step.step_type, settings) {
         (StepType::Webhook, StepSettings::Webhook(s)) => deps.webhook.run(&s, step, context).await,
-        (StepType::Python, StepSettings::Python(s)) => deps.python.run(&s, step, context).await,
+        (StepType::Python, StepSettings::Python(s)) => {
+            deps.python.run(&s, step, context, runner).await
+        }
         (StepType::Email, StepSettings::Email(s)) => deps.email.send(&s, step, context).await,
         (kind, _) => Err(StepFailure::new(format!(
             "settings do not match step type {kind}"

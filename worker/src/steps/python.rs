@@ -3,8 +3,8 @@
 //! function named by `function`), else the module-level `result`.
 
 use super::{StepContext, StepFailure, StepSuccess};
-use crate::python::PythonPool;
 use crate::python::protocol::RunRequest;
+use crate::python::{PythonPool, Reservation};
 use actuate_shared::step_settings::{PythonSettings, check_script_path};
 use actuate_shared::storage::ClaimedStep;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ impl PythonRunner {
         settings: &PythonSettings,
         step: &ClaimedStep,
         context: &StepContext<'_>,
+        runner: Option<Reservation>,
     ) -> Result<StepSuccess, StepFailure> {
         let (source, filename) = match (&settings.code, &settings.script) {
             (Some(code), _) => (code.clone(), format!("<step {}>", step.step_number)),
@@ -44,11 +45,11 @@ impl PythonRunner {
         };
         // A runner's session serves one tenant: nothing of one tenant's code reaches another's.
         let tenant = context.execution.fence.scope.tenant_id.to_string();
-        let response = self
-            .pool
-            .run(&tenant, &request)
-            .await
-            .map_err(|e| StepFailure::new(e.to_string()))?;
+        let response = match runner {
+            Some(reserved) => self.pool.run_reserved(reserved, &tenant, &request).await,
+            None => self.pool.run(&tenant, &request).await,
+        }
+        .map_err(|e| StepFailure::new(e.to_string()))?;
         if response.ok {
             let output = serde_json::from_str(response.output.as_deref().unwrap_or("null"))
                 .map_err(|e| StepFailure::new(format!("unreadable result: {e}")))?;

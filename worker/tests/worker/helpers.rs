@@ -8,7 +8,8 @@ use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerK
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{
-    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, KeyStore, NewExecution, PgStore,
+    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, KeyStore, NewExecution, OutboxStore,
+    PgStore,
 };
 use actuate_shared::telemetry::LogFormat;
 use actuate_tests::db;
@@ -35,6 +36,7 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         database: DatabaseSettings {
             url: database_url.to_string(),
             max_connections: 8,
+            acquire_timeout: std::time::Duration::from_secs(5),
         },
         queue: QueueSettings {
             url: actuate_tests::broker::amqp_url(),
@@ -43,6 +45,7 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         concurrency: 4,
         shutdown_grace: Duration::from_secs(1),
         lease: Duration::from_secs(30),
+        db_outage_grace: Duration::from_secs(60),
         max_attempts: 3,
         requeue_stale_after: Duration::from_secs(900),
         webhook_guard: NetGuard::new(NetGuard::parse_allowlist(allow).unwrap()),
@@ -161,17 +164,27 @@ impl TestWorker {
         else {
             panic!("execute failed")
         };
-        // What the relay does once the broker confirmed the message.
-        sqlx::query("DELETE FROM outbox WHERE execution_id = $1")
-            .bind(execution.action_execution_id)
-            .execute(self.store.pool())
+        // What the relay does: lease the row, publish its message, remove the row. Rows of
+        // other executions go back at once, as a relay's failed publish would return them.
+        let leased = self
+            .store
+            .lease_outbox(1000, Duration::from_secs(30))
             .await
             .unwrap();
-        ExecuteMessage {
-            tenant_id: scope.tenant_id,
-            project_id: scope.project_id,
-            execution_id: execution.action_execution_id,
-        }
+        let (ours, others): (Vec<_>, Vec<_>) = leased
+            .into_iter()
+            .partition(|item| item.message.execution_id == execution.action_execution_id);
+        let others: Vec<i64> = others.iter().map(|item| item.id).collect();
+        self.store
+            .fail_outbox(&others, "not this test's message", Duration::ZERO)
+            .await
+            .unwrap();
+        let item = ours
+            .into_iter()
+            .next()
+            .expect("the execute wrote an outbox row");
+        self.store.complete_outbox(&[item.id]).await.unwrap();
+        item.message
     }
 
     /// Delivers a message to the handler, as the consumer would.

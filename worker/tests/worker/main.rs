@@ -1,6 +1,7 @@
 //! Integration tests of the worker's core against real PostgreSQL and real HTTP servers on
 //! loopback; the handler is driven directly with message bytes.
 
+mod attempts;
 mod email;
 mod helpers;
 mod limits;

@@ -143,6 +143,7 @@ async fn unparseable_and_unknown_messages_are_dead_lettered() {
         tenant_id: worker.scope.tenant_id,
         project_id: worker.scope.project_id,
         execution_id: actuate_shared::ids::ExecutionId::new(),
+        next_step_type: None,
     };
     assert_eq!(
         worker.deliver(&unknown.to_bytes()).await,

@@ -54,14 +54,26 @@ async fn a_lost_workers_execution_is_requeued_and_completed_steps_are_not_run_ag
     assert_eq!(running.steps[1].status, StepRunStatus::Running);
     tokio::time::sleep(SHORT * 2).await;
 
-    let report = worker.store.reap_expired(3, 100).await.unwrap();
+    let report = worker
+        .store
+        .reap_expired(3, Duration::ZERO, 100)
+        .await
+        .unwrap();
     assert_eq!((report.requeued, report.failed), (1, 0));
     let detail = worker.detail(message.execution_id).await;
     assert_eq!(detail.execution.status, ExecutionStatus::Queued);
     assert_eq!(detail.steps[1].status, StepRunStatus::Pending);
     assert_eq!(worker.outbox_rows(message.execution_id).await, 1);
     // Reaping again finds nothing: the first reaper took it.
-    assert_eq!(worker.store.reap_expired(3, 100).await.unwrap().requeued, 0);
+    assert_eq!(
+        worker
+            .store
+            .reap_expired(3, Duration::ZERO, 100)
+            .await
+            .unwrap()
+            .requeued,
+        0
+    );
 
     // The redelivered message is run by a live worker: only step 2 runs.
     let detail = worker
@@ -110,7 +122,11 @@ async fn an_execution_that_keeps_losing_workers_fails_with_notes() {
         let claimed = claim(&worker, &message, SHORT).await;
         assert_eq!(claimed.fence.attempt, attempt);
         tokio::time::sleep(SHORT * 2).await;
-        worker.store.reap_expired(3, 100).await.unwrap();
+        worker
+            .store
+            .reap_expired(3, Duration::ZERO, 100)
+            .await
+            .unwrap();
     }
     let detail = worker.detail(message.execution_id).await;
     assert_eq!(detail.execution.status, ExecutionStatus::Failed);
@@ -131,7 +147,11 @@ async fn a_reaped_execution_past_its_deadline_fails_as_such() {
     let message = worker.queue(&[webhook(&sink.url("/x"))], 1).await;
     claim(&worker, &message, SHORT).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    worker.store.reap_expired(3, 100).await.unwrap();
+    worker
+        .store
+        .reap_expired(3, Duration::ZERO, 100)
+        .await
+        .unwrap();
     let detail = worker.detail(message.execution_id).await;
     assert_eq!(
         detail.execution.notes.as_deref(),

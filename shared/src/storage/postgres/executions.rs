@@ -116,8 +116,10 @@ pub(super) async fn insert_execution(
            FROM action_steps st, e \
            WHERE st.tenant_id = $1 AND st.project_id = $2 AND st.action_id = $3), \
          o AS ( \
-           INSERT INTO outbox (tenant_id, project_id, execution_id) \
-           SELECT $1, $2, execution_id FROM e) \
+           INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+           SELECT $1, $2, execution_id, (SELECT step_type FROM action_steps \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+             ORDER BY step_number LIMIT 1) FROM e) \
          SELECT action_id, execution_id, date_started, date_ended, status, notes FROM e",
     )
     .bind(scope.tenant_id)

@@ -10,6 +10,7 @@ mod schedule;
 mod work;
 
 use super::{StoreError, StoreResult};
+use crate::settings::DatabaseSettings;
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -34,12 +35,35 @@ impl PgStore {
     /// autoanalyze) the planner then prefers scanning a whole partial index such as "Queued
     /// executions" to a primary-key lookup; the generic plan cannot use those indexes for a
     /// bound status. Every query here is a short keyed one, which generic plans suit.
+    ///
+    /// Server notices are not logged below WARNING: `CREATE ... IF NOT EXISTS` that found its
+    /// table (every migration run does) is not news.
     pub fn connect_lazy(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let options =
-            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_generic_plan")]);
+        Self::connect_lazy_with(url, max_connections, Duration::from_secs(5))
+    }
+
+    /// As [`connect_lazy`](Self::connect_lazy), with the settings' pool size and acquire
+    /// timeout: what the binaries use.
+    pub fn from_settings(settings: &DatabaseSettings) -> StoreResult<Self> {
+        Self::connect_lazy_with(
+            &settings.url,
+            settings.max_connections,
+            settings.acquire_timeout,
+        )
+    }
+
+    fn connect_lazy_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("client_min_messages", "warning"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(acquire_timeout)
             // sqlx pings every connection it hands out by default: a second round trip for
             // every statement. Only a connection idle long enough to have been dropped (a
             // database restart, a proxy's idle timeout) is checked first.

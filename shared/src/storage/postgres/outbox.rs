@@ -10,11 +10,11 @@ use std::time::Duration;
 #[async_trait]
 impl OutboxStore for PgStore {
     async fn lease_outbox(&self, limit: i64, lease: Duration) -> StoreResult<Vec<OutboxItem>> {
-        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId)> = sqlx::query_as(
+        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId, Option<String>)> = sqlx::query_as(
             "UPDATE outbox SET locked_until = now() + make_interval(secs => $2) \
              WHERE id IN (SELECT id FROM outbox WHERE locked_until < now() \
                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, tenant_id, project_id, execution_id",
+             RETURNING id, tenant_id, project_id, execution_id, next_step_type",
         )
         .bind(limit)
         .bind(secs(lease))
@@ -22,14 +22,17 @@ impl OutboxStore for PgStore {
         .await?;
         let mut items: Vec<OutboxItem> = rows
             .into_iter()
-            .map(|(id, tenant_id, project_id, execution_id)| OutboxItem {
-                id,
-                message: ExecuteMessage {
-                    tenant_id,
-                    project_id,
-                    execution_id,
+            .map(
+                |(id, tenant_id, project_id, execution_id, next_step_type)| OutboxItem {
+                    id,
+                    message: ExecuteMessage {
+                        tenant_id,
+                        project_id,
+                        execution_id,
+                        next_step_type,
+                    },
                 },
-            })
+            )
             .collect();
         items.sort_by_key(|i| i.id);
         Ok(items)

@@ -325,7 +325,12 @@ impl WorkStore for PgStore {
         Ok(true)
     }
 
-    async fn reap_expired(&self, max_attempts: i32, limit: i64) -> StoreResult<ReapReport> {
+    async fn reap_expired(
+        &self,
+        max_attempts: i32,
+        uptime: Duration,
+        limit: i64,
+    ) -> StoreResult<ReapReport> {
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: reapers in other processes take other rows instead of waiting; a worker
         // finishing the same row at this moment is fenced out by the status change.
@@ -334,9 +339,11 @@ impl WorkStore for PgStore {
              FROM executions \
              WHERE status = 'Running' AND (lease_expires_at < now() \
                OR deadline_at < now() - interval '30 seconds') \
+               AND pg_postmaster_start_time() < now() - make_interval(secs => $2) \
              ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(limit)
+        .bind(secs(uptime))
         .fetch_all(&mut *tx)
         .await?;
         let mut report = ReapReport::default();
@@ -384,8 +391,11 @@ impl WorkStore for PgStore {
                UPDATE executions e SET requeued_at = now() FROM stale s \
                WHERE e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
                  AND e.execution_id = s.execution_id) \
-             INSERT INTO outbox (tenant_id, project_id, execution_id) \
-             SELECT tenant_id, project_id, execution_id FROM stale",
+             INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+             SELECT tenant_id, project_id, execution_id, (SELECT step_type FROM execution_steps st \
+               WHERE st.tenant_id = s.tenant_id AND st.project_id = s.project_id \
+                 AND st.execution_id = s.execution_id AND st.status <> 'Completed' \
+               ORDER BY step_number LIMIT 1) FROM stale s",
         )
         .bind(secs(older_than))
         .bind(limit)
@@ -410,7 +420,10 @@ async fn requeue(
            UPDATE execution_steps SET status = 'Pending', date_started = NULL \
            WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
              AND status = 'Running') \
-         INSERT INTO outbox (tenant_id, project_id, execution_id) VALUES ($1, $2, $3)",
+         INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+         VALUES ($1, $2, $3, (SELECT step_type FROM execution_steps \
+           WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             AND status <> 'Completed' ORDER BY step_number LIMIT 1))",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
