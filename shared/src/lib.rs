@@ -6,7 +6,9 @@
 //!   [`names`]: action and event names ([`names::EventName`]).
 //! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
 //!   minijinja templates their string values may hold.
-//! - [`schedule`]: when schedule triggers fire (time zones, DST policy, catch-up).
+//! - [`schedule`]: when schedule triggers fire (time zones, DST policy).
+//! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
+//!   their notes say.
 //! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
 //!   migrations embedded from `migrations/`.
 //! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
@@ -24,6 +26,7 @@ pub mod message;
 pub mod model;
 pub mod names;
 pub mod nesting;
+pub mod policy;
 pub mod queue;
 pub mod relay;
 pub mod runtime;

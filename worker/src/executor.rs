@@ -8,6 +8,7 @@ use crate::durable::{self, WriteError};
 use crate::python::Reservation;
 use crate::steps::{self, StepContext, StepFailure, StepSuccess};
 use actuate_shared::model::StepType;
+use actuate_shared::policy::outcome;
 use actuate_shared::storable;
 use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, StepResult};
 use std::collections::BTreeMap;
@@ -135,7 +136,7 @@ fn unstorable(
         storable::MAX_MESSAGE_BYTES,
     );
     (
-        format!("step {step_number} failed: {message}"),
+        outcome::step_unstorable(step_number, &message),
         failed(&message),
     )
 }
@@ -152,7 +153,7 @@ async fn run_steps(
     mut runner: Option<Reservation>,
 ) -> Result<Option<FinalStep>, Stop> {
     let fence = claimed.fence;
-    let exceeded = || format!("exceeded maxRunTime of {} s", claimed.max_run_time);
+    let exceeded = || outcome::exceeded_max_run_time(claimed.max_run_time);
     let mut outputs = BTreeMap::new();
     let mut pending = Vec::new();
     for step in &claimed.steps {
@@ -220,10 +221,7 @@ async fn run_steps(
                 outputs.insert(step.step_number, output);
             }
             Err((message, recorded)) => {
-                let notes = format!(
-                    "step {} ({}) failed: {message}",
-                    step.step_number, step.step_type
-                );
+                let notes = outcome::step_failed(step.step_number, step.step_type, &message);
                 return Err(Stop::Failed(notes, Some(ended(recorded))));
             }
         }

@@ -8,6 +8,7 @@ use crate::model::{
     TriggerKind,
 };
 use crate::names::EventName;
+use crate::policy::outcome;
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
@@ -369,7 +370,7 @@ impl ExecutionStore for PgStore {
     ) -> StoreResult<CancelOutcome> {
         let mut tx = self.pool.begin().await?;
         let row: Option<ExecutionRow> = sqlx::query_as(
-            "UPDATE executions SET status = 'Failed', notes = 'cancelled', date_ended = now(), \
+            "UPDATE executions SET status = 'Failed', notes = $4, date_ended = now(), \
                lease_owner = NULL, lease_expires_at = NULL \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
                AND status IN ('Queued', 'Running') \
@@ -378,6 +379,7 @@ impl ExecutionStore for PgStore {
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(execution_id)
+        .bind(outcome::CANCELLED)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -387,7 +389,7 @@ impl ExecutionStore for PgStore {
                 None => CancelOutcome::NotFound,
             });
         };
-        super::work::close_steps(&mut tx, scope, execution_id, "cancelled").await?;
+        super::work::close_steps(&mut tx, scope, execution_id, outcome::CANCELLED).await?;
         // Wakes the worker running it, if any; its later writes are fenced out anyway.
         sqlx::query("SELECT pg_notify('actuate_cancel', $1)")
             .bind(execution_id.to_string())

@@ -1,21 +1,19 @@
 //! Firing schedule triggers. Due triggers are claimed with `SKIP LOCKED` by the database's
-//! clock; every slot that came due is recorded once in `trigger_firings` (fired or missed),
-//! whose primary key makes a double firing impossible even if two schedulers raced.
+//! clock; what fires and what is missed is [`firing::plan`]'s decision; every slot that came
+//! due is recorded once in `trigger_firings` (fired or missed), whose primary key makes a
+//! double firing impossible even if two schedulers raced.
 
 use super::PgStore;
 use super::executions::{Inserted, insert_execution};
 use crate::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId, TriggerId};
 use crate::model::{TriggerKind, TriggerType};
-use crate::schedule::{CatchUp, Schedule};
+use crate::policy::firing;
+use crate::schedule::Schedule;
 use crate::storage::{FireReport, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 use std::time::Duration;
-
-/// The most slots recorded for one trigger in one round (a long outage of an hourly trigger);
-/// the rest are recorded in later rounds.
-const MAX_SLOTS_PER_ROUND: usize = 10_000;
 
 #[derive(FromRow)]
 struct DueRow {
@@ -73,31 +71,14 @@ impl ScheduleStore for PgStore {
                     continue;
                 }
             };
-            let mut slots = vec![row.next_fire_at];
-            while slots.len() < MAX_SLOTS_PER_ROUND {
-                match schedule.next_after(*slots.last().expect("not empty")) {
-                    Some(next) if next <= now => slots.push(next),
-                    _ => break,
-                }
-            }
-            let latest = *slots.last().expect("not empty");
-            let late = (now - latest).to_std().unwrap_or_default();
-            let fire = match catch_up {
-                CatchUp::Latest => true,
-                CatchUp::None => late <= grace,
-            };
-            let missed = if fire {
-                &slots[..slots.len() - 1]
-            } else {
-                &slots[..]
-            };
-            for slot in missed {
+            let plan = firing::plan(&schedule, catch_up, row.next_fire_at, now, grace);
+            for slot in &plan.missed {
                 record(&mut tx, scope, &row, *slot, "missed", None).await?;
                 report.missed += 1;
             }
-            if fire {
+            if let Some(slot) = plan.fire {
                 let execution_id = ExecutionId::new();
-                if record(&mut tx, scope, &row, latest, "fired", Some(execution_id)).await? {
+                if record(&mut tx, scope, &row, slot, "fired", Some(execution_id)).await? {
                     match insert_execution(
                         &mut tx,
                         scope,
@@ -113,12 +94,7 @@ impl ScheduleStore for PgStore {
                     }
                 }
             }
-            let next = if slots.len() == MAX_SLOTS_PER_ROUND {
-                schedule.next_after(latest)
-            } else {
-                schedule.next_after(latest.max(now))
-            };
-            set_next(&mut tx, scope, row.trigger_id, next).await?;
+            set_next(&mut tx, scope, row.trigger_id, plan.next).await?;
         }
         tx.commit().await?;
         Ok(report)

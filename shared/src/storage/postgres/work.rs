@@ -12,6 +12,7 @@
 use super::{PgStore, decode, secs};
 use crate::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
+use crate::policy::outcome::{self, Reaped};
 use crate::storage::{
     ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, ReapReport,
     StepResult, StoreResult, WorkStore,
@@ -309,7 +310,7 @@ impl WorkStore for PgStore {
         .bind(result.and_then(|r| r.log.as_deref()))
         .bind(result.and_then(|r| r.error.as_deref()))
         .bind(STEP_RUNNING)
-        .bind(notes.unwrap_or("stopped"))
+        .bind(notes.unwrap_or(outcome::STOPPED))
         .fetch_one(&self.pool)
         .await?;
         Ok(finished == 1)
@@ -334,8 +335,9 @@ impl WorkStore for PgStore {
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: reapers in other processes take other rows instead of waiting; a worker
         // finishing the same row at this moment is fenced out by the status change.
-        let expired: Vec<(uuid::Uuid, uuid::Uuid, ExecutionId, i32, bool)> = sqlx::query_as(
-            "SELECT tenant_id, project_id, execution_id, attempt, deadline_at <= now() \
+        let expired: Vec<(uuid::Uuid, uuid::Uuid, ExecutionId, i32, bool, i32)> = sqlx::query_as(
+            "SELECT tenant_id, project_id, execution_id, attempt, deadline_at <= now(), \
+               max_run_time \
              FROM executions \
              WHERE status = 'Running' AND (lease_expires_at < now() \
                OR deadline_at < now() - interval '30 seconds') \
@@ -347,32 +349,33 @@ impl WorkStore for PgStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut report = ReapReport::default();
-        for (tenant_id, project_id, execution_id, attempt, past_deadline) in expired {
+        for (tenant_id, project_id, execution_id, attempt, past_deadline, max_run_time) in expired {
             let scope = Scope {
                 tenant_id: tenant_id.into(),
                 project_id: project_id.into(),
             };
-            if past_deadline || attempt >= max_attempts {
-                let notes: String = sqlx::query_scalar(
-                    "UPDATE executions SET status = 'Failed', date_ended = now(), \
-                       lease_owner = NULL, lease_expires_at = NULL, \
-                       notes = CASE WHEN $5 THEN format('exceeded maxRunTime of %s s', max_run_time) \
-                         ELSE format('worker lost: no worker finished it in %s attempts', attempt) END \
-                     WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                       AND attempt = $4 RETURNING notes",
-                )
-                .bind(tenant_id)
-                .bind(project_id)
-                .bind(execution_id)
-                .bind(attempt)
-                .bind(past_deadline)
-                .fetch_one(&mut *tx)
-                .await?;
-                close_steps(&mut tx, scope, execution_id, &notes).await?;
-                report.failed += 1;
-            } else {
-                requeue(&mut tx, scope, execution_id).await?;
-                report.requeued += 1;
+            match outcome::reap(attempt, max_attempts, past_deadline, max_run_time) {
+                Reaped::Fail(notes) => {
+                    sqlx::query(
+                        "UPDATE executions SET status = 'Failed', date_ended = now(), \
+                           lease_owner = NULL, lease_expires_at = NULL, notes = $5 \
+                         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                           AND attempt = $4",
+                    )
+                    .bind(tenant_id)
+                    .bind(project_id)
+                    .bind(execution_id)
+                    .bind(attempt)
+                    .bind(&notes)
+                    .execute(&mut *tx)
+                    .await?;
+                    close_steps(&mut tx, scope, execution_id, &notes).await?;
+                    report.failed += 1;
+                }
+                Reaped::Requeue => {
+                    requeue(&mut tx, scope, execution_id).await?;
+                    report.requeued += 1;
+                }
             }
         }
         tx.commit().await?;

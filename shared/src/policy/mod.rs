@@ -1,0 +1,9 @@
+//! Domain decisions, made once in Rust for every storage backend and every process: a backend
+//! stores, fences and selects; it asks here what to do.
+//!
+//! - [`firing`]: which slots of a due schedule trigger fire and which are recorded as missed,
+//!   and when it fires next (catch-up);
+//! - [`outcome`]: the texts of `notes`, and what happens to an execution whose lease expired.
+
+pub mod firing;
+pub mod outcome;

@@ -1,0 +1,70 @@
+//! How executions end when they end badly, and what those ends say in `notes`. The worker,
+//! the API and every backend's reaper use these texts; none writes its own.
+
+/// What a reaper does with an execution whose lease expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reaped {
+    /// Back to the queue for another attempt.
+    Requeue,
+    /// Failed, with these notes.
+    Fail(String),
+}
+
+/// An expired claim: past its deadline, it fails as running out of time; after
+/// `max_attempts` claims, as lost; otherwise it goes back to the queue.
+pub fn reap(
+    attempt: i32,
+    max_attempts: i32,
+    past_deadline: bool,
+    max_run_time_seconds: i32,
+) -> Reaped {
+    if past_deadline {
+        Reaped::Fail(exceeded_max_run_time(max_run_time_seconds))
+    } else if attempt >= max_attempts {
+        Reaped::Fail(worker_lost(attempt))
+    } else {
+        Reaped::Requeue
+    }
+}
+
+pub fn exceeded_max_run_time(max_run_time_seconds: i32) -> String {
+    format!("exceeded maxRunTime of {max_run_time_seconds} s")
+}
+
+pub fn worker_lost(attempts: i32) -> String {
+    format!("worker lost: no worker finished it in {attempts} attempts")
+}
+
+/// The notes of an execution cancelled through the API.
+pub const CANCELLED: &str = "cancelled";
+
+/// The error of a step stopped without a reason of its own.
+pub const STOPPED: &str = "stopped";
+
+/// The notes of an execution whose step failed.
+pub fn step_failed(step_number: i32, step_type: impl std::fmt::Display, message: &str) -> String {
+    format!("step {step_number} ({step_type}) failed: {message}")
+}
+
+/// The notes of an execution whose step's result the database refused (`message` says why).
+pub fn step_unstorable(step_number: i32, message: &str) -> String {
+    format!("step {step_number} failed: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reaping_fails_past_the_deadline_or_the_attempts_and_requeues_otherwise() {
+        assert_eq!(reap(1, 5, false, 60), Reaped::Requeue);
+        assert_eq!(
+            reap(5, 5, false, 60),
+            Reaped::Fail("worker lost: no worker finished it in 5 attempts".into())
+        );
+        assert_eq!(
+            reap(1, 5, true, 60),
+            Reaped::Fail("exceeded maxRunTime of 60 s".into())
+        );
+    }
+}
