@@ -33,6 +33,8 @@ echo "== cargo build (binaries the cross-process tests start)"
 cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fault suite, short pass (private PostgreSQL and RabbitMQ; faults under load)"
+target/debug/fault-suite
 echo "== deploy checks (Dockerfile, compose file, Helm chart)"
 bash scripts/check-deploy.sh
 echo "== schemathesis (the API against its own OpenAPI document)"

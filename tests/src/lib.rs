@@ -8,7 +8,8 @@
 //! - [`proxy`]: a TCP proxy that can be switched off and on, to cut a process off from a
 //!   service without touching the service;
 //! - [`procs`]: the `actuate-api` and `actuate-worker` binaries as child processes;
-//! - [`cluster`]: a small deployment of those processes on loopback (e2e tests, benchmarks).
+//! - [`cluster`]: a small deployment of those processes on loopback (e2e tests, benchmarks);
+//! - [`fault`]: the fault suite's private services, load, audit and scenarios.
 //!
 //! Everything fails loudly (panics with a hint) when PostgreSQL or RabbitMQ is missing: a test
 //! that needs them never skips.
@@ -16,6 +17,7 @@
 pub mod broker;
 pub mod cluster;
 pub mod db;
+pub mod fault;
 pub mod procs;
 pub mod proxy;
 pub mod sink;
