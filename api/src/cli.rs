@@ -72,9 +72,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scheduler => {
             let settings = ApiSettings::from_env()?;
             telemetry::init(settings.log_format);
-            let store: actuate_shared::storage::DynStore = std::sync::Arc::new(
-                PgStore::from_settings(&settings.database)?,
-            );
+            let store: actuate_shared::storage::DynStore =
+                std::sync::Arc::new(PgStore::from_settings(&settings.database)?);
             store.migrate().await?;
             let stop = tokio_util::sync::CancellationToken::new();
             let relay = actuate_shared::relay::RelayHandle::default();
