@@ -12,8 +12,8 @@ pub struct ExecuteMessage {
     pub tenant_id: TenantId,
     pub project_id: ProjectId,
     pub execution_id: ExecutionId,
-    /// The type of the step a claim would start (`Python`, ...): a worker waits for a Python
-    /// runner before claiming, so waiting is not charged as an attempt. A hint only: kept as
+    /// The type of the step a claim would start (`Python`, ...): a worker waits for room in its
+    /// Python runners before claiming, so waiting is not charged as an attempt. A hint only: kept as
     /// text so that a type this worker does not know never makes the message unreadable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step_type: Option<String>,

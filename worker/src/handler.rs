@@ -2,11 +2,12 @@
 //! here, so tests drive it directly; `consumer.rs` turns the [`Disposition`] into an ack or a
 //! nack, and nothing else decides that.
 //!
-//! An execution is claimed (and charged an attempt) only when its next step can start: the
-//! message names that step's type, and for a Python step the handler first waits for a free
-//! runner. The message is acknowledged right after the claim commits: from then on the database (lease,
-//! heartbeats, reaper) keeps the execution safe, so a long execution never holds a delivery
-//! open and RabbitMQ's consumer timeout never redelivers it.
+//! An execution is claimed (and charged an attempt) only when its next step can start soon:
+//! the message names that step's type, and for a Python step the handler first waits for a
+//! place among the executions the runners will take next. The message is acknowledged right
+//! after the claim commits: from then on the database (lease, heartbeats, reaper) keeps the
+//! execution safe, so a long execution never holds a delivery open and RabbitMQ's consumer
+//! timeout never redelivers it.
 
 use crate::context::WorkerContext;
 use crate::executor;
@@ -47,8 +48,9 @@ pub async fn handle(
         }
     };
     // Claiming charges an attempt, so an execution whose next step is Python is claimed only
-    // once a runner is free for it. Until then its message stays unacknowledged: if this
-    // worker dies meanwhile, the message returns to the queue and nothing was charged.
+    // once a runner can take it now or right after its current step (`PythonPool::reserve`).
+    // Until then its message stays unacknowledged: if this worker dies meanwhile, the message
+    // returns to the queue and nothing was charged.
     let runner = match message.next_step() {
         Some(StepType::Python) => tokio::select! {
             reserved = ctx.steps.reserve_python_runner() => Some(reserved),

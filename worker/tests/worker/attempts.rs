@@ -1,5 +1,6 @@
 //! Attempts reflect work: an execution whose next step is Python is claimed, and charged an
-//! attempt, only once a runner is free for it.
+//! attempt, only while the worker holds fewer than two Python executions per runner (the one
+//! running and the one next).
 
 use crate::helpers::{TestWorker, python};
 use actuate_shared::model::ExecutionStatus;
@@ -20,7 +21,13 @@ async fn waiting_for_a_runner_is_not_an_attempt() {
         .deliver_until(&busy, ExecutionStatus::Running, WAIT)
         .await;
 
-    // The only runner is busy: the next Python execution waits unclaimed, its message unsettled.
+    // One more is claimed to follow it on the only runner (so the runner never idles through
+    // a claim's round trip)...
+    let ahead = worker.queue(&[python("result = 3")], 60).await;
+    assert_eq!(worker.deliver(&ahead.to_bytes()).await, Disposition::Ack);
+    assert_eq!(worker.detail(ahead.execution_id).await.attempt, 1);
+
+    // ...and the next Python execution waits unclaimed, its message unsettled.
     let waiting = worker.queue(&[python("result = 2")], 60).await;
     let stop = CancellationToken::new();
     let delivery = {
@@ -45,10 +52,12 @@ async fn waiting_for_a_runner_is_not_an_attempt() {
         .deliver_until(&waiting, ExecutionStatus::Completed, WAIT)
         .await;
     assert_eq!(done.attempt, 1);
-    let first = worker
-        .wait_status(busy.execution_id, ExecutionStatus::Completed, WAIT)
-        .await;
-    assert_eq!(first.attempt, 1);
+    for id in [busy.execution_id, ahead.execution_id] {
+        let done = worker
+            .wait_status(id, ExecutionStatus::Completed, WAIT)
+            .await;
+        assert_eq!(done.attempt, 1);
+    }
 }
 
 #[tokio::test]
