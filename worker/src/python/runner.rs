@@ -359,10 +359,14 @@ impl Zygote {
 
     fn fork_session(&mut self) -> std::io::Result<Session> {
         self.sessions += 1;
+        // A random part too: a runner killed with SIGKILL leaves its sessions' folders behind,
+        // and a later runner given the same pid would find its own name taken (the session
+        // refuses a folder it did not make, and failed as "sandbox could not be set up").
         let tmp = std::env::temp_dir().join(format!(
-            "actuate-session-{}-{}",
+            "actuate-session-{}-{}-{}",
             std::process::id(),
-            self.sessions
+            self.sessions,
+            uuid::Uuid::new_v4().simple()
         ));
         let (requests_in, requests) = pipe()?;
         let (results, results_out) = pipe()?;
