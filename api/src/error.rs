@@ -9,7 +9,7 @@ use actuate_shared::storage::StoreError;
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -51,7 +51,7 @@ pub enum ApiError {
 }
 
 /// What `Retry-After` says while storage is unavailable: the gate probes four times as often.
-const STORAGE_RETRY_AFTER_SECONDS: &str = "1";
+pub const STORAGE_RETRY_AFTER_SECONDS: &str = "1";
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
@@ -73,18 +73,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status and JSON body this error answers; the OpenAPI document's examples are made
+    /// by the same function, so they cannot drift from the answers.
+    pub fn answer(&self) -> (StatusCode, Value) {
         let message = self.to_string();
-        let (status, body) = match &self {
+        match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, json!({ "error": message })),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, json!({ "error": message })),
-            ApiError::ActionNotFound(id) => (
-                StatusCode::NOT_FOUND,
-                json!({ "error": message, "actionId": id }),
-            ),
-            ApiError::CannotExecute(id) | ApiError::NoExecutions(id) => (
+            ApiError::ActionNotFound(id)
+            | ApiError::CannotExecute(id)
+            | ApiError::NoExecutions(id) => (
                 StatusCode::NOT_FOUND,
                 json!({ "error": message, "actionId": id }),
             ),
@@ -100,7 +100,6 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, json!({ "error": message }))
             }
-            // Capital `E`: the documented body, which existing callers parse.
             ApiError::NameTaken => (StatusCode::CONFLICT, json!({ "Error": message })),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": message }))
@@ -109,32 +108,42 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 json!({ "error": message }),
             ),
-            ApiError::Internal(cause) => {
-                tracing::error!(error = ?cause, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "internal server error" }),
-                )
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "internal server error" }),
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": "service unavailable" }),
+            ),
+            ApiError::StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
             }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.answer();
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "dependency unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({ "error": "service unavailable" }),
-                )
+                tracing::warn!(error = %cause, "dependency unavailable")
             }
             ApiError::StorageUnavailable(cause) => {
                 tracing::warn!(error = %cause, "storage unavailable");
                 let mut response = (
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    status,
                     [(header::RETRY_AFTER, STORAGE_RETRY_AFTER_SECONDS)],
-                    Json(json!({ "error": message })),
+                    Json(body),
                 )
                     .into_response();
                 response.extensions_mut().insert(StorageDown);
                 return response;
             }
-        };
+            _ => {}
+        }
         (status, Json(body)).into_response()
     }
 }

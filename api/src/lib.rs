@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod package;
 pub mod python_syntax;
 pub mod requests;

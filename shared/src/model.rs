@@ -12,7 +12,9 @@ use std::str::FromStr;
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+        )]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -66,51 +68,86 @@ wire_enum!(
     RunResult { Success, Failed }
 );
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// An action as every endpoint answers it. Response fields are always present (`null` where
+/// there is no value), so the document marks them all required.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
+    /// The action's id.
     pub action_id: ActionId,
+    /// The project the action belongs to.
     pub project_id: ProjectId,
+    /// Display name, unique in the project.
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub is_enabled: bool,
+    /// Bound on a whole execution, in seconds.
+    #[schema(minimum = 1, maximum = 86400)]
     pub max_run_time: i32,
+    /// `Running` while one of the action's executions is Running.
     pub action_status: ActionStatus,
+    /// Earliest next firing of its schedule triggers; null when disabled or when it has none.
+    #[schema(required = true)]
     pub next_run_time: Option<DateTime<Utc>>,
+    /// Start time of the latest finished execution; null before the first.
+    #[schema(required = true)]
     pub last_run_time: Option<DateTime<Utc>>,
+    /// Result of the latest finished execution; null before the first.
+    #[schema(required = true)]
     pub last_run_result: Option<RunResult>,
     pub date_created: DateTime<Utc>,
     pub date_modified: DateTime<Utc>,
+    /// Id of the API key that created the action.
     pub created_by: KeyId,
+    /// Id of the API key that last changed the action.
     pub modified_by: KeyId,
     pub triggers: Vec<Trigger>,
-    /// Always ordered by `step_number`.
+    /// Ordered by `stepNumber`.
     pub steps: Vec<Step>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One step of an action, in the order `stepNumber` gives.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ActionStep)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub step_id: StepId,
     pub action_id: ActionId,
+    #[schema(minimum = 1)]
     pub step_number: i32,
     pub step_type: StepType,
+    #[schema(required = true)]
     pub description: Option<String>,
-    /// JSON text, exactly as the caller gave it (or the string form of a given object).
+    /// A string containing a JSON object, exactly as the caller gave it (or the string form of
+    /// a given object).
+    #[schema(
+        content_media_type = "application/json",
+        example = "{\"script\": \"refresh_data.py\"}"
+    )]
     pub settings: String,
     pub date_created: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What fires an action: a schedule or an event.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ActionTrigger)]
 #[serde(rename_all = "camelCase")]
 pub struct Trigger {
     pub trigger_id: TriggerId,
     pub action_id: ActionId,
+    /// `CronScheduler` is an extension.
     pub trigger_type: TriggerType,
-    /// JSON text; `"{}"` when the caller gave none.
+    /// A string containing a JSON object; `"{}"` when none was given.
+    #[schema(content_media_type = "application/json", example = "{}")]
     pub settings: String,
+    #[schema(minimum = 1, maximum = 10000)]
     pub frequency: i32,
+    /// The event that fires an `EventTrigger`.
+    #[schema(required = true)]
     pub event_name: Option<String>,
+    /// `YYYY-MM-DD`; defaults to the day the trigger was created.
+    #[schema(required = true)]
     pub start_date: Option<NaiveDate>,
     pub date_created: DateTime<Utc>,
 }
@@ -126,7 +163,7 @@ wire_enum!(
 );
 
 /// What created an execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TriggerKind {
     Manual,
@@ -157,41 +194,56 @@ impl FromStr for TriggerKind {
 }
 
 /// An execution as the documented endpoints answer it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
     pub action_id: ActionId,
     pub action_execution_id: ExecutionId,
     /// When the execution was queued.
     pub date_started: DateTime<Utc>,
+    /// When it reached Completed or Failed.
+    #[schema(required = true)]
     pub date_ended: Option<DateTime<Utc>>,
     pub status: ExecutionStatus,
+    /// Human-readable reason on failure.
+    #[schema(required = true)]
     pub notes: Option<String>,
 }
 
 /// An execution read by id: the documented fields plus the extension fields.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionDetail {
     #[serde(flatten)]
     pub execution: Execution,
     pub action_name: String,
+    /// Number of claims by workers so far.
     pub attempt: i32,
     pub trigger: TriggerKind,
+    /// The execution's input (any JSON value), or null.
+    #[schema(required = true)]
     pub input: Option<serde_json::Value>,
     pub steps: Vec<ExecutionStep>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One step of an execution: where it stands and what it produced.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionStep {
     pub step_id: StepId,
+    #[schema(minimum = 1)]
     pub step_number: i32,
     pub step_type: StepType,
     pub status: StepRunStatus,
+    #[schema(required = true)]
     pub date_started: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub date_ended: Option<DateTime<Utc>>,
+    /// The step's output (any JSON value), or null.
+    #[schema(required = true)]
     pub output: Option<serde_json::Value>,
+    #[schema(required = true)]
     pub log: Option<String>,
+    #[schema(required = true)]
     pub error: Option<String>,
 }

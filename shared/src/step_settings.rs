@@ -74,6 +74,8 @@ fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, 
 
 pub const WEBHOOK_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 pub const WEBHOOK_TIMEOUT_MAX_SECONDS: u64 = 86_400;
+/// A webhook's timeout when its settings give none.
+pub const WEBHOOK_TIMEOUT_DEFAULT_SECONDS: u64 = 30;
 
 impl StepSettings {
     /// Parses and checks `settings` (already known to be JSON) for a step of `step_type`.

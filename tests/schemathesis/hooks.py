@@ -31,7 +31,8 @@ import re
 
 import schemathesis
 
-_DOCUMENT = os.path.join(os.path.dirname(__file__), "..", "..", "api", "openapi.json")
+# The document the API under test serves, saved by run.sh.
+_DOCUMENT = os.environ["ACTUATE_ST_DOCUMENT"]
 with open(_DOCUMENT, encoding="utf-8") as _f:
     _SCHEMAS = json.load(_f)["components"]["schemas"]
 _NAME_PATTERN = re.compile(_SCHEMAS["Name"]["pattern"])

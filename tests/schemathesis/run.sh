@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Property-based tests of the HTTP API from its own OpenAPI document (api/openapi.json), with
+# Property-based tests of the HTTP API from its own OpenAPI document (GET /openapi.json), with
 # schemathesis (from PyPI, pinned): every check, every phase including the stateful one (which
 # follows the document's links: create -> get/update/execute -> execution -> cancel/download).
 #
@@ -45,8 +45,8 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$version"; then
     -c "$here/constraints.txt" "schemathesis==$version"
 fi
 
-# The API embeds api/openapi.json when it is compiled: build it so the document is current
-# (a no-op after scripts/test.sh's build).
+# The API builds its document from its code: build it so the document is current (a no-op
+# after scripts/test.sh's build).
 cargo build -q -p actuate-api --bin actuate-api --locked
 api_bin="$root/target/debug/actuate-api"
 
@@ -102,6 +102,9 @@ done
 base="http://$address"
 log "API at $base (database $db, queues $prefix.*)"
 
+# The hooks read the schemas the running API serves (the document is built from its code).
+curl -fsS "$base/openapi.json" -o "$work/openapi.json" || { log "no /openapi.json at $base"; exit 1; }
+export ACTUATE_ST_DOCUMENT="$work/openapi.json"
 export ACTUATE_ST_TENANT="$tenant" ACTUATE_ST_PROJECT="$project"
 export SCHEMATHESIS_HOOKS="$here/hooks.py"
 extra=()

@@ -1,40 +1,67 @@
 //! `/api/{tenantId}/{projectId}/action...`: managing actions.
 
-use super::{ping, unauthorized_ping};
 use crate::error::ApiError;
 use crate::extract::{ActionIdPath, Caller, JsonBody};
+use crate::openapi::markers::{ActionCreate, ActionNotFound, ActionUpdate, NameConflict};
 use crate::requests::ActionRequest;
 use crate::startup::AppState;
 use actuate_shared::draft::ActionPatch;
 use actuate_shared::model::Action;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-const BASE: &str = "/api/{tenantId}/{projectId}/action";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}/ping"), get(ping))
-        .route(&format!("{BASE}/unauthorized-ping"), get(unauthorized_ping))
-        .route(
-            &format!("{BASE}/{{actionId}}"),
-            get(fetch).put(update).delete(remove),
-        )
-        .route(&format!("{BASE}/{{actionId}}/enable"), post(enable))
-        .route(&format!("{BASE}/{{actionId}}/disable"), post(disable))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(ping))
+        .routes(routes!(unauthorized_ping))
+        .routes(routes!(fetch, update, remove))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
 }
 
-#[derive(Serialize)]
+/// Check the service and the caller's API key
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/action/ping", operation_id = "pingAction",
+    tag = "Pings", security(("bearerAuth" = [])),
+    responses((status = 200, description = "`Ping Successful (tenant id: {tenantId})`.",
+        body = String, example = "Ping Successful (tenant id: 12345678-1234-1234-1234-123456789012)"))
+)]
+async fn ping(caller: Caller) -> String {
+    super::ping(caller).await
+}
+
+/// Check the service without a token
+///
+/// No token is needed and the path ids are not checked.
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/action/unauthorized-ping",
+    operation_id = "unauthorizedPingAction", tag = "Pings",
+    responses((status = 200, description = "`Ping Successful`.", body = String,
+        example = "Ping Successful"))
+)]
+async fn unauthorized_ping() -> &'static str {
+    super::unauthorized_ping().await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ActionList {
     actions: Vec<Action>,
+    #[schema(minimum = 0)]
     total_count: usize,
 }
 
+/// List all actions of the project
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/action", operation_id = "listActions",
+    tag = "Actions", security(("bearerAuth" = [])),
+    responses((status = 200, description = "The project's actions.", body = ActionList))
+)]
 async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<ActionList>, ApiError> {
     let actions = state.store.list_actions(caller.scope).await?;
     Ok(Json(ActionList {
@@ -43,6 +70,15 @@ async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<Acti
     }))
 }
 
+/// Get one action
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/action/{actionId}", operation_id = "getAction",
+    tag = "Actions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The action.", body = Action),
+        (status = 404, response = ActionNotFound),
+    )
+)]
 async fn fetch(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -56,6 +92,20 @@ async fn fetch(
         .ok_or(ApiError::ActionNotFound(action_id))
 }
 
+/// Create an action
+///
+/// `name` and `steps` are required. Server-owned fields (`actionId`, `dateCreated`,
+/// `createdBy`, `actionStatus`, ...) and unknown fields are ignored; step and trigger ids given
+/// on create are ignored too. `null` counts as not given.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/action", operation_id = "createAction",
+    tag = "Actions", security(("bearerAuth" = [])),
+    request_body = ActionCreate,
+    responses(
+        (status = 201, description = "The created action, with its assigned ids.", body = Action),
+        (status = 409, response = NameConflict),
+    )
+)]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
@@ -70,6 +120,22 @@ async fn create(
     Ok((StatusCode::CREATED, Json(action)))
 }
 
+/// Update an action (partial update)
+///
+/// Every field is optional and only given fields change (`null` counts as not given). A given
+/// `steps` or `triggers` list replaces the stored list: an entry with the `stepId` /
+/// `triggerId` of one of this action's entries keeps that id and is updated, an entry without
+/// one is created, and entries not named are removed. An id of another action is a 400.
+#[utoipa::path(
+    put, path = "/api/{tenantId}/{projectId}/action/{actionId}", operation_id = "updateAction",
+    tag = "Actions", security(("bearerAuth" = [])),
+    request_body = ActionUpdate,
+    responses(
+        (status = 200, description = "The updated action.", body = Action),
+        (status = 404, response = ActionNotFound),
+        (status = 409, response = NameConflict),
+    )
+)]
 async fn update(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -80,6 +146,17 @@ async fn update(
     apply(&state, caller, action_id, patch).await
 }
 
+/// Delete an action
+///
+/// Finished executions of the deleted action stay readable.
+#[utoipa::path(
+    delete, path = "/api/{tenantId}/{projectId}/action/{actionId}", operation_id = "deleteAction",
+    tag = "Actions", security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Deleted; empty body."),
+        (status = 404, response = ActionNotFound),
+    )
+)]
 async fn remove(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -93,6 +170,17 @@ async fn remove(
     }
 }
 
+/// Enable an action
+///
+/// Enabling restarts the action's schedules from now.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/action/{actionId}/enable",
+    operation_id = "enableAction", tag = "Actions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The updated action, with `isEnabled: true`.", body = Action),
+        (status = 404, response = ActionNotFound),
+    )
+)]
 async fn enable(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -101,6 +189,15 @@ async fn enable(
     set_enabled(&state, caller, action_id, true).await
 }
 
+/// Disable an action
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/action/{actionId}/disable",
+    operation_id = "disableAction", tag = "Actions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The updated action, with `isEnabled: false`.", body = Action),
+        (status = 404, response = ActionNotFound),
+    )
+)]
 async fn disable(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,

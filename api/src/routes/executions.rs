@@ -1,177 +1,66 @@
-//! Executions: `/action/execute/{actionId}` (GET documented, POST extension) and the
-//! `/actionexecution...` history endpoints.
+//! Reading and cancelling executions: the `/actionexecution...` endpoints.
 
-use super::{ping, unauthorized_ping};
 use crate::error::ApiError;
-use crate::extract::{
-    ActionIdPath, Caller, EventNamePath, ExecutionIdPath, ObjectShape, OptionalJsonBody,
-    QueryParams,
+use crate::extract::{ActionIdPath, Caller, ExecutionIdPath, QueryParams};
+use crate::openapi::markers::{
+    ActionNotFound, ActionNotFoundOrNoExecutions, ExecutionAlreadyFinished, ExecutionNotFound,
 };
 use crate::package;
 use crate::startup::AppState;
-use actuate_shared::ids::ActionId;
-use actuate_shared::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
-use actuate_shared::names::EventName;
-use actuate_shared::storable;
-use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
+use actuate_shared::model::{Execution, ExecutionDetail, ExecutionStatus};
+use actuate_shared::storage::{CancelOutcome, ExecutionFilter};
+use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-const ACTION: &str = "/api/{tenantId}/{projectId}/action";
-const BASE: &str = "/api/{tenantId}/{projectId}/actionexecution";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{ACTION}/execute/{{actionId}}"),
-            get(execute_get).post(execute_post),
-        )
-        .route(&format!("{ACTION}/event/{{eventName}}"), post(raise_event))
-        .route(&format!("{BASE}/ping"), get(ping))
-        .route(&format!("{BASE}/unauthorized-ping"), get(unauthorized_ping))
-        .route(&format!("{BASE}/{{actionExecutionId}}"), get(fetch))
-        .route(
-            &format!("{BASE}/{{actionExecutionId}}/cancel"),
-            post(cancel),
-        )
-        .route(&format!("{BASE}/action/{{actionId}}"), get(list))
-        .route(&format!("{BASE}/lastaction/{{actionId}}"), get(last))
-        .route(
-            &format!("{BASE}/downloadpackage/{{actionExecutionId}}"),
-            get(download),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ping))
+        .routes(routes!(unauthorized_ping))
+        .routes(routes!(fetch))
+        .routes(routes!(cancel))
+        .routes(routes!(list))
+        .routes(routes!(last))
+        .routes(routes!(download))
 }
 
-/// The optional body of `POST /action/execute/{actionId}`.
-#[derive(Debug, Deserialize)]
-struct ExecuteRequest {
-    input: Option<Value>,
+/// Check the service and the caller's API key
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/ping",
+    operation_id = "pingActionExecution", tag = "Pings", security(("bearerAuth" = [])),
+    responses((status = 200, description = "`Ping Successful (tenant id: {tenantId})`.",
+        body = String, example = "Ping Successful (tenant id: 12345678-1234-1234-1234-123456789012)"))
+)]
+async fn ping(caller: Caller) -> String {
+    super::ping(caller).await
 }
 
-impl ObjectShape for ExecuteRequest {}
-
-/// An execution's input (`null` is none); NUL cannot be stored, so it is refused by path.
-fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
-    let input = input.filter(|v| !v.is_null());
-    if let Some(path) = input.as_ref().and_then(|v| storable::find_nul(v, root)) {
-        return Err(ApiError::BadRequest(format!(
-            "{path}: must not contain NUL characters (\\u0000)"
-        )));
-    }
-    Ok(input)
+/// Check the service without a token
+///
+/// No token is needed and the path ids are not checked.
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/unauthorized-ping",
+    operation_id = "unauthorizedPingActionExecution", tag = "Pings",
+    responses((status = 200, description = "`Ping Successful`.", body = String,
+        example = "Ping Successful"))
+)]
+async fn unauthorized_ping() -> &'static str {
+    super::unauthorized_ping().await
 }
 
-const IDEMPOTENCY_KEY_MAX: usize = 255;
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX)
-        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "Idempotency-Key: must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"
-            ))
-        })?;
-    Ok(Some(key.to_string()))
-}
-
-async fn execute_get(
-    caller: Caller,
-    ActionIdPath(action_id): ActionIdPath,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Execution>, ApiError> {
-    execute(&state, caller, action_id, &headers, None).await
-}
-
-async fn execute_post(
-    caller: Caller,
-    ActionIdPath(action_id): ActionIdPath,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    OptionalJsonBody(body): OptionalJsonBody<ExecuteRequest>,
-) -> Result<Json<Execution>, ApiError> {
-    let input = storable_input(body.and_then(|b| b.input), "input")?;
-    execute(&state, caller, action_id, &headers, input).await
-}
-
-/// Answers 200 only once the execution and its outbox row are committed; the relay publishes
-/// it afterwards, so a broker outage never fails or slows an execute.
-async fn execute(
-    state: &AppState,
-    caller: Caller,
-    action_id: ActionId,
-    headers: &HeaderMap,
-    input: Option<Value>,
-) -> Result<Json<Execution>, ApiError> {
-    let request = NewExecution {
-        trigger: TriggerKind::Manual,
-        input,
-        idempotency_key: idempotency_key(headers)?,
-    };
-    match state
-        .store
-        .create_execution(caller.scope, action_id, request)
-        .await?
-    {
-        ExecuteOutcome::Created(execution) => {
-            state.relay.wake();
-            metrics::counter!("actuate_executions_created_total", "trigger" => "manual")
-                .increment(1);
-            tracing::info!(
-                %action_id,
-                execution_id = %execution.action_execution_id,
-                tenant_id = %caller.scope.tenant_id,
-                "execution queued"
-            );
-            Ok(Json(execution))
-        }
-        ExecuteOutcome::Existing(execution) => Ok(Json(execution)),
-        ExecuteOutcome::ActionNotFound => Err(ApiError::ActionNotFound(action_id)),
-        ExecuteOutcome::ActionDisabled => Err(ApiError::CannotExecute(action_id)),
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventExecutions {
-    event_name: EventName,
-    items: Vec<Execution>,
-}
-
-/// The body of `POST /action/event/{eventName}` is the executions' input as it is.
-async fn raise_event(
-    caller: Caller,
-    EventNamePath(event_name): EventNamePath,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    OptionalJsonBody(input): OptionalJsonBody<Value>,
-) -> Result<Json<EventExecutions>, ApiError> {
-    let key = idempotency_key(&headers)?;
-    let input = storable_input(input, "body")?;
-    let items = state
-        .store
-        .raise_event(caller.scope, &event_name, input, key)
-        .await?;
-    if !items.is_empty() {
-        state.relay.wake();
-        metrics::counter!("actuate_executions_created_total", "trigger" => "event")
-            .increment(items.len() as u64);
-    }
-    tracing::info!(event_name = %event_name, executions = items.len(), "event raised");
-    Ok(Json(EventExecutions { event_name, items }))
-}
-
+/// Get one execution with its steps
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/{actionExecutionId}",
+    operation_id = "getExecution", tag = "Executions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The execution, with the extension fields.", body = ExecutionDetail),
+        (status = 404, response = ExecutionNotFound),
+    )
+)]
 async fn fetch(
     caller: Caller,
     ExecutionIdPath(execution_id): ExecutionIdPath,
@@ -185,15 +74,16 @@ async fn fetch(
         .ok_or(ApiError::ExecutionNotFound(execution_id))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     limit: Option<i64>,
     offset: Option<i64>,
     status: Option<String>,
 }
 
-const LIST_LIMIT_MAX: i64 = 1000;
+pub const LIST_LIMIT_MAX: i64 = 1000;
 
 impl ListQuery {
     fn filter(self) -> Result<ExecutionFilter, ApiError> {
@@ -220,11 +110,24 @@ impl ListQuery {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ExecutionList {
     items: Vec<Execution>,
 }
 
+/// List the executions of an action, newest first
+///
+/// Executions of a deleted action stay listed; an action id that never had any execution and
+/// does not exist is a 404. Unknown query parameters are a 400.
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/action/{actionId}",
+    operation_id = "listExecutions", tag = "Executions", security(("bearerAuth" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The executions, newest first.", body = ExecutionList),
+        (status = 404, response = ActionNotFound),
+    )
+)]
 async fn list(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -249,6 +152,15 @@ async fn list(
     Ok(Json(ExecutionList { items }))
 }
 
+/// Get the newest execution of an action
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/lastaction/{actionId}",
+    operation_id = "getLastExecution", tag = "Executions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The newest execution.", body = Execution),
+        (status = 404, response = ActionNotFoundOrNoExecutions),
+    )
+)]
 async fn last(
     caller: Caller,
     ActionIdPath(action_id): ActionIdPath,
@@ -277,6 +189,16 @@ async fn last(
     }
 }
 
+/// Cancel a queued or running execution (extension)
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/actionexecution/{actionExecutionId}/cancel",
+    operation_id = "cancelExecution", tag = "Executions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The cancelled execution: `Failed`, with notes saying it was cancelled.", body = Execution),
+        (status = 404, response = ExecutionNotFound),
+        (status = 409, response = ExecutionAlreadyFinished),
+    )
+)]
 async fn cancel(
     caller: Caller,
     ExecutionIdPath(execution_id): ExecutionIdPath,
@@ -298,6 +220,17 @@ async fn cancel(
     }
 }
 
+/// Download an execution's package
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/actionexecution/downloadpackage/{actionExecutionId}",
+    operation_id = "downloadExecutionPackage", tag = "Executions", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A zip archive: `execution.json` and, per step, `output.json`, `log.txt` and `error.txt`.",
+            content_type = "application/zip", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"execution-{actionExecutionId}.zip\"`"))),
+        (status = 404, response = ExecutionNotFound),
+    )
+)]
 async fn download(
     caller: Caller,
     ExecutionIdPath(execution_id): ExecutionIdPath,

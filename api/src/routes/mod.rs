@@ -1,23 +1,46 @@
 //! One router per resource, merged in [`router`]; the JSON fallbacks for unknown paths and
-//! methods live here too.
+//! methods live here too. Each handler's `#[utoipa::path]` both routes it and documents it:
+//! the OpenAPI document is built from the same list as the router.
 
 mod actions;
+mod execute;
 mod executions;
 mod health;
 mod paths;
+
+pub use execute::IDEMPOTENCY_KEY_MAX;
+pub use executions::LIST_LIMIT_MAX;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
 use axum::Router;
 use axum::http::{Method, Uri};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every documented route, and the OpenAPI document built from them.
+fn documented() -> (Router<AppState>, Value) {
+    let (routes, generated) = OpenApiRouter::new()
+        .merge(actions::router())
+        .merge(execute::router())
+        .merge(executions::router())
+        .merge(health::router())
+        .split_for_parts();
+    (routes, crate::openapi::document(generated))
+}
+
+/// The OpenAPI document, as `/openapi.json` serves it.
+pub fn document() -> Value {
+    documented().1
+}
 
 /// Every route, matched after [`paths::canonical`] has lowercased the fixed segments (a layer
 /// on a router runs after its routing, so the routes sit behind one fallback).
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(actions::router())
-        .merge(executions::router())
-        .merge(health::router())
+    let (routes, document) = documented();
+    let routes = routes
+        .merge(health::docs_page())
+        .layer(axum::Extension(health::Document::new(&document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

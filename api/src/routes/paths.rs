@@ -25,6 +25,7 @@ const FIXED: &[&str] = &[
     "readyz",
     "metrics",
     "openapi.json",
+    "docs",
 ];
 
 /// The request with its fixed path segments in lowercase.

@@ -180,3 +180,52 @@ fn vendor(segment: &str) -> String {
         }
     }
 }
+
+/// `/docs` is a reference page on `/openapi.json` served from the binary: the page, its script
+/// and its stylesheet load, none of them names another host, and the page reads the API's own
+/// document. The segment matches in any case, as the API's fixed segments do.
+#[tokio::test]
+async fn the_docs_page_is_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.address)).send();
+    let redirect = get("/DOCS").await.unwrap();
+    assert!(redirect.status().is_success(), "{}", redirect.status());
+    let page = get("/docs/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    let mut assets = vec![];
+    for attribute in ["src=\"", "href=\""] {
+        for part in html.split(attribute).skip(1) {
+            let target = part.split('"').next().unwrap();
+            assert!(
+                !target.contains("//"),
+                "the page loads {target} from elsewhere"
+            );
+            assets.push(target.trim_start_matches("./").to_string());
+        }
+    }
+    assert!(
+        assets.iter().any(|a| a.ends_with(".js")) && assets.iter().any(|a| a.ends_with(".css")),
+        "{assets:?}"
+    );
+    let mut initializer = String::new();
+    for asset in &assets {
+        let response = get(&format!("/docs/{asset}")).await.unwrap();
+        assert_eq!(response.status(), 200, "/docs/{asset}");
+        let text = response.text().await.unwrap();
+        if asset.contains("initializer") {
+            initializer = text;
+        }
+    }
+    assert!(
+        initializer.contains("/openapi.json"),
+        "the page does not read /openapi.json: {initializer}"
+    );
+}

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 /// The most of a response body kept in the step's output.
 pub const RESPONSE_CAP: usize = 64 * 1024;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration =
+    Duration::from_secs(actuate_shared::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct WebhookRunner {

@@ -1,0 +1,82 @@
+//! Schemas of the request bodies: action create and update (`crate::requests`) and the
+//! optional body of an execute.
+
+use super::{Schemas, reference};
+use actuate_shared::draft::limits;
+use serde_json::json;
+
+pub fn schemas() -> Schemas {
+    let max_run_time = json!({
+        "type": ["integer", "null"],
+        "minimum": limits::MAX_RUN_TIME_MIN,
+        "maximum": limits::MAX_RUN_TIME_MAX,
+        "description": "Seconds."
+    });
+    let mut create_max_run_time = max_run_time.clone();
+    create_max_run_time["default"] = json!(limits::MAX_RUN_TIME_DEFAULT);
+    let steps = |nullable: bool| {
+        json!({
+            "type": if nullable { json!(["array", "null"]) } else { json!("array") },
+            "minItems": 1,
+            "maxItems": limits::MAX_STEPS,
+            "items": reference("StepRequest")
+        })
+    };
+    let triggers = json!({
+        "type": ["array", "null"],
+        "maxItems": limits::MAX_TRIGGERS,
+        "items": reference("TriggerRequest")
+    });
+    let unique = "Unique in the project (409 otherwise).";
+    let mut update_steps = steps(true);
+    update_steps["description"] = json!("Replaces the step list.");
+    let mut update_triggers = triggers.clone();
+    update_triggers["description"] =
+        json!("Replaces the trigger list (an empty list removes all triggers).");
+    vec![
+        (
+            "ActionCreate".into(),
+            json!({
+                "type": "object",
+                "description": "Body of POST /action. Unknown and server-owned fields are ignored.",
+                "required": ["name", "steps"],
+                "properties": {
+                    "name": {"$ref": "#/components/schemas/Name", "description": unique},
+                    "description": reference("Description"),
+                    "isEnabled": {"type": ["boolean", "null"], "default": true},
+                    "maxRunTime": create_max_run_time,
+                    "steps": steps(false),
+                    "triggers": triggers
+                }
+            }),
+        ),
+        (
+            "ActionUpdate".into(),
+            json!({
+                "type": "object",
+                "description": "Body of PUT /action/{actionId}: every field optional; only given (non-null) fields change.",
+                "properties": {
+                    "name": {"anyOf": [{"type": "null"}, reference("Name")], "description": unique},
+                    "description": reference("Description"),
+                    "isEnabled": {"type": ["boolean", "null"]},
+                    "maxRunTime": max_run_time,
+                    "steps": update_steps,
+                    "triggers": update_triggers
+                }
+            }),
+        ),
+        (
+            "ExecuteRequest".into(),
+            json!({
+                "type": "object",
+                "description": "Optional body of POST /action/execute/{actionId}. Unknown fields are ignored.",
+                "properties": {
+                    "input": {
+                        "anyOf": [reference("StorableJson")],
+                        "description": "Any JSON value handed to the steps (null means no input); no NUL in any string or key."
+                    }
+                }
+            }),
+        ),
+    ]
+}

@@ -1,0 +1,137 @@
+//! The reusable parameters. Path parameters are taken from each route's template; query and
+//! header parameters a handler declares are replaced by the component of the same name, so
+//! every operation states them the same way (see `super::policy`).
+
+use super::reference;
+use super::values::{NAME_PATTERN, end};
+use crate::routes::{IDEMPOTENCY_KEY_MAX, LIST_LIMIT_MAX};
+use actuate_shared::draft::limits;
+use actuate_shared::storage::IDEMPOTENCY_WINDOW_HOURS;
+use serde_json::{Value, json};
+
+/// `(component name, in, name, parameter)` of every reusable parameter.
+pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    let path = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema});
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    vec![
+        (
+            "TenantId",
+            "path",
+            "tenantId",
+            path(
+                "tenantId",
+                "Tenant id (GUID); must be the API key's tenant.",
+                reference("Guid"),
+            ),
+        ),
+        (
+            "ProjectId",
+            "path",
+            "projectId",
+            path(
+                "projectId",
+                "Project id (GUID); must be the API key's project for a project-scoped key.",
+                reference("Guid"),
+            ),
+        ),
+        (
+            "ActionId",
+            "path",
+            "actionId",
+            path("actionId", "Action id (GUID).", reference("Guid")),
+        ),
+        (
+            "ActionExecutionId",
+            "path",
+            "actionExecutionId",
+            path(
+                "actionExecutionId",
+                "Execution id (GUID).",
+                reference("Guid"),
+            ),
+        ),
+        (
+            "EventName",
+            "path",
+            "eventName",
+            path(
+                "eventName",
+                &format!(
+                    "Event name, matched exactly as given: the rules of a name (1 to {} characters, not blank, no control or bidirectional formatting characters).",
+                    limits::EVENT_NAME_MAX_CHARS
+                ),
+                json!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": limits::EVENT_NAME_MAX_CHARS,
+                    "pattern": NAME_PATTERN
+                }),
+            ),
+        ),
+        (
+            "IdempotencyKey",
+            "header",
+            "Idempotency-Key",
+            json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": format!(
+                    "1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters. Repeated within {IDEMPOTENCY_WINDOW_HOURS} hours it answers the first result instead of creating new executions."
+                ),
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": IDEMPOTENCY_KEY_MAX,
+                    "pattern": concat!("^[!-~]+", end!())
+                }
+            }),
+        ),
+        (
+            "Limit",
+            "query",
+            "limit",
+            query(
+                "limit",
+                "Most executions to answer.",
+                json!({"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX, "default": LIST_LIMIT_MAX}),
+            ),
+        ),
+        (
+            "Offset",
+            "query",
+            "offset",
+            query(
+                "offset",
+                "Executions to skip.",
+                json!({"type": "integer", "minimum": 0, "default": 0, "maximum": i64::MAX}),
+            ),
+        ),
+        (
+            "StatusFilter",
+            "query",
+            "status",
+            query(
+                "status",
+                "Only executions with this status.",
+                reference("ExecutionStatus"),
+            ),
+        ),
+    ]
+}
+
+/// A path parameter of a route that checks no ids (the unauthenticated pings).
+pub fn unchecked(name: &str) -> Value {
+    let what = match name {
+        "tenantId" => "Tenant",
+        "projectId" => "Project",
+        _ => "Path",
+    };
+    json!({
+        "name": name,
+        "in": "path",
+        "required": true,
+        "description": format!("{what} id (not checked on this route)."),
+        "schema": {"type": "string"}
+    })
+}

@@ -1,0 +1,197 @@
+//! Creating executions: `/action/execute/{actionId}` (GET documented, POST extension) and
+//! `/action/event/{eventName}`.
+
+use crate::error::ApiError;
+use crate::extract::{ActionIdPath, Caller, EventNamePath, ObjectShape, OptionalJsonBody};
+use crate::openapi::markers::{
+    ActionNotFoundOrCannotExecute, ExecuteRequest as ExecuteBody, StorableJson,
+};
+use crate::startup::AppState;
+use actuate_shared::ids::ActionId;
+use actuate_shared::model::{Execution, TriggerKind};
+use actuate_shared::names::EventName;
+use actuate_shared::storable;
+use actuate_shared::storage::{ExecuteOutcome, NewExecution};
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(execute_get, execute_post))
+        .routes(routes!(raise_event))
+}
+
+/// The optional body of `POST /action/execute/{actionId}`.
+#[derive(Debug, Deserialize)]
+struct ExecuteRequest {
+    input: Option<Value>,
+}
+
+impl ObjectShape for ExecuteRequest {}
+
+/// An execution's input (`null` is none); NUL cannot be stored, so it is refused by path.
+fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
+    let input = input.filter(|v| !v.is_null());
+    if let Some(path) = input.as_ref().and_then(|v| storable::find_nul(v, root)) {
+        return Err(ApiError::BadRequest(format!(
+            "{path}: must not contain NUL characters (\\u0000)"
+        )));
+    }
+    Ok(input)
+}
+
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX)
+        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Idempotency-Key: must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"
+            ))
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// Execute an action
+///
+/// Creates a new execution (status `Queued`) and answers once it is durably recorded. A
+/// disabled action answers 404 `Action can't create execution`. With an `Idempotency-Key`
+/// repeated for the same action within 24 hours, the first execution is answered instead of a
+/// new one.
+#[utoipa::path(
+    get, path = "/api/{tenantId}/{projectId}/action/execute/{actionId}",
+    operation_id = "executeAction", tag = "Executions", security(("bearerAuth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The queued execution (or the first one for a repeated Idempotency-Key).", body = Execution),
+        (status = 404, response = ActionNotFoundOrCannotExecute),
+    )
+)]
+async fn execute_get(
+    caller: Caller,
+    ActionIdPath(action_id): ActionIdPath,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Execution>, ApiError> {
+    execute(&state, caller, action_id, &headers, None).await
+}
+
+/// Execute an action with input (extension)
+///
+/// Creates a new execution (status `Queued`) and answers once it is durably recorded. A
+/// disabled action answers 404 `Action can't create execution`. With an `Idempotency-Key`
+/// repeated for the same action within 24 hours, the first execution is answered instead of a
+/// new one.
+/// An optional JSON body `{"input": ...}` is handed to the steps; an empty body is allowed.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/action/execute/{actionId}",
+    operation_id = "executeActionWithInput", tag = "Executions", security(("bearerAuth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = Option<ExecuteBody>,
+    responses(
+        (status = 200, description = "The queued execution (or the first one for a repeated Idempotency-Key).", body = Execution),
+        (status = 404, response = ActionNotFoundOrCannotExecute),
+    )
+)]
+async fn execute_post(
+    caller: Caller,
+    ActionIdPath(action_id): ActionIdPath,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJsonBody(body): OptionalJsonBody<ExecuteRequest>,
+) -> Result<Json<Execution>, ApiError> {
+    let input = storable_input(body.and_then(|b| b.input), "input")?;
+    execute(&state, caller, action_id, &headers, input).await
+}
+
+/// Answers 200 only once the execution and its outbox row are committed; the relay publishes
+/// it afterwards, so a broker outage never fails or slows an execute.
+async fn execute(
+    state: &AppState,
+    caller: Caller,
+    action_id: ActionId,
+    headers: &HeaderMap,
+    input: Option<Value>,
+) -> Result<Json<Execution>, ApiError> {
+    let request = NewExecution {
+        trigger: TriggerKind::Manual,
+        input,
+        idempotency_key: idempotency_key(headers)?,
+    };
+    match state
+        .store
+        .create_execution(caller.scope, action_id, request)
+        .await?
+    {
+        ExecuteOutcome::Created(execution) => {
+            state.relay.wake();
+            metrics::counter!("actuate_executions_created_total", "trigger" => "manual")
+                .increment(1);
+            tracing::info!(
+                %action_id,
+                execution_id = %execution.action_execution_id,
+                tenant_id = %caller.scope.tenant_id,
+                "execution queued"
+            );
+            Ok(Json(execution))
+        }
+        ExecuteOutcome::Existing(execution) => Ok(Json(execution)),
+        ExecuteOutcome::ActionNotFound => Err(ApiError::ActionNotFound(action_id)),
+        ExecuteOutcome::ActionDisabled => Err(ApiError::CannotExecute(action_id)),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct EventExecutions {
+    #[schema(value_type = String)]
+    event_name: EventName,
+    items: Vec<Execution>,
+}
+
+/// Raise an event (extension)
+///
+/// Creates an execution for every enabled action of the project with an `EventTrigger` of this
+/// name. The request's JSON body, as it is, becomes the executions' `input`; an empty body
+/// means no input. An `Idempotency-Key` repeated within 24 hours answers the same executions.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/action/event/{eventName}",
+    operation_id = "raiseEvent", tag = "Executions", security(("bearerAuth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Option<StorableJson>, content_type = "application/json",
+        description = "Any JSON value: the executions' input; no NUL in any string or key."),
+    responses((status = 200, description = "The executions created, one per enabled action with a matching EventTrigger (possibly none).", body = EventExecutions))
+)]
+async fn raise_event(
+    caller: Caller,
+    EventNamePath(event_name): EventNamePath,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJsonBody(input): OptionalJsonBody<Value>,
+) -> Result<Json<EventExecutions>, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let input = storable_input(input, "body")?;
+    let items = state
+        .store
+        .raise_event(caller.scope, &event_name, input, key)
+        .await?;
+    if !items.is_empty() {
+        state.relay.wake();
+        metrics::counter!("actuate_executions_created_total", "trigger" => "event")
+            .increment(items.len() as u64);
+    }
+    tracing::info!(event_name = %event_name, executions = items.len(), "event raised");
+    Ok(Json(EventExecutions { event_name, items }))
+}
