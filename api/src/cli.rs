@@ -6,8 +6,9 @@ use crate::settings::{self, ApiSettings};
 use crate::startup::Application;
 use actuate_shared::auth::Token;
 use actuate_shared::ids::{KeyId, ProjectId, TenantId};
+use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::settings::{DatabaseSettings, Env};
-use actuate_shared::storage::{KeyStore, PgStore};
+use actuate_shared::storage::{self, DynStore, KeyStore};
 use actuate_shared::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -72,29 +73,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scheduler => {
             let settings = ApiSettings::from_env()?;
             telemetry::init(settings.log_format);
-            let store: actuate_shared::storage::DynStore =
-                std::sync::Arc::new(PgStore::from_settings(&settings.database)?);
+            let store = actuate_shared::storage::open(&settings.database)?;
             store.migrate().await?;
-            let stop = tokio_util::sync::CancellationToken::new();
             let relay = actuate_shared::relay::RelayHandle::default();
-            let relay_task = tokio::spawn(actuate_shared::relay::run(
-                store.clone(),
-                settings.queue.clone(),
-                relay.clone(),
-                format!("actuate-api scheduler ({})", std::process::id()),
-                stop.clone(),
-            ));
-            let scheduler = tokio::spawn(crate::scheduler::run(
-                store,
-                relay,
-                settings.scheduler,
-                stop.clone(),
-            ));
+            let mut tasks = Supervisor::new();
+            tasks.spawn("relay", |stop| {
+                actuate_shared::relay::run(
+                    store.clone(),
+                    settings.queue.clone(),
+                    relay.clone(),
+                    format!("actuate-api scheduler ({})", std::process::id()),
+                    stop,
+                )
+            });
+            tasks.spawn("scheduler", |stop| {
+                crate::scheduler::run(store, relay, settings.scheduler, stop)
+            });
             tracing::info!("scheduler running");
-            crate::startup::shutdown_signal().await;
-            stop.cancel();
-            let _ = scheduler.await;
-            let _ = relay_task.await;
+            shutdown_signal().await;
+            tasks.shutdown().await;
         }
         Command::Migrate => {
             let store = operator_store()?;
@@ -104,16 +101,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => {
             let store = operator_store()?;
             store.migrate().await?;
-            keys(&store, command).await?;
+            keys(&*store, command).await?;
         }
     }
     Ok(())
 }
 
-fn operator_store() -> anyhow::Result<PgStore> {
+/// The store for one operator command: two connections, and the patience of a person at a
+/// terminal rather than of a request.
+fn operator_store() -> anyhow::Result<DynStore> {
     telemetry::init(settings::log_format_from_env()?);
-    let database = DatabaseSettings::from_source(&Env)?;
-    Ok(PgStore::connect_lazy(&database.url, 2)?)
+    let database = DatabaseSettings {
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        ..DatabaseSettings::from_source(&Env)?
+    };
+    storage::open(&database)
 }
 
 async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<()> {

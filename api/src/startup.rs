@@ -7,7 +7,8 @@ use crate::settings::ApiSettings;
 use crate::storage_gate::{self, StorageGate};
 use crate::{routes, scheduler};
 use actuate_shared::relay::{self, RelayHandle};
-use actuate_shared::storage::{DynStore, PgStore};
+use actuate_shared::runtime::{Supervisor, shutdown_signal};
+use actuate_shared::storage::{self, DynStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -30,8 +31,8 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    relay: tokio::task::JoinHandle<()>,
-    stop: CancellationToken,
+    /// The relay, the scheduler (when enabled) and the storage gate's probe.
+    tasks: Supervisor,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,8 +40,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 impl Application {
     /// Connects storage (applying migrations when configured) and binds the listener.
     pub async fn build(settings: ApiSettings) -> anyhow::Result<Self> {
-        let store = PgStore::from_settings(&settings.database)?;
-        let store: DynStore = Arc::new(store);
+        let store = storage::open(&settings.database)?;
         if settings.auto_migrate {
             store.migrate().await?;
         }
@@ -52,31 +52,31 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let relay = RelayHandle::default();
-        let stop = CancellationToken::new();
-        let relay_task = tokio::spawn(relay::run(
-            store.clone(),
-            settings.queue.clone(),
-            relay.clone(),
-            format!("actuate-api relay ({})", std::process::id()),
-            stop.clone(),
-        ));
-        if settings.scheduler.enabled {
-            tokio::spawn(scheduler::run(
+        let mut tasks = Supervisor::new();
+        tasks.spawn("relay", |stop| {
+            relay::run(
                 store.clone(),
+                settings.queue.clone(),
                 relay.clone(),
-                settings.scheduler,
-                stop.clone(),
-            ));
+                format!("actuate-api relay ({})", std::process::id()),
+                stop,
+            )
+        });
+        if settings.scheduler.enabled {
+            tasks.spawn("scheduler", |stop| {
+                scheduler::run(store.clone(), relay.clone(), settings.scheduler, stop)
+            });
         }
         actuate_shared::telemetry::metrics_handle();
         let gate = Arc::new(StorageGate::default());
-        tokio::spawn(gate.clone().probe(store.clone(), stop.clone()));
+        tasks.spawn("storage gate probe", |stop| {
+            gate.clone().probe(store.clone(), stop)
+        });
         let router = app(AppState { store, relay }, gate);
         Ok(Self {
             listener,
             router,
-            relay: relay_task,
-            stop,
+            tasks,
         })
     }
 
@@ -86,12 +86,12 @@ impl Application {
 
     /// Cancelling this token stops the application as SIGTERM does.
     pub fn stop_token(&self) -> CancellationToken {
-        self.stop.clone()
+        self.tasks.stop_token()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "listening");
-        let stop = self.stop.clone();
+        let stop = self.tasks.stop_token();
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 tokio::select! {
@@ -101,8 +101,7 @@ impl Application {
             })
             .await;
         // Rows left in the outbox are published by another replica or after a restart.
-        self.stop.cancel();
-        let _ = self.relay.await;
+        self.tasks.shutdown().await;
         served
     }
 }
@@ -141,26 +140,4 @@ pub fn app(state: AppState, gate: Arc<StorageGate>) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,16 +1,13 @@
-//! Prompt cancellation: the API's cancel commits the execution as Failed and sends a
-//! PostgreSQL notification on `actuate_cancel`; this module listens and fires the stop token of
-//! the execution if it runs here. A notification missed during a reconnect is caught by the
-//! next heartbeat, which finds the execution no longer Running.
+//! Prompt cancellation: the API's cancel commits the execution as Failed and the store sends a
+//! notice (`NoticeStore`); this module fires the stop token of the execution if it runs here.
+//! A notice missed during a reconnect is caught by the next heartbeat, which finds the
+//! execution no longer Running.
 
 use actuate_shared::ids::ExecutionId;
-use sqlx::postgres::{PgListener, PgPool};
+use actuate_shared::storage::DynStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-pub const CHANNEL: &str = "actuate_cancel";
 
 #[derive(Clone, Default)]
 pub struct Cancellations {
@@ -64,44 +61,12 @@ impl Cancellations {
     }
 }
 
-/// Listens until `stop`; reconnects after database outages.
-pub async fn listen(pool: PgPool, registry: Cancellations, stop: CancellationToken) {
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for cancellations; retrying");
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                    () = stop.cancelled() => return,
-                }
-            }
-        };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "cannot listen for cancellations; retrying");
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                () = stop.cancelled() => return,
-            }
+/// Stops the executions cancelled anywhere that run here, until `stop`.
+pub async fn listen(store: DynStore, registry: Cancellations, stop: CancellationToken) {
+    let on_cancel = Box::new(move |id: ExecutionId| {
+        if registry.cancel(id) {
+            tracing::info!(execution_id = %id, "cancel received; stopping");
         }
-        loop {
-            let notification = tokio::select! {
-                n = listener.recv() => n,
-                () = stop.cancelled() => return,
-            };
-            match notification {
-                Ok(n) => {
-                    if let Ok(id) = n.payload().parse::<ExecutionId>()
-                        && registry.cancel(id)
-                    {
-                        tracing::info!(execution_id = %id, "cancel received; stopping");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cancellation listener lost its connection");
-                    break;
-                }
-            }
-        }
-    }
+    });
+    store.watch_cancellations(on_cancel, stop).await;
 }

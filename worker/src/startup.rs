@@ -8,7 +8,8 @@ use crate::context::WorkerContext;
 use crate::settings::WorkerSettings;
 use crate::{cancel, consumer, http, maintenance};
 use actuate_shared::relay;
-use actuate_shared::storage::{DynStore, KeyStore, PgStore};
+use actuate_shared::runtime::{Supervisor, shutdown_signal};
+use actuate_shared::storage;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -16,30 +17,23 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Worker {
     ctx: Arc<WorkerContext>,
-    pool: sqlx::PgPool,
     listener: TcpListener,
 }
 
 impl Worker {
     pub async fn build(settings: WorkerSettings) -> anyhow::Result<Self> {
-        let store = PgStore::from_settings(&settings.database)?;
+        let store = storage::open(&settings.database)?;
         // Workers may start before the API ever ran against this database.
         store.migrate().await?;
-        let pool = store.pool().clone();
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("ACTUATE_WORKER_BIND {}: {e}", settings.bind))?;
-        let store: DynStore = Arc::new(store);
         let ctx = WorkerContext::new(store, settings)?;
         // Runners that cannot start here (limits too tight, a network policy this kernel does
         // not allow) will not start later either: say so now rather than fail every step.
         ctx.steps.python.pool.warm().await?;
         actuate_shared::telemetry::metrics_handle();
-        Ok(Self {
-            ctx,
-            pool,
-            listener,
-        })
+        Ok(Self { ctx, listener })
     }
 
     pub fn context(&self) -> &Arc<WorkerContext> {
@@ -55,25 +49,24 @@ impl Worker {
         let ctx = self.ctx;
         let settings = &ctx.settings;
         tracing::info!(worker_id = %settings.worker_id, concurrency = settings.concurrency, "worker starting");
-        let background = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(relay::run(
-            ctx.store.clone(),
-            settings.queue.clone(),
-            ctx.relay.clone(),
-            format!("actuate-worker relay {}", settings.worker_id),
-            background.clone(),
-        ));
-        tasks.spawn(cancel::listen(
-            self.pool.clone(),
-            ctx.cancellations.clone(),
-            background.clone(),
-        ));
-        tasks.spawn(maintenance::run(ctx.clone(), background.clone()));
-        let http_stop = background.clone();
+        // Background tasks outlive the consumer: the relay publishes what shutdown releases.
+        let mut background = Supervisor::new();
+        background.spawn("relay", |stop| {
+            relay::run(
+                ctx.store.clone(),
+                settings.queue.clone(),
+                ctx.relay.clone(),
+                format!("actuate-worker relay {}", settings.worker_id),
+                stop,
+            )
+        });
+        background.spawn("cancellation notices", |stop| {
+            cancel::listen(ctx.store.clone(), ctx.cancellations.clone(), stop)
+        });
+        background.spawn("maintenance", |stop| maintenance::run(ctx.clone(), stop));
         let listener = self.listener;
-        tasks.spawn(async move {
-            if let Err(e) = http::serve(listener, http_stop).await {
+        background.spawn("health server", |stop| async move {
+            if let Err(e) = http::serve(listener, stop).await {
                 tracing::error!(error = %e, "health server failed");
             }
         });
@@ -98,8 +91,7 @@ impl Worker {
         }
         // A last chance for the relay to publish what was released.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        background.cancel();
-        while tasks.join_next().await.is_some() {}
+        background.shutdown().await;
         tracing::info!("worker stopped");
     }
 }
@@ -109,22 +101,7 @@ pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let fire = token.clone();
     tokio::spawn(async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = ctrl_c => {},
-            () = terminate => {},
-        }
-        tracing::info!("shutdown requested");
+        shutdown_signal().await;
         fire.cancel();
     });
     token

@@ -4,7 +4,9 @@
 //!
 //! The interface is split by concern: [`KeyStore`], [`ActionStore`], [`ExecutionStore`] (what
 //! the API asks), [`WorkStore`] (what workers and reapers do, every write fenced by the
-//! claim's attempt number) and [`OutboxStore`] (what relays publish). [`Store`] is all of them.
+//! claim's attempt number), [`OutboxStore`] (what relays publish), [`ScheduleStore`] (what
+//! schedulers fire) and [`NoticeStore`] (notices between processes). [`Store`] is all of them,
+//! and [`open`] picks the backend from the database URL.
 //! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
 //! every query on it.
 
@@ -81,15 +83,51 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 pub type DynStore = Arc<dyn Store>;
 
+/// Opens the backend `settings.url` names: `postgres://` or `postgresql://` for PostgreSQL.
+/// Connections are made when first needed, so a database that is down at start-up delays
+/// work rather than failing the process.
+pub fn open(settings: &crate::settings::DatabaseSettings) -> anyhow::Result<DynStore> {
+    let scheme = settings
+        .url
+        .split_once(':')
+        .map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::from_settings(settings)?)),
+        _ => anyhow::bail!(
+            "DATABASE_URL: unsupported scheme '{scheme}': expected postgres://user@host/database"
+        ),
+    }
+}
+
 /// Everything a process may need from storage.
 pub trait Store:
-    KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore
+    KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore + NoticeStore
 {
 }
 
 impl<T> Store for T where
-    T: KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore
+    T: KeyStore
+        + ActionStore
+        + ExecutionStore
+        + WorkStore
+        + OutboxStore
+        + ScheduleStore
+        + NoticeStore
 {
+}
+
+/// Notices between processes that share a store. Best effort: a notice sent while a watcher is
+/// disconnected is lost, so nothing may depend on one arriving (a worker's heartbeat finds a
+/// cancelled execution no longer Running anyway; the notice only makes the stop prompt).
+#[async_trait]
+pub trait NoticeStore: Send + Sync + 'static {
+    /// Calls `on_cancel` with each execution cancelled from now on, anywhere, until `stop`
+    /// fires; reconnects by itself through outages.
+    async fn watch_cancellations(
+        &self,
+        on_cancel: Box<dyn Fn(ExecutionId) + Send + Sync>,
+        stop: tokio_util::sync::CancellationToken,
+    );
 }
 
 #[async_trait]

@@ -75,7 +75,7 @@ impl TestWorker {
         let ctx = WorkerContext::new(dyn_store, settings).unwrap();
         let stop = CancellationToken::new();
         tokio::spawn(actuate_worker::cancel::listen(
-            store.pool().clone(),
+            ctx.store.clone(),
             ctx.cancellations.clone(),
             stop.clone(),
         ));

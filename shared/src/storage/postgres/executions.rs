@@ -391,7 +391,8 @@ impl ExecutionStore for PgStore {
         };
         super::work::close_steps(&mut tx, scope, execution_id, outcome::CANCELLED).await?;
         // Wakes the worker running it, if any; its later writes are fenced out anyway.
-        sqlx::query("SELECT pg_notify('actuate_cancel', $1)")
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::notices::CANCEL_CHANNEL)
             .bind(execution_id.to_string())
             .execute(&mut *tx)
             .await?;

@@ -5,6 +5,7 @@
 mod actions;
 mod executions;
 mod keys;
+mod notices;
 mod outbox;
 mod schedule;
 mod work;
