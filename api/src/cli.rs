@@ -80,7 +80,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tasks.spawn("relay", |stop| {
                 actuate_shared::relay::run(
                     store.clone(),
-                    settings.queue.clone(),
+                    std::sync::Arc::new(actuate_shared::queue::RabbitBroker::new(
+                        settings.queue.clone(),
+                    )),
                     relay.clone(),
                     format!("actuate-api scheduler ({})", std::process::id()),
                     stop,

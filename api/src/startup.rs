@@ -6,6 +6,7 @@ use crate::extract::BODY_LIMIT;
 use crate::settings::ApiSettings;
 use crate::storage_gate::{self, StorageGate};
 use crate::{routes, scheduler};
+use actuate_shared::queue::{DynBroker, RabbitBroker};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::storage::{self, DynStore};
@@ -52,11 +53,12 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let relay = RelayHandle::default();
+        let broker: DynBroker = Arc::new(RabbitBroker::new(settings.queue.clone()));
         let mut tasks = Supervisor::new();
         tasks.spawn("relay", |stop| {
             relay::run(
                 store.clone(),
-                settings.queue.clone(),
+                broker,
                 relay.clone(),
                 format!("actuate-api relay ({})", std::process::id()),
                 stop,

@@ -1,4 +1,4 @@
-//! The outbox relay: moves committed execute requests from the `outbox` table to RabbitMQ.
+//! The outbox relay: moves committed execute requests from the store's outbox to the queue.
 //!
 //! Runs in every API process (and every worker, for the rows reapers write). Each round leases
 //! a batch (`SKIP LOCKED`, so replicas share the work), publishes it with confirms, and deletes
@@ -6,7 +6,7 @@
 //! publishing but before deleting leaves rows that are published again: workers drop such
 //! duplicates when their claim finds the execution no longer Queued.
 
-use crate::queue::{self, Publisher, QueueSettings};
+use crate::queue::{self, DynBroker, Publish};
 use crate::runtime::Backoff;
 use crate::storage::DynStore;
 use std::sync::Arc;
@@ -41,19 +41,19 @@ impl RelayHandle {
 
 pub async fn run(
     store: DynStore,
-    settings: QueueSettings,
+    broker: DynBroker,
     handle: RelayHandle,
     name: String,
     stop: CancellationToken,
 ) {
-    let mut publisher: Option<(lapin::Connection, Publisher)> = None;
+    let mut publisher: Option<Box<dyn Publish>> = None;
     let mut backoff = Backoff::standard();
     loop {
         if stop.is_cancelled() {
             break;
         }
-        if publisher.as_ref().is_none_or(|(_, p)| !p.is_usable()) {
-            publisher = match open(&settings, &name).await {
+        if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
+            publisher = match broker.publisher(&name).await {
                 Ok(p) => {
                     tracing::info!("relay connected to the broker");
                     handle.broker_up.store(true, Ordering::Relaxed);
@@ -72,14 +72,16 @@ pub async fn run(
                 }
             };
         }
-        let (_, p) = publisher.as_ref().expect("connected above");
+        let p = publisher.as_deref().expect("connected above");
         match round(&store, p).await {
             Ok(n) if n as i64 == BATCH => continue,
             Ok(_) => {}
             Err(RoundError::Broker(e)) => {
                 tracing::warn!(error = %e, "publishing failed; reconnecting");
                 handle.broker_up.store(false, Ordering::Relaxed);
-                publisher = None;
+                if let Some(broken) = publisher.take() {
+                    broken.close().await;
+                }
                 continue;
             }
             Err(RoundError::Store(e)) => {
@@ -96,18 +98,9 @@ pub async fn run(
             () = stop.cancelled() => break,
         }
     }
-    if let Some((connection, _)) = publisher {
-        let _ = connection.close(200, "relay stopping".into()).await;
+    if let Some(publisher) = publisher {
+        publisher.close().await;
     }
-}
-
-async fn open(
-    settings: &QueueSettings,
-    name: &str,
-) -> Result<(lapin::Connection, Publisher), lapin::Error> {
-    let connection = queue::connect(settings, name).await?;
-    let publisher = Publisher::open(&connection, settings).await?;
-    Ok((connection, publisher))
 }
 
 enum RoundError {
@@ -116,7 +109,7 @@ enum RoundError {
 }
 
 /// One batch: returns how many rows were leased.
-async fn round(store: &DynStore, publisher: &Publisher) -> Result<usize, RoundError> {
+async fn round(store: &DynStore, publisher: &dyn Publish) -> Result<usize, RoundError> {
     let items = store
         .lease_outbox(BATCH, LEASE)
         .await

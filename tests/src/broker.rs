@@ -2,7 +2,8 @@
 //! RabbitMQ), so tests run in parallel without seeing each other's messages.
 
 use actuate_shared::message::ExecuteMessage;
-use actuate_shared::queue::{self, QueueSettings};
+use actuate_shared::queue::QueueSettings;
+use actuate_shared::queue::rabbitmq as queue;
 use futures_util::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;

@@ -3,6 +3,7 @@
 use crate::cancel::Cancellations;
 use crate::settings::WorkerSettings;
 use crate::steps::StepDeps;
+use actuate_shared::queue::DynBroker;
 use actuate_shared::relay::RelayHandle;
 use actuate_shared::runtime::Reachability;
 use actuate_shared::storage::DynStore;
@@ -13,6 +14,8 @@ use tokio_util::task::TaskTracker;
 
 pub struct WorkerContext {
     pub store: DynStore,
+    /// Where executions arrive (and where this worker's relay publishes).
+    pub broker: DynBroker,
     pub settings: WorkerSettings,
     pub steps: StepDeps,
     /// One permit per execution this worker may run at once.
@@ -30,10 +33,15 @@ pub struct WorkerContext {
 }
 
 impl WorkerContext {
-    pub fn new(store: DynStore, settings: WorkerSettings) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        store: DynStore,
+        broker: DynBroker,
+        settings: WorkerSettings,
+    ) -> anyhow::Result<Arc<Self>> {
         let steps = StepDeps::new(&settings)?;
         Ok(Arc::new(Self {
             store,
+            broker,
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             settings,
             steps,

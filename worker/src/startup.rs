@@ -7,6 +7,7 @@
 use crate::context::WorkerContext;
 use crate::settings::WorkerSettings;
 use crate::{cancel, consumer, http, maintenance};
+use actuate_shared::queue::RabbitBroker;
 use actuate_shared::relay;
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::storage;
@@ -28,7 +29,8 @@ impl Worker {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("ACTUATE_WORKER_BIND {}: {e}", settings.bind))?;
-        let ctx = WorkerContext::new(store, settings)?;
+        let broker = Arc::new(RabbitBroker::new(settings.queue.clone()));
+        let ctx = WorkerContext::new(store, broker, settings)?;
         // Runners that cannot start here (limits too tight, a network policy this kernel does
         // not allow) will not start later either: say so now rather than fail every step.
         ctx.steps.python.pool.warm().await?;
@@ -54,7 +56,7 @@ impl Worker {
         background.spawn("relay", |stop| {
             relay::run(
                 ctx.store.clone(),
-                settings.queue.clone(),
+                ctx.broker.clone(),
                 ctx.relay.clone(),
                 format!("actuate-worker relay {}", settings.worker_id),
                 stop,

@@ -407,13 +407,13 @@ async fn broker_floor(args: &Args) -> f64 {
     use lapin::options::*;
     let settings = actuate_tests::broker::test_queue_settings();
     let n = if args.quick { 2_000 } else { 50_000 };
-    let conn = actuate_shared::queue::connect(&settings, "bench")
+    let conn = actuate_shared::queue::rabbitmq::connect(&settings, "bench")
         .await
         .unwrap();
-    let publish = actuate_shared::queue::Publisher::open(&conn, &settings)
+    let publish = actuate_shared::queue::rabbitmq::Publisher::open(&conn, &settings)
         .await
         .unwrap();
-    let consume = actuate_shared::queue::consumer_channel(&conn, &settings, 256)
+    let consume = actuate_shared::queue::rabbitmq::consumer_channel(&conn, &settings, 256)
         .await
         .unwrap();
     let mut consumer = consume

@@ -5,7 +5,7 @@ use actuate_shared::draft::{ActionDraft, StepDraft};
 use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
 use actuate_shared::message::ExecuteMessage;
 use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
-use actuate_shared::queue::QueueSettings;
+use actuate_shared::queue::{DynBroker, MemoryBroker, QueueSettings, RabbitBroker};
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{
     ActionStore, DynStore, ExecuteOutcome, ExecutionStore, KeyStore, NewExecution, OutboxStore,
@@ -28,7 +28,18 @@ pub struct TestWorker {
     pub store: PgStore,
     pub scope: Scope,
     pub database_url: String,
+    /// The test's own queues on RabbitMQ, removed at the end ([`Queue::RabbitMq`] only).
+    rabbitmq: Option<QueueSettings>,
     stop: CancellationToken,
+}
+
+/// The queue implementation a test's worker consumes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Queue {
+    /// The real broker, with queues of the test's own.
+    RabbitMq,
+    /// The in-process queue of standalone mode.
+    InProcess,
 }
 
 pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
@@ -66,13 +77,32 @@ impl TestWorker {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut WorkerSettings)) -> Self {
+        Self::start_full(Queue::RabbitMq, adjust).await
+    }
+
+    /// A worker whose consumer and relay use `queue`.
+    pub async fn start_on(queue: Queue) -> Self {
+        Self::start_full(queue, |_| {}).await
+    }
+
+    async fn start_full(queue: Queue, adjust: impl FnOnce(&mut WorkerSettings)) -> Self {
         let database_url = db::fresh_database().await;
         let store = PgStore::connect_lazy(&database_url, 8).unwrap();
         store.migrate().await.unwrap();
         let mut settings = settings(&database_url, "127.0.0.1/32, ::1");
         adjust(&mut settings);
         let dyn_store: DynStore = Arc::new(store.clone());
-        let ctx = WorkerContext::new(dyn_store, settings).unwrap();
+        let (broker, rabbitmq): (DynBroker, _) = match queue {
+            Queue::RabbitMq => {
+                settings.queue = actuate_tests::broker::test_queue_settings();
+                (
+                    Arc::new(RabbitBroker::new(settings.queue.clone())),
+                    Some(settings.queue.clone()),
+                )
+            }
+            Queue::InProcess => (Arc::new(MemoryBroker::new()), None),
+        };
+        let ctx = WorkerContext::new(dyn_store, broker, settings).unwrap();
         let stop = CancellationToken::new();
         tokio::spawn(actuate_worker::cancel::listen(
             ctx.store.clone(),
@@ -89,6 +119,7 @@ impl TestWorker {
                 project_id: ProjectId::new(),
             },
             database_url,
+            rabbitmq,
             stop,
         }
     }
@@ -279,7 +310,7 @@ impl Drop for TestWorker {
     fn drop(&mut self) {
         self.stop.cancel();
         self.ctx.abandon.cancel();
-        actuate_tests::clean_up(None, self.database_url.clone());
+        actuate_tests::clean_up(self.rabbitmq.take(), self.database_url.clone());
     }
 }
 

@@ -8,6 +8,7 @@ mod limits;
 mod pipeline;
 mod plans;
 mod python;
+mod queues;
 mod recovery;
 mod sandbox;
 mod ssrf;

@@ -1,4 +1,4 @@
-//! RabbitMQ: queue names, topology and confirmed publishing.
+//! The RabbitMQ broker: topology, confirmed publishing and consuming.
 //!
 //! Topology (declared idempotently by every process that connects):
 //! - `<prefix>.executions`: durable quorum queue the workers consume, with a delivery limit so
@@ -8,80 +8,20 @@
 //! Messages go through the default exchange, published `mandatory` with publisher confirms: a
 //! message is sent only when the broker acked it *and* routed it to the queue.
 
+use super::{
+    Broker, DELIVERY_LIMIT, Deliveries, Delivery, Publish, QueueError, QueueSettings, Settle,
+    Settlement,
+};
 use crate::message::ExecuteMessage;
-use crate::settings::{self, SettingError, Source};
+use async_trait::async_trait;
+use futures_util::StreamExt;
 use lapin::Confirmation;
 use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
     BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-
-/// Deliveries of one message before it is dead-lettered. A claim acks the message at once,
-/// so only messages that cannot be processed at all come near this.
-pub const DELIVERY_LIMIT: i64 = 5;
-
-#[derive(Clone)]
-pub struct QueueSettings {
-    /// `AMQP_URL`.
-    pub url: String,
-    /// `ACTUATE_QUEUE_PREFIX`: lets several deployments (or tests) share one broker.
-    pub prefix: String,
-}
-
-impl std::fmt::Debug for QueueSettings {
-    // The URL carries the broker password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueueSettings")
-            .field("url", &"<redacted>")
-            .field("prefix", &self.prefix)
-            .finish()
-    }
-}
-
-impl QueueSettings {
-    pub fn from_source(src: &dyn Source) -> Result<Self, SettingError> {
-        let url = settings::parsed(
-            src,
-            "AMQP_URL",
-            "amqp://guest:guest@127.0.0.1:5672/%2f".to_string(),
-        )?;
-        if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-            return Err(SettingError {
-                name: "AMQP_URL",
-                problem: "must start with amqp:// or amqps://".into(),
-            });
-        }
-        let prefix = settings::parsed(src, "ACTUATE_QUEUE_PREFIX", "actuate".to_string())?;
-        if prefix.is_empty()
-            || !prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            return Err(SettingError {
-                name: "ACTUATE_QUEUE_PREFIX",
-                problem: "must be letters, digits, '.', '_' or '-'".into(),
-            });
-        }
-        Ok(Self { url, prefix })
-    }
-
-    pub fn execution_queue(&self) -> String {
-        format!("{}.executions", self.prefix)
-    }
-
-    pub fn dead_letter_queue(&self) -> String {
-        format!("{}.executions.dead", self.prefix)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("broker error: {0}")]
-    Broker(#[from] lapin::Error),
-    #[error("the broker did not accept the message: {0}")]
-    NotConfirmed(String),
-}
 
 pub async fn connect(settings: &QueueSettings, name: &str) -> Result<Connection, lapin::Error> {
     let properties = ConnectionProperties::default().with_connection_name(name.to_string().into());
@@ -209,4 +149,120 @@ pub async fn consumer_channel(
         .basic_qos(prefetch, BasicQosOptions::default())
         .await?;
     Ok(channel)
+}
+
+/// RabbitMQ as a [`Broker`]: every publisher and consumer has its own connection.
+pub struct RabbitBroker {
+    settings: QueueSettings,
+}
+
+impl RabbitBroker {
+    pub fn new(settings: QueueSettings) -> Self {
+        Self { settings }
+    }
+}
+
+struct RabbitPublisher {
+    connection: Connection,
+    publisher: Publisher,
+}
+
+struct RabbitDeliveries {
+    connection: Connection,
+    channel: Channel,
+    consumer: lapin::Consumer,
+    tag: String,
+}
+
+struct RabbitDelivery(lapin::message::Delivery);
+
+#[async_trait]
+impl Broker for RabbitBroker {
+    async fn publisher(&self, name: &str) -> Result<Box<dyn Publish>, QueueError> {
+        let connection = connect(&self.settings, name).await?;
+        let publisher = Publisher::open(&connection, &self.settings).await?;
+        Ok(Box::new(RabbitPublisher {
+            connection,
+            publisher,
+        }))
+    }
+
+    async fn consume(&self, name: &str, prefetch: u16) -> Result<Box<dyn Deliveries>, QueueError> {
+        let connection = connect(&self.settings, name).await?;
+        let channel = consumer_channel(&connection, &self.settings, prefetch).await?;
+        let tag = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+        let consumer = channel
+            .basic_consume(
+                self.settings.execution_queue().into(),
+                tag.clone().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue = %self.settings.execution_queue(), prefetch, "consuming");
+        Ok(Box::new(RabbitDeliveries {
+            connection,
+            channel,
+            consumer,
+            tag,
+        }))
+    }
+}
+
+#[async_trait]
+impl Publish for RabbitPublisher {
+    fn is_usable(&self) -> bool {
+        self.publisher.is_usable()
+    }
+
+    async fn publish_all(
+        &self,
+        messages: &[ExecuteMessage],
+    ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        self.publisher.publish_all(messages).await
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.connection.close(200, "publisher closing".into()).await;
+    }
+}
+
+#[async_trait]
+impl Deliveries for RabbitDeliveries {
+    async fn next(&mut self) -> Result<Delivery, QueueError> {
+        match self.consumer.next().await {
+            Some(Ok(delivery)) => Ok(Delivery::new(
+                delivery.data.clone(),
+                Box::new(RabbitDelivery(delivery)),
+            )),
+            Some(Err(e)) => Err(e.into()),
+            None => Err(QueueError::Closed),
+        }
+    }
+
+    async fn close(self: Box<Self>) {
+        // Unsettled (prefetched) deliveries go back to the queue when the channel closes.
+        let _ = self
+            .channel
+            .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
+            .await;
+        let _ = self.channel.close(200, "consumer closing".into()).await;
+        let _ = self.connection.close(200, "consumer closing".into()).await;
+    }
+}
+
+#[async_trait]
+impl Settle for RabbitDelivery {
+    async fn settle(self: Box<Self>, how: Settlement) -> Result<bool, QueueError> {
+        let delivery = self.0;
+        let nack = |requeue| BasicNackOptions {
+            requeue,
+            ..BasicNackOptions::default()
+        };
+        Ok(match how {
+            Settlement::Ack => delivery.ack(BasicAckOptions::default()).await?,
+            Settlement::Requeue => delivery.nack(nack(true)).await?,
+            Settlement::DeadLetter => delivery.nack(nack(false)).await?,
+        })
+    }
 }
