@@ -1,6 +1,6 @@
 use crate::helpers::{TestApp, action_body, expect_error, expect_json};
 use actuate_shared::ids::{ExecutionId, TenantId};
-use actuate_shared::storage::{ClaimOutcome, FinalOutcome, WorkStore};
+use actuate_shared::storage::{ClaimOutcome, FinalOutcome, Inspect, WorkStore};
 use actuate_tests::broker;
 use actuate_tests::proxy::ToggleProxy;
 use serde_json::{Value, json};
@@ -51,10 +51,7 @@ async fn execute_answers_the_documented_body_and_publishes_ids_only() {
     assert_eq!(messages[0].tenant_id, app.tenant);
     assert_eq!(messages[0].project_id, app.project);
 
-    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
+    let outbox = app.store.count_outbox(None).await.unwrap();
     assert_eq!(outbox, 0, "published rows leave the outbox");
 }
 
@@ -89,10 +86,7 @@ async fn disabled_and_unknown_actions_cannot_execute() {
         json!({"error": "Action not found", "actionId": unknown})
     );
 
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM executions")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
+    let count = app.store.count_executions(None).await.unwrap();
     assert_eq!(count, 0);
 }
 
@@ -194,10 +188,7 @@ async fn idempotency_key_returns_the_first_execution() {
     }
     assert_eq!(ids.len(), 1, "one execution for one key");
 
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM executions")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
+    let count = app.store.count_executions(None).await.unwrap();
     assert_eq!(count, 3);
 
     for bad in ["", &"k".repeat(256), "white space", "ünïcode"] {
@@ -239,11 +230,17 @@ async fn an_execution_keeps_the_steps_it_was_queued_with() {
     assert_eq!(steps[0]["stepId"], action["steps"][0]["stepId"]);
     assert_eq!(steps[0]["status"], "Pending");
     assert_eq!(steps[1]["stepType"], "Email");
-    let max_run_time: i32 = sqlx::query_scalar("SELECT max_run_time FROM executions")
-        .fetch_one(app.store.pool())
+    let execution_id = id(&execution, "actionExecutionId").parse().unwrap();
+    let max_run_time = app
+        .store
+        .execution_max_run_time(execution_id)
         .await
         .unwrap();
-    assert_eq!(max_run_time, 1800, "maxRunTime is part of the snapshot");
+    assert_eq!(
+        max_run_time,
+        Some(1800),
+        "maxRunTime is part of the snapshot"
+    );
 }
 
 #[tokio::test]

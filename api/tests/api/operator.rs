@@ -1,6 +1,7 @@
 //! The operator commands of the `actuate-api` binary, run as real processes.
 
 use crate::helpers::{TENANT, TestApp};
+use actuate_shared::storage::Inspect;
 use actuate_tests::db::fresh_database;
 use std::process::Output;
 
@@ -65,12 +66,12 @@ async fn keys_create_list_revoke() {
     assert!(line.contains(TENANT));
 
     // The database holds only a hash of the token.
-    let stored: Vec<u8> =
-        sqlx::query_scalar("SELECT token_hash FROM api_keys WHERE key_id = $1::uuid")
-            .bind(key_id)
-            .fetch_one(app.store.pool())
-            .await
-            .unwrap();
+    let stored = app
+        .store
+        .stored_token_hash(key_id.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the key is stored");
     assert_eq!(stored.len(), 32);
     assert!(!String::from_utf8_lossy(&stored).contains(&token[4..]));
 

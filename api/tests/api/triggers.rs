@@ -1,7 +1,8 @@
 //! Schedule and event triggers: validation, nextRunTime, firing, catch-up, event fan-out.
 
 use crate::helpers::{TestApp, expect_error, expect_json};
-use actuate_shared::storage::ScheduleStore;
+use actuate_shared::model::TriggerKind;
+use actuate_shared::storage::{Inspect, ScheduleStore};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -123,24 +124,16 @@ async fn a_schedule_fires_executions_each_slot_once() {
     let detail = expect_json(app.get_execution(&first).await, 200).await;
     assert_eq!(detail["trigger"], "schedule");
 
-    let (fired, distinct, executions): (i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = 'fired'), count(DISTINCT slot), \
-           (SELECT count(*) FROM executions WHERE trigger = 'schedule') FROM trigger_firings",
-    )
-    .fetch_one(app.store.pool())
-    .await
-    .unwrap();
+    let firings = app.store.firings().await.unwrap();
+    let fired = firings.iter().filter(|f| f.fired).count() as i64;
+    let executions = app
+        .store
+        .count_executions(Some(TriggerKind::Schedule))
+        .await
+        .unwrap();
     assert_eq!(fired, executions, "one execution per fired slot");
-    assert_eq!(
-        distinct,
-        fired
-            + sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM trigger_firings WHERE status = 'missed'"
-            )
-            .fetch_one(app.store.pool())
-            .await
-            .unwrap()
-    );
+    let slots: std::collections::HashSet<_> = firings.iter().map(|f| f.slot).collect();
+    assert_eq!(slots.len(), firings.len(), "each slot recorded once");
 }
 
 #[tokio::test]
@@ -160,19 +153,11 @@ async fn disabled_actions_never_fire() {
     )
     .await;
     assert_eq!(items["items"], json!([]));
-    let firings: i64 = sqlx::query_scalar("SELECT count(*) FROM trigger_firings")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(firings, 0);
+    assert_eq!(app.store.firings().await.unwrap(), vec![]);
 }
 
 async fn rewind(app: &TestApp, days: i32) {
-    sqlx::query("UPDATE action_triggers SET next_fire_at = date_trunc('day', now()) - make_interval(days => $1) + interval '6 hours'")
-        .bind(days)
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    app.store.rewind_triggers(days).await.unwrap();
 }
 
 #[tokio::test]
@@ -202,16 +187,11 @@ async fn missed_slots_fire_the_latest_once_and_record_the_rest() {
     )
     .await;
     assert!(time(&next["nextRunTime"]) > Utc::now());
-    let statuses: Vec<(String,)> =
-        sqlx::query_as("SELECT status FROM trigger_firings ORDER BY slot")
-            .fetch_all(app.store.pool())
-            .await
-            .unwrap();
-    assert_eq!(statuses.last().unwrap().0, "fired", "the latest slot fired");
+    let firings = app.store.firings().await.unwrap();
+    assert!(firings.last().unwrap().fired, "the latest slot fired");
     assert!(
-        statuses[..statuses.len() - 1]
-            .iter()
-            .all(|(s,)| s == "missed")
+        firings[..firings.len() - 1].iter().all(|f| !f.fired),
+        "the earlier ones are recorded as missed"
     );
 }
 
@@ -231,11 +211,7 @@ async fn catch_up_none_records_every_missed_slot_and_fires_nothing_late() {
         .unwrap();
     assert_eq!(report.fired, 0);
     assert!(report.missed >= 3, "{report:?}");
-    let executions: i64 = sqlx::query_scalar("SELECT count(*) FROM executions")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(executions, 0);
+    assert_eq!(app.store.count_executions(None).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -10,8 +10,13 @@
 //! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
 //! every query on it.
 
+#[cfg(feature = "test-support")]
+mod inspect;
 mod postgres;
 mod types;
+
+#[cfg(feature = "test-support")]
+pub use inspect::{FiringRecord, Inspect};
 
 pub use postgres::PgStore;
 pub use types::*;

@@ -8,8 +8,8 @@ use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerK
 use actuate_shared::queue::{DynBroker, MemoryBroker, QueueSettings, RabbitBroker};
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{
-    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, KeyStore, NewExecution, OutboxStore,
-    PgStore,
+    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, Inspect, KeyStore, NewExecution,
+    OutboxStore, PgStore,
 };
 use actuate_shared::telemetry::LogFormat;
 use actuate_tests::db;
@@ -298,11 +298,7 @@ impl TestWorker {
     }
 
     pub async fn outbox_rows(&self, execution_id: ExecutionId) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE execution_id = $1")
-            .bind(execution_id)
-            .fetch_one(self.store.pool())
-            .await
-            .unwrap()
+        self.store.count_outbox(Some(execution_id)).await.unwrap()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::helpers::{TestWorker, python};
 use actuate_shared::model::{ExecutionStatus, StepRunStatus, StepType};
+use actuate_shared::storage::Inspect;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -355,10 +356,9 @@ async fn scripts_cannot_leave_the_scripts_directory() {
     );
     // Settings written before validation existed are checked again at run time.
     let action = worker.action(&[python("result = 1")], 60).await;
-    sqlx::query("UPDATE action_steps SET settings = $1 WHERE action_id = $2")
-        .bind(r#"{"script": "../../../etc/passwd"}"#)
-        .bind(action)
-        .execute(worker.store.pool())
+    worker
+        .store
+        .overwrite_step_settings(action, r#"{"script": "../../../etc/passwd"}"#)
         .await
         .unwrap();
     let message = worker.execute(action).await;

@@ -4,6 +4,8 @@
 
 mod actions;
 mod executions;
+#[cfg(feature = "test-support")]
+mod inspect;
 mod keys;
 mod notices;
 mod outbox;

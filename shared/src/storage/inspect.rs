@@ -1,0 +1,37 @@
+//! What integration tests read and arrange below the store's interface (feature
+//! `test-support`). Every backend implements it, so a test states what it checks ("one
+//! execution per fired slot") and never the SQL of one backend.
+
+use super::StoreResult;
+use crate::ids::{ActionId, ExecutionId, KeyId};
+use crate::model::TriggerKind;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// One recorded schedule slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FiringRecord {
+    pub slot: DateTime<Utc>,
+    /// Fired, or recorded as missed.
+    pub fired: bool,
+}
+
+#[async_trait]
+pub trait Inspect: Send + Sync + 'static {
+    /// Executions of every tenant; with `trigger`, only those it created.
+    async fn count_executions(&self, trigger: Option<TriggerKind>) -> StoreResult<i64>;
+    /// Outbox rows; with `execution`, only its.
+    async fn count_outbox(&self, execution: Option<ExecutionId>) -> StoreResult<i64>;
+    /// Every recorded schedule slot, oldest first.
+    async fn firings(&self) -> StoreResult<Vec<FiringRecord>>;
+    /// The maxRunTime an execution took from its action when it was created.
+    async fn execution_max_run_time(&self, id: ExecutionId) -> StoreResult<Option<i32>>;
+    /// What the store keeps of a key's token.
+    async fn stored_token_hash(&self, key: KeyId) -> StoreResult<Option<Vec<u8>>>;
+    /// Moves every trigger's next firing to 06:00 UTC `days` days ago, as if no scheduler had
+    /// run since.
+    async fn rewind_triggers(&self, days: i32) -> StoreResult<()>;
+    /// Writes a step's settings without validation, as an older version might have stored
+    /// them.
+    async fn overwrite_step_settings(&self, action: ActionId, settings: &str) -> StoreResult<()>;
+}
