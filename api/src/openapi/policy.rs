@@ -192,6 +192,20 @@ const ACTION_LINKS: &[Link] = &[
     ),
 ];
 
+const CANCEL_EXECUTION: Link = (
+    "CancelExecution",
+    "cancelExecution",
+    "Cancel this execution.",
+    "actionExecutionId",
+);
+
+const DOWNLOAD_PACKAGE: Link = (
+    "DownloadExecutionPackage",
+    "downloadExecutionPackage",
+    "This execution's package.",
+    "actionExecutionId",
+);
+
 const EXECUTION_LINKS: &[Link] = &[
     (
         "GetExecution",
@@ -199,18 +213,8 @@ const EXECUTION_LINKS: &[Link] = &[
         "Read this execution with its steps.",
         "actionExecutionId",
     ),
-    (
-        "CancelExecution",
-        "cancelExecution",
-        "Cancel this execution.",
-        "actionExecutionId",
-    ),
-    (
-        "DownloadExecutionPackage",
-        "downloadExecutionPackage",
-        "This execution's package.",
-        "actionExecutionId",
-    ),
+    CANCEL_EXECUTION,
+    DOWNLOAD_PACKAGE,
     (
         "ListExecutions",
         "listExecutions",
@@ -226,18 +230,8 @@ const EXECUTION_LINKS: &[Link] = &[
 ];
 
 const EXECUTION_DETAIL_LINKS: &[Link] = &[
-    (
-        "CancelExecution",
-        "cancelExecution",
-        "Cancel this execution.",
-        "actionExecutionId",
-    ),
-    (
-        "DownloadExecutionPackage",
-        "downloadExecutionPackage",
-        "This execution's package.",
-        "actionExecutionId",
-    ),
+    CANCEL_EXECUTION,
+    DOWNLOAD_PACKAGE,
     (
         "GetAction",
         "getAction",
