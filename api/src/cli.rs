@@ -4,8 +4,8 @@
 
 use crate::settings::{self, ApiSettings};
 use crate::startup::Application;
-use actuate_shared::auth::Token;
-use actuate_shared::ids::{KeyId, ProjectId, TenantId};
+use actuate_shared::domain::auth::Token;
+use actuate_shared::domain::ids::{KeyId, ProjectId, TenantId};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::settings::{DatabaseSettings, Env};
 use actuate_shared::storage::{self, DynStore, KeyStore};

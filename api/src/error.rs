@@ -3,8 +3,8 @@
 //! here, never sent.
 
 use crate::storage_gate::StorageDown;
-use actuate_shared::ids::{ActionId, ExecutionId};
-use actuate_shared::model::ExecutionStatus;
+use actuate_shared::domain::ids::{ActionId, ExecutionId};
+use actuate_shared::domain::model::ExecutionStatus;
 use actuate_shared::storage::StoreError;
 use axum::Json;
 use axum::http::{StatusCode, header};

@@ -3,9 +3,9 @@
 
 use crate::error::ApiError;
 use crate::startup::AppState;
-use actuate_shared::auth::Token;
-use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
-use actuate_shared::names::EventName;
+use actuate_shared::domain::auth::Token;
+use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::domain::names::EventName;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};

@@ -7,7 +7,7 @@
 //! steps/01-Python/error.txt       its error
 //! ```
 
-use actuate_shared::model::ExecutionDetail;
+use actuate_shared::domain::model::ExecutionDetail;
 use std::io::{Cursor, Write};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;

@@ -4,11 +4,11 @@
 //!
 //! The parser's trees are dropped recursively, so code nested deeply enough (`1+1+...` with
 //! 50,000 terms fits in 100 KB) would overflow the stack and abort the API. The tokens are
-//! therefore counted first ([`actuate_shared::nesting`]) against the limits CPython 3.11
+//! therefore counted first ([`actuate_shared::domain::nesting`]) against the limits CPython 3.11
 //! itself enforces, and only code within them is parsed, on a thread with a stack known to be
 //! ample for that depth. Code refused here could not have run anyway.
 
-use actuate_shared::nesting::{Depth, TooDeep};
+use actuate_shared::domain::nesting::{Depth, TooDeep};
 use rustpython_parser::lexer::{LexResult, lex};
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{Mode, StringKind, Tok, parse_tokens};

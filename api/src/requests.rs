@@ -8,12 +8,12 @@
 
 use crate::error::ApiError;
 use crate::extract::ObjectShape;
-use actuate_shared::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
-use actuate_shared::ids::{StepId, TriggerId};
-use actuate_shared::model::{StepType, TriggerType};
-use actuate_shared::names::{self, EventName};
-use actuate_shared::schedule::Schedule;
-use actuate_shared::step_settings::StepSettings;
+use actuate_shared::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
+use actuate_shared::domain::ids::{StepId, TriggerId};
+use actuate_shared::domain::model::{StepType, TriggerType};
+use actuate_shared::domain::names::{self, EventName};
+use actuate_shared::domain::schedule::Schedule;
+use actuate_shared::domain::step_settings::StepSettings;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,7 +65,7 @@ fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };
-    actuate_shared::step_settings::whole_number(&number)
+    actuate_shared::domain::step_settings::whole_number(&number)
         .map(Some)
         .ok_or_else(|| {
             serde::de::Error::custom(format_args!(

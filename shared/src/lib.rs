@@ -1,39 +1,22 @@
-//! `actuate-shared`: what the Actuate API and workers agree on.
+//! `actuate-shared`: what the Actuate API and workers agree on, in layers that depend only
+//! downwards:
 //!
-//! - [`ids`]: typed ids (`ActionId`, `TenantId`, ...) and the tenant/project [`ids::Scope`].
-//! - [`model`]: actions, steps and triggers as stored and as the API shows them.
-//! - [`draft`]: validated input for creating and updating actions, and the limits on it;
-//!   [`names`]: action and event names ([`names::EventName`]).
-//! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
-//!   minijinja templates their string values may hold.
-//! - [`schedule`]: when schedule triggers fire (time zones, DST policy).
-//! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
-//!   their notes say.
-//! - [`storage`]: the [`storage::Store`] interface and its PostgreSQL backend, with the
-//!   migrations embedded from `migrations/`.
-//! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
-//! - [`auth`]: API tokens and their hashes.
-//! - [`runtime`]: the retry [`runtime::Backoff`] and [`runtime::Reachability`] every process
-//!   uses.
-//! - [`settings`] and [`telemetry`]: environment settings helpers and logging set-up.
+//! - [`domain`]: the core (ids, model, validation, schedules, templates, policy); no I/O.
+//! - [`storage`]: the [`storage::Store`] interface, [`storage::open`] choosing a backend from
+//!   the database URL, and the PostgreSQL backend with its migrations from `migrations/`.
+//! - [`queue`]: the [`queue::Broker`] interface (RabbitMQ, and an in-process queue) and the
+//!   [`message`] it carries; [`relay`] moves the store's outbox onto it.
+//! - [`runtime`]: one [`runtime::Supervisor`] and shutdown signal per process, the retry
+//!   [`runtime::Backoff`] and [`runtime::Reachability`].
+//! - [`settings`] and [`telemetry`]: environment settings helpers, logging and metrics.
 //!
 //! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
 
-pub mod auth;
-pub mod draft;
-pub mod ids;
+pub mod domain;
 pub mod message;
-pub mod model;
-pub mod names;
-pub mod nesting;
-pub mod policy;
 pub mod queue;
 pub mod relay;
 pub mod runtime;
-pub mod schedule;
 pub mod settings;
-pub mod step_settings;
-pub mod storable;
 pub mod storage;
 pub mod telemetry;
-pub mod templates;

@@ -2,8 +2,8 @@
 //! would start. Step settings, inputs and secrets stay in the database, so the broker never
 //! holds anything sensitive.
 
-use crate::ids::{ExecutionId, ProjectId, Scope, TenantId};
-use crate::model::StepType;
+use crate::domain::ids::{ExecutionId, ProjectId, Scope, TenantId};
+use crate::domain::model::StepType;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

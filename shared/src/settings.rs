@@ -84,12 +84,15 @@ impl DatabaseSettings {
         let url = required(
             src,
             "DATABASE_URL",
-            "for example postgres://postgres@127.0.0.1:5432/actuate",
+            "for example postgres://postgres@127.0.0.1:5432/actuate or sqlite:./actuate.db",
         )?;
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+        {
             return Err(SettingError {
                 name: "DATABASE_URL",
-                problem: "must start with postgres:// or postgresql://".into(),
+                problem: "must start with postgres://, postgresql:// or sqlite:".into(),
             });
         }
         let max_connections = parsed(src, "ACTUATE_DB_MAX_CONNECTIONS", 16u32)?;

@@ -3,7 +3,7 @@
 //! A notice missed during a reconnect is caught by the next heartbeat, which finds the
 //! execution no longer Running.
 
-use actuate_shared::ids::ExecutionId;
+use actuate_shared::domain::ids::ExecutionId;
 use actuate_shared::storage::DynStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

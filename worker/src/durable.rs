@@ -11,7 +11,7 @@
 //! back.
 
 use crate::context::WorkerContext;
-use actuate_shared::ids::ExecutionId;
+use actuate_shared::domain::ids::ExecutionId;
 use actuate_shared::runtime::Backoff;
 use actuate_shared::storage::{StoreError, StoreResult};
 use std::future::Future;

@@ -11,8 +11,8 @@
 
 use crate::context::WorkerContext;
 use crate::executor;
+use actuate_shared::domain::model::StepType;
 use actuate_shared::message::ExecuteMessage;
-use actuate_shared::model::StepType;
 use actuate_shared::runtime::Backoff;
 use actuate_shared::storage::ClaimOutcome;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! optional body of an execute.
 
 use super::{Schemas, reference};
-use actuate_shared::draft::limits;
+use actuate_shared::domain::draft::limits;
 use serde_json::json;
 
 pub fn schemas() -> Schemas {

@@ -5,7 +5,7 @@
 use super::reference;
 use super::values::{NAME_PATTERN, end};
 use crate::routes::{IDEMPOTENCY_KEY_MAX, LIST_LIMIT_MAX};
-use actuate_shared::draft::limits;
+use actuate_shared::domain::draft::limits;
 use actuate_shared::storage::IDEMPOTENCY_WINDOW_HOURS;
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 use super::{Schemas, reference};
 use crate::error::{ApiError, STORAGE_RETRY_AFTER_SECONDS};
 use crate::extract::BODY_LIMIT;
-use actuate_shared::ids::{ActionId, ExecutionId};
-use actuate_shared::model::ExecutionStatus;
+use actuate_shared::domain::ids::{ActionId, ExecutionId};
+use actuate_shared::domain::model::ExecutionStatus;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 

@@ -1,12 +1,12 @@
 //! Schemas of steps in create and update bodies: one request schema per `StepType`, each
 //! with the settings object that type takes (the rules of
-//! `actuate_shared::step_settings`).
+//! `actuate_shared::domain::step_settings`).
 
 use super::values::{TEMPLATE_OPENER, end, json_object_text, whitespace};
 use super::{Schemas, reference, references};
 use crate::python_syntax;
-use actuate_shared::model::StepType;
-use actuate_shared::step_settings::{WEBHOOK_METHODS, WEBHOOK_TIMEOUT_MAX_SECONDS};
+use actuate_shared::domain::model::StepType;
+use actuate_shared::domain::step_settings::{WEBHOOK_METHODS, WEBHOOK_TIMEOUT_MAX_SECONDS};
 use serde_json::{Value, json};
 
 /// A relative path: no leading `/`, no backslash, no NUL, no empty or `..` segment.
@@ -215,7 +215,7 @@ fn webhook() -> Value {
                 "type": ["integer", "null"],
                 "minimum": 1,
                 "maximum": WEBHOOK_TIMEOUT_MAX_SECONDS,
-                "default": actuate_shared::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS
+                "default": actuate_shared::domain::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS
             }
         }
     })

@@ -6,7 +6,7 @@
 use super::markers;
 use super::responses::responses;
 use crate::routes::document;
-use actuate_shared::draft::limits;
+use actuate_shared::domain::draft::limits;
 use serde_json::Value;
 use std::collections::HashSet;
 

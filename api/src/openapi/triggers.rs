@@ -1,11 +1,11 @@
 //! Schemas of triggers in create and update bodies: one request schema per `TriggerType`, each
-//! with the settings object that type takes (the rules of `actuate_shared::schedule`).
+//! with the settings object that type takes (the rules of `actuate_shared::domain::schedule`).
 
 use super::values::{end, json_object_text, whitespace};
 use super::{Schemas, reference, references};
-use actuate_shared::draft::limits;
-use actuate_shared::model::TriggerType;
-use actuate_shared::schedule::CRON_MAX_CHARS;
+use actuate_shared::domain::draft::limits;
+use actuate_shared::domain::model::TriggerType;
+use actuate_shared::domain::schedule::CRON_MAX_CHARS;
 use serde_json::{Map, Value, json};
 
 /// `HH:MM`, 24-hour, one or two digits each, whitespace tolerated before either number (as

@@ -1,14 +1,14 @@
 //! Schemas of the validated values that request bodies share: ids, names, free text, JSON
 //! values, Python names, email addresses, templates and time zones. Lengths come from the
 //! constants the validation uses; the patterns state the same rules as the checks in
-//! `actuate_shared::names`, `step_settings` and `storable` (`api/tests/api/document.rs` holds
+//! `actuate_shared::domain::names`, `step_settings` and `storable` (`api/tests/api/document.rs` holds
 //! the two to the same verdicts, value by value).
 //!
 //! Patterns are ECMA-262 and end with `(?![\s\S])` (the end of the string) rather than `$`,
 //! which some engines also match before a final line break.
 
 use super::{Schemas, reference};
-use actuate_shared::draft::limits;
+use actuate_shared::domain::draft::limits;
 use serde_json::{Value, json};
 
 /// Characters Rust's `char::is_whitespace` counts, as a character-class body.

@@ -5,8 +5,8 @@ use crate::extract::{ActionIdPath, Caller, JsonBody};
 use crate::openapi::markers::{ActionCreate, ActionNotFound, ActionUpdate, NameConflict};
 use crate::requests::ActionRequest;
 use crate::startup::AppState;
-use actuate_shared::draft::ActionPatch;
-use actuate_shared::model::Action;
+use actuate_shared::domain::draft::ActionPatch;
+use actuate_shared::domain::model::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -209,7 +209,7 @@ async fn disable(
 async fn set_enabled(
     state: &AppState,
     caller: Caller,
-    action_id: actuate_shared::ids::ActionId,
+    action_id: actuate_shared::domain::ids::ActionId,
     enabled: bool,
 ) -> Result<Json<Action>, ApiError> {
     let patch = ActionPatch {
@@ -222,7 +222,7 @@ async fn set_enabled(
 async fn apply(
     state: &AppState,
     caller: Caller,
-    action_id: actuate_shared::ids::ActionId,
+    action_id: actuate_shared::domain::ids::ActionId,
     patch: ActionPatch,
 ) -> Result<Json<Action>, ApiError> {
     state

@@ -7,10 +7,10 @@ use crate::openapi::markers::{
     ActionNotFoundOrCannotExecute, ExecuteRequest as ExecuteBody, StorableJson,
 };
 use crate::startup::AppState;
-use actuate_shared::ids::ActionId;
-use actuate_shared::model::{Execution, TriggerKind};
-use actuate_shared::names::EventName;
-use actuate_shared::storable;
+use actuate_shared::domain::ids::ActionId;
+use actuate_shared::domain::model::{Execution, TriggerKind};
+use actuate_shared::domain::names::EventName;
+use actuate_shared::domain::storable;
 use actuate_shared::storage::{ExecuteOutcome, NewExecution};
 use axum::Json;
 use axum::extract::State;

@@ -7,7 +7,7 @@ use crate::openapi::markers::{
 };
 use crate::package;
 use crate::startup::AppState;
-use actuate_shared::model::{Execution, ExecutionDetail, ExecutionStatus};
+use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus};
 use actuate_shared::storage::{CancelOutcome, ExecutionFilter};
 use axum::Json;
 use axum::extract::State;

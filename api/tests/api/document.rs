@@ -10,8 +10,8 @@
 //! document describes it and allows more; those values are not in these tables.
 
 use crate::helpers::{TestApp, expect_json};
-use actuate_shared::model::TriggerType;
-use actuate_shared::schedule::Schedule;
+use actuate_shared::domain::model::TriggerType;
+use actuate_shared::domain::schedule::Schedule;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};

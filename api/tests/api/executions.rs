@@ -1,5 +1,5 @@
 use crate::helpers::{TestApp, action_body, expect_error, expect_json};
-use actuate_shared::ids::{ExecutionId, TenantId};
+use actuate_shared::domain::ids::{ExecutionId, TenantId};
 use actuate_shared::storage::{ClaimOutcome, FinalOutcome, Inspect, WorkStore};
 use actuate_tests::broker;
 use actuate_tests::proxy::ToggleProxy;
@@ -364,7 +364,7 @@ async fn action_status_and_last_run_follow_executions() {
     let action_id = id(&app.created(&action_body("tracked")).await, "actionId");
     let execution = app.executed(&action_id).await;
     let execution_id: ExecutionId = id(&execution, "actionExecutionId").parse().unwrap();
-    let scope = actuate_shared::ids::Scope {
+    let scope = actuate_shared::domain::ids::Scope {
         tenant_id: app.tenant,
         project_id: app.project,
     };

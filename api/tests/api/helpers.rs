@@ -4,8 +4,8 @@
 
 use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
-use actuate_shared::auth::Token;
-use actuate_shared::ids::{ProjectId, TenantId};
+use actuate_shared::domain::auth::Token;
+use actuate_shared::domain::ids::{ProjectId, TenantId};
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{KeyStore, PgStore};

@@ -1,7 +1,7 @@
 //! Schedule and event triggers: validation, nextRunTime, firing, catch-up, event fan-out.
 
 use crate::helpers::{TestApp, expect_error, expect_json};
-use actuate_shared::model::TriggerKind;
+use actuate_shared::domain::model::TriggerKind;
 use actuate_shared::storage::{Inspect, ScheduleStore};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

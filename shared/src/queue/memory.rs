@@ -196,7 +196,7 @@ impl Drop for MemoryDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ExecutionId, ProjectId, TenantId};
+    use crate::domain::ids::{ExecutionId, ProjectId, TenantId};
     use std::time::Duration;
 
     fn message() -> ExecuteMessage {

@@ -3,8 +3,8 @@
 //! execution per fired slot") and never the SQL of one backend.
 
 use super::StoreResult;
-use crate::ids::{ActionId, ExecutionId, KeyId};
-use crate::model::TriggerKind;
+use crate::domain::ids::{ActionId, ExecutionId, KeyId};
+use crate::domain::model::TriggerKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -13,19 +13,24 @@
 #[cfg(feature = "test-support")]
 mod inspect;
 mod postgres;
+mod sqlite;
 mod types;
 
 #[cfg(feature = "test-support")]
 pub use inspect::{FiringRecord, Inspect};
 
 pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 pub use types::*;
 
-use crate::auth::{ApiKey, TokenHash};
-use crate::draft::{ActionDraft, ActionPatch};
-use crate::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId};
-use crate::model::{Action, Execution, ExecutionDetail};
-use crate::names::EventName;
+use crate::domain::auth::{ApiKey, TokenHash};
+use crate::domain::draft::{ActionDraft, ActionPatch};
+use crate::domain::ids::{
+    ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId,
+};
+use crate::domain::model::{Action, Execution, ExecutionDetail, TriggerKind};
+use crate::domain::names::EventName;
+use crate::domain::policy::events;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,12 +52,15 @@ pub enum StoreError {
 impl StoreError {
     /// The database refused the data itself (SQLSTATE class 22, "data exception", or 54,
     /// "program limit exceeded"): the same write can never succeed, so it is not retried.
-    /// [`crate::storable`] keeps such data from reaching a write; this is the backstop.
+    /// [`crate::domain::storable`] keeps such data from reaching a write; this is the backstop.
     pub fn is_data_error(&self) -> bool {
         match self {
-            StoreError::Database(sqlx::Error::Database(e)) => e
-                .code()
-                .is_some_and(|code| code.starts_with("22") || code.starts_with("54")),
+            StoreError::Database(sqlx::Error::Database(e)) => match sqlite_code(e.as_ref()) {
+                Some(code) => code == SQLITE_TOOBIG,
+                None => e
+                    .code()
+                    .is_some_and(|code| code.starts_with("22") || code.starts_with("54")),
+            },
             StoreError::Database(sqlx::Error::Encode(_)) => true,
             _ => false,
         }
@@ -73,10 +81,13 @@ impl StoreError {
                 | sqlx::Error::WorkerCrashed => true,
                 // 08: connection exception; 57P01-03: admin / crash shutdown, cannot connect
                 // now (starting up or recovering); 53300: too many connections.
-                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                    code.starts_with("08")
-                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-                }),
+                sqlx::Error::Database(db) => match sqlite_code(db.as_ref()) {
+                    Some(code) => SQLITE_UNAVAILABLE.contains(&code),
+                    None => db.code().is_some_and(|code| {
+                        code.starts_with("08")
+                            || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                    }),
+                },
                 _ => false,
             },
             _ => false,
@@ -84,13 +95,27 @@ impl StoreError {
     }
 }
 
+/// SQLite's primary result code of an error from the SQLite backend (its extended code with
+/// the extension bits dropped); `None` for other backends.
+fn sqlite_code(e: &dyn sqlx::error::DatabaseError) -> Option<i32> {
+    e.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .and_then(|e| sqlx::error::DatabaseError::code(e)?.parse::<i32>().ok())
+        .map(|code| code & 0xff)
+}
+
+/// SQLITE_TOOBIG: a string or blob over the size limit.
+const SQLITE_TOOBIG: i32 = 18;
+/// BUSY, LOCKED (another process holds the file past the busy timeout), IOERR, FULL (disk
+/// full), CANTOPEN: the same call may work later.
+const SQLITE_UNAVAILABLE: [i32; 5] = [5, 6, 10, 13, 14];
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the backend `settings.url` names: `postgres://` or `postgresql://` for PostgreSQL.
-/// Connections are made when first needed, so a database that is down at start-up delays
-/// work rather than failing the process.
+/// Opens the backend `settings.url` names: `postgres://` or `postgresql://` for PostgreSQL,
+/// `sqlite:PATH` for a SQLite file (created when absent). Connections are made when first
+/// needed, so a database that is down at start-up delays work rather than failing the process.
 pub fn open(settings: &crate::settings::DatabaseSettings) -> anyhow::Result<DynStore> {
     let scheme = settings
         .url
@@ -98,8 +123,10 @@ pub fn open(settings: &crate::settings::DatabaseSettings) -> anyhow::Result<DynS
         .map_or("", |(scheme, _)| scheme);
     match scheme {
         "postgres" | "postgresql" => Ok(Arc::new(PgStore::from_settings(settings)?)),
+        "sqlite" => Ok(Arc::new(SqliteStore::from_settings(settings)?)),
         _ => anyhow::bail!(
-            "DATABASE_URL: unsupported scheme '{scheme}': expected postgres://user@host/database"
+            "DATABASE_URL: unsupported scheme '{scheme}': expected postgres://user@host/database \
+             or sqlite:PATH"
         ),
     }
 }
@@ -207,16 +234,40 @@ pub trait ExecutionStore: Send + Sync + 'static {
         scope: Scope,
         execution_id: ExecutionId,
     ) -> StoreResult<CancelOutcome>;
+    /// Enabled actions of the project with an EventTrigger named `event_name`, by id.
+    async fn event_subscribers(
+        &self,
+        scope: Scope,
+        event_name: &EventName,
+    ) -> StoreResult<Vec<ActionId>>;
     /// Creates an execution (trigger `event`, `input` as given) for every enabled action of
     /// the project with an EventTrigger named `event_name`. A repeated idempotency key returns
-    /// the executions it first created.
+    /// the executions it first created. The same for every backend: written here once.
     async fn raise_event(
         &self,
         scope: Scope,
         event_name: &EventName,
         input: Option<serde_json::Value>,
         idempotency_key: Option<String>,
-    ) -> StoreResult<Vec<Execution>>;
+    ) -> StoreResult<Vec<Execution>> {
+        let actions = self.event_subscribers(scope, event_name).await?;
+        let mut executions = Vec::with_capacity(actions.len());
+        for action_id in actions {
+            let request = NewExecution {
+                trigger: TriggerKind::Event,
+                input: input.clone(),
+                idempotency_key: idempotency_key
+                    .as_deref()
+                    .map(|k| events::action_key(event_name, k)),
+            };
+            match self.create_execution(scope, action_id, request).await? {
+                ExecuteOutcome::Created(e) | ExecuteOutcome::Existing(e) => executions.push(e),
+                // Disabled or deleted in the meantime.
+                ExecuteOutcome::ActionNotFound | ExecuteOutcome::ActionDisabled => {}
+            }
+        }
+        Ok(executions)
+    }
 }
 
 #[async_trait]
@@ -252,6 +303,11 @@ pub trait WorkStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Running → Queued and back on the queue, for another worker to take at once.
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;
+    /// Puts every Running execution back on the queue at once, attempt unchanged (the next
+    /// claim counts). Only for a process that knows it is the only worker of this store
+    /// (standalone mode at start-up): every Running execution was then left by a process that
+    /// no longer exists, and waiting out its lease would only delay it.
+    async fn requeue_running(&self) -> StoreResult<u64>;
     /// Re-queues Running executions whose lease expired (or fails them once `max_attempts`
     /// claims were made or their deadline passed). Takes nothing while the database has been
     /// up for less than `uptime` (a restart: nobody could renew during it). Safe to run in

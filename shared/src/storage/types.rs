@@ -1,8 +1,8 @@
 //! Values passed to and returned by the storage interface.
 
-use crate::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::domain::model::{Execution, ExecutionStatus, StepType, TriggerKind};
 use crate::message::ExecuteMessage;
-use crate::model::{Execution, ExecutionStatus, StepType, TriggerKind};
 use serde_json::Value;
 use std::time::Duration;
 

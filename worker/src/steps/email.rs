@@ -4,7 +4,7 @@
 
 use super::{StepContext, StepFailure, StepSuccess, render};
 use crate::settings::{SmtpSettings, SmtpTls};
-use actuate_shared::step_settings::EmailSettings;
+use actuate_shared::domain::step_settings::EmailSettings;
 use actuate_shared::storage::ClaimedStep;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -80,7 +80,7 @@ impl EmailSender {
             .html
             .as_deref()
             .map(|h| {
-                actuate_shared::templates::render(h, &templates, true)
+                actuate_shared::domain::templates::render(h, &templates, true)
                     .map_err(|e| StepFailure::new(format!("html: {e}")))
             })
             .transpose()?;

@@ -8,8 +8,8 @@ mod webhook;
 
 use crate::python::{PythonPool, Reservation};
 use crate::settings::WorkerSettings;
-use actuate_shared::model::StepType;
-use actuate_shared::step_settings::StepSettings;
+use actuate_shared::domain::model::StepType;
+use actuate_shared::domain::step_settings::StepSettings;
 use actuate_shared::storage::{ClaimedExecution, ClaimedStep};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -95,7 +95,7 @@ impl StepContext<'_> {
 
 /// Renders one templated setting; the failure names the setting.
 pub fn render(field: &str, text: &str, context: &minijinja::Value) -> Result<String, StepFailure> {
-    actuate_shared::templates::render(text, context, false)
+    actuate_shared::domain::templates::render(text, context, false)
         .map_err(|e| StepFailure::new(format!("{field}: {e}")))
 }
 

@@ -5,7 +5,7 @@
 use super::{StepContext, StepFailure, StepSuccess};
 use crate::python::protocol::RunRequest;
 use crate::python::{PythonPool, Reservation};
-use actuate_shared::step_settings::{PythonSettings, check_script_path};
+use actuate_shared::domain::step_settings::{PythonSettings, check_script_path};
 use actuate_shared::storage::ClaimedStep;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 
 use super::{StepContext, StepFailure, StepSuccess};
 use crate::net_guard::NetGuard;
-use actuate_shared::step_settings::WebhookSettings;
+use actuate_shared::domain::step_settings::WebhookSettings;
 use actuate_shared::storage::ClaimedStep;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The most of a response body kept in the step's output.
 pub const RESPONSE_CAP: usize = 64 * 1024;
 const DEFAULT_TIMEOUT: Duration =
-    Duration::from_secs(actuate_shared::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS);
+    Duration::from_secs(actuate_shared::domain::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct WebhookRunner {
@@ -73,7 +73,7 @@ impl WebhookRunner {
         let body = settings
             .body
             .as_ref()
-            .map(|b| actuate_shared::templates::render_json(b, &templates))
+            .map(|b| actuate_shared::domain::templates::render_json(b, &templates))
             .transpose()
             .map_err(|e| StepFailure::new(format!("body: {e}")))?;
         let mut request = self

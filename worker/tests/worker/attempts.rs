@@ -3,7 +3,7 @@
 //! running and the one next).
 
 use crate::helpers::{TestWorker, python};
-use actuate_shared::model::ExecutionStatus;
+use actuate_shared::domain::model::ExecutionStatus;
 use actuate_worker::handler::{self, Disposition};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -67,7 +67,7 @@ async fn a_message_names_the_step_a_claim_would_start() {
         .queue(
             &[
                 (
-                    actuate_shared::model::StepType::Webhook,
+                    actuate_shared::domain::model::StepType::Webhook,
                     serde_json::json!({"url": "http://127.0.0.1:9/x"}),
                 ),
                 python("result = 1"),
@@ -79,7 +79,7 @@ async fn a_message_names_the_step_a_claim_would_start() {
     let python_first = worker.queue(&[python("result = 1")], 60).await;
     assert_eq!(
         python_first.next_step(),
-        Some(actuate_shared::model::StepType::Python)
+        Some(actuate_shared::domain::model::StepType::Python)
     );
 }
 
@@ -91,7 +91,7 @@ async fn a_requeued_execution_names_the_step_it_resumes_at() {
         .queue(
             &[
                 (
-                    actuate_shared::model::StepType::Webhook,
+                    actuate_shared::domain::model::StepType::Webhook,
                     serde_json::json!({"url": "http://127.0.0.1:9/x"}),
                 ),
                 python("result = 1"),

@@ -1,7 +1,7 @@
 //! Email steps against a real SMTP server on loopback (aiosmtpd), and templated settings.
 
 use crate::helpers::{TestWorker, python};
-use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType};
+use actuate_shared::domain::model::{ExecutionDetail, ExecutionStatus, StepType};
 use actuate_tests::sink::Sink;
 use actuate_tests::smtp::SmtpSink;
 use actuate_worker::settings::{SmtpSettings, SmtpTls};

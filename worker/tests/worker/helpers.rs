@@ -1,10 +1,10 @@
 //! `TestWorker`: the worker's core (context, handler, executor, steps) against a fresh
 //! PostgreSQL database, driven directly with message bytes: no broker in between.
 
-use actuate_shared::draft::{ActionDraft, StepDraft};
-use actuate_shared::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::domain::draft::{ActionDraft, StepDraft};
+use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::domain::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
 use actuate_shared::message::ExecuteMessage;
-use actuate_shared::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
 use actuate_shared::queue::{DynBroker, MemoryBroker, QueueSettings, RabbitBroker};
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{

@@ -1,6 +1,6 @@
 use crate::helpers::{TestWorker, webhook};
+use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus, StepType};
 use actuate_shared::message::ExecuteMessage;
-use actuate_shared::model::{ExecutionStatus, StepRunStatus, StepType};
 use actuate_tests::sink::Sink;
 use actuate_worker::handler::Disposition;
 use serde_json::json;
@@ -142,7 +142,7 @@ async fn unparseable_and_unknown_messages_are_dead_lettered() {
     let unknown = ExecuteMessage {
         tenant_id: worker.scope.tenant_id,
         project_id: worker.scope.project_id,
-        execution_id: actuate_shared::ids::ExecutionId::new(),
+        execution_id: actuate_shared::domain::ids::ExecutionId::new(),
         next_step_type: None,
     };
     assert_eq!(
@@ -153,7 +153,7 @@ async fn unparseable_and_unknown_messages_are_dead_lettered() {
     let sink = Sink::start().await;
     let real = worker.queue(&[webhook(&sink.url("/x"))], 60).await;
     let forged = ExecuteMessage {
-        tenant_id: actuate_shared::ids::TenantId::new(),
+        tenant_id: actuate_shared::domain::ids::TenantId::new(),
         ..real
     };
     assert!(matches!(

@@ -1,7 +1,7 @@
 //! Python steps through real runner processes embedding CPython.
 
 use crate::helpers::{TestWorker, python};
-use actuate_shared::model::{ExecutionStatus, StepRunStatus, StepType};
+use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus, StepType};
 use actuate_shared::storage::Inspect;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ async fn run_one(
     worker: &TestWorker,
     steps: &[(StepType, serde_json::Value)],
     max_run_time: i32,
-) -> actuate_shared::model::ExecutionDetail {
+) -> actuate_shared::domain::model::ExecutionDetail {
     let message = worker.queue(steps, max_run_time).await;
     worker.deliver_to_end(&message, WAIT).await
 }

@@ -4,7 +4,7 @@
 //! in-process queue of standalone mode fails one of the two cases.
 
 use crate::helpers::{Queue, TestWorker, python};
-use actuate_shared::model::{ExecutionStatus, TriggerKind};
+use actuate_shared::domain::model::{ExecutionStatus, TriggerKind};
 use actuate_shared::relay;
 use actuate_shared::storage::{ExecuteOutcome, ExecutionStore, NewExecution, OutboxStore};
 use actuate_worker::consumer;

@@ -4,8 +4,8 @@
 
 use crate::helpers::{TestWorker, python};
 use crate::python::tempdir;
-use actuate_shared::ids::{ProjectId, Scope, TenantId};
-use actuate_shared::model::{ExecutionDetail, ExecutionStatus};
+use actuate_shared::domain::ids::{ProjectId, Scope, TenantId};
+use actuate_shared::domain::model::{ExecutionDetail, ExecutionStatus};
 use actuate_worker::python::NetworkPolicy;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! `net_guard` unit tests, which need no traffic.)
 
 use crate::helpers::{TestWorker, webhook};
-use actuate_shared::model::ExecutionStatus;
+use actuate_shared::domain::model::ExecutionStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

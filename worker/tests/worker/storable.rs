@@ -2,8 +2,8 @@
 //! without end.
 
 use crate::helpers::{TestWorker, python};
-use actuate_shared::model::{ExecutionStatus, StepRunStatus};
-use actuate_shared::storable::{MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES};
+use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus};
+use actuate_shared::domain::storable::{MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);

@@ -2,11 +2,10 @@
 //! `lastRunResult` are derived from its executions when read.
 
 use super::{PgStore, decode, is_unique_violation, now};
-use crate::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
-use crate::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
-use crate::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
-use crate::names::EventName;
-use crate::schedule::Schedule;
+use crate::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
+use crate::domain::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
+use crate::domain::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::domain::names::EventName;
 use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -258,7 +257,7 @@ async fn insert_triggers(
         .bind(trigger.event_name.as_ref().map(EventName::as_str))
         .bind(trigger.start_date.unwrap_or_else(|| at.date_naive()))
         .bind(created.get(&trigger_id).copied().unwrap_or(at))
-        .bind(next_fire_at(trigger, at))
+        .bind(trigger.next_fire_after(at))
         .execute(&mut **tx)
         .await?;
     }
@@ -338,17 +337,6 @@ async fn replace_triggers(
     insert_triggers(tx, scope, action_id, triggers, &existing, at).await
 }
 
-/// The first slot of a schedule trigger strictly after `now` (`None` for events, or settings
-/// that no longer parse: such a trigger never fires rather than firing wrongly).
-fn next_fire_at(trigger: &TriggerDraft, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let settings: serde_json::Value = serde_json::from_str(&trigger.settings).ok()?;
-    let start = trigger.start_date.unwrap_or_else(|| now.date_naive());
-    Schedule::parse(trigger.trigger_type, trigger.frequency, start, &settings)
-        .ok()
-        .flatten()?
-        .next_after(now)
-}
-
 /// Enabling an action starts its schedules afresh from now: no burst of slots that passed
 /// while it was disabled.
 async fn restart_schedules(
@@ -375,7 +363,7 @@ async fn restart_schedules(
             event_name: None,
             start_date,
         };
-        super::schedule::set_next(tx, scope, trigger_id, next_fire_at(&draft, now)).await?;
+        super::schedule::set_next(tx, scope, trigger_id, draft.next_fire_after(now)).await?;
     }
     Ok(())
 }

@@ -2,13 +2,13 @@
 //! reading history, cancelling.
 
 use super::{PgStore, decode};
-use crate::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::model::{
+use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::domain::model::{
     Execution, ExecutionDetail, ExecutionStatus, ExecutionStep, StepRunStatus, StepType,
     TriggerKind,
 };
-use crate::names::EventName;
-use crate::policy::outcome;
+use crate::domain::names::EventName;
+use crate::domain::policy::outcome;
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
@@ -248,13 +248,11 @@ impl ExecutionStore for PgStore {
         insert_outcome(inserted)
     }
 
-    async fn raise_event(
+    async fn event_subscribers(
         &self,
         scope: Scope,
         event_name: &EventName,
-        input: Option<Value>,
-        idempotency_key: Option<String>,
-    ) -> StoreResult<Vec<Execution>> {
+    ) -> StoreResult<Vec<ActionId>> {
         let actions: Vec<(ActionId,)> = sqlx::query_as(
             "SELECT DISTINCT t.action_id FROM action_triggers t JOIN actions a \
                ON a.tenant_id = t.tenant_id AND a.project_id = t.project_id \
@@ -267,23 +265,7 @@ impl ExecutionStore for PgStore {
         .bind(event_name.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let mut executions = Vec::with_capacity(actions.len());
-        for (action_id,) in actions {
-            let request = NewExecution {
-                trigger: TriggerKind::Event,
-                input: input.clone(),
-                // One key per action, so a retried event returns every execution it made.
-                idempotency_key: idempotency_key
-                    .as_ref()
-                    .map(|k| format!("event:{event_name}:{k}")),
-            };
-            match self.create_execution(scope, action_id, request).await? {
-                ExecuteOutcome::Created(e) | ExecuteOutcome::Existing(e) => executions.push(e),
-                // Disabled or deleted in the meantime.
-                ExecuteOutcome::ActionNotFound | ExecuteOutcome::ActionDisabled => {}
-            }
-        }
-        Ok(executions)
+        Ok(actions.into_iter().map(|(id,)| id).collect())
     }
 
     async fn get_execution(

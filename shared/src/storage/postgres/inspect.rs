@@ -1,8 +1,8 @@
 //! [`Inspect`] on PostgreSQL: the only SQL the integration tests depend on.
 
 use super::PgStore;
-use crate::ids::{ActionId, ExecutionId, KeyId};
-use crate::model::TriggerKind;
+use crate::domain::ids::{ActionId, ExecutionId, KeyId};
+use crate::domain::model::TriggerKind;
 use crate::storage::{FiringRecord, Inspect, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

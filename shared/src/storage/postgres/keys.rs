@@ -1,8 +1,8 @@
 //! API keys: stored by the SHA-256 of their token only.
 
 use super::{PgStore, now};
-use crate::auth::{ApiKey, TokenHash};
-use crate::ids::{KeyId, ProjectId, TenantId};
+use crate::domain::auth::{ApiKey, TokenHash};
+use crate::domain::ids::{KeyId, ProjectId, TenantId};
 use crate::storage::{KeyStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 //! in the transaction that commits the cancel, so it is delivered only if the cancel is.
 
 use super::PgStore;
-use crate::ids::ExecutionId;
+use crate::domain::ids::ExecutionId;
 use crate::runtime::Backoff;
 use crate::storage::NoticeStore;
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! The transactional outbox: rows written with their execution, published by relays.
 
 use super::{PgStore, secs};
-use crate::ids::{ExecutionId, ProjectId, TenantId};
+use crate::domain::ids::{ExecutionId, ProjectId, TenantId};
 use crate::message::ExecuteMessage;
 use crate::storage::{OutboxItem, OutboxStore, StoreResult};
 use async_trait::async_trait;

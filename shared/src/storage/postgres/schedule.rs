@@ -5,10 +5,9 @@
 
 use super::PgStore;
 use super::executions::{Inserted, insert_execution};
-use crate::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId, TriggerId};
-use crate::model::{TriggerKind, TriggerType};
-use crate::policy::firing;
-use crate::schedule::Schedule;
+use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId, TriggerId};
+use crate::domain::model::TriggerKind;
+use crate::domain::policy::firing;
 use crate::storage::{FireReport, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -54,19 +53,18 @@ impl ScheduleStore for PgStore {
                 tenant_id: row.tenant_id,
                 project_id: row.project_id,
             };
-            let parsed = serde_json::from_str(&row.settings)
-                .map_err(|e| e.to_string())
-                .and_then(|settings| {
-                    let trigger_type: TriggerType = row.trigger_type.parse()?;
-                    let start = row.start_date.unwrap_or(row.next_fire_at.date_naive());
-                    let schedule = Schedule::parse(trigger_type, row.frequency, start, &settings)?;
-                    Ok((schedule, Schedule::catch_up(&settings)?))
-                });
-            let (schedule, catch_up) = match parsed {
-                Ok((Some(schedule), catch_up)) => (schedule, catch_up),
-                Ok((None, _)) | Err(_) => {
+            let planned = firing::stored_schedule(
+                &row.trigger_type,
+                row.frequency,
+                row.start_date,
+                &row.settings,
+                row.next_fire_at,
+            );
+            let (schedule, catch_up) = match planned {
+                Ok(parsed) => parsed,
+                Err(problem) => {
                     // Settings that no longer parse: stop the trigger rather than guess.
-                    tracing::error!(trigger_id = %row.trigger_id, "trigger settings invalid; schedule stopped");
+                    tracing::error!(trigger_id = %row.trigger_id, problem, "trigger settings invalid; schedule stopped");
                     set_next(&mut tx, scope, row.trigger_id, None).await?;
                     continue;
                 }

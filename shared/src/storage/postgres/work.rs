@@ -10,9 +10,9 @@
 //! seen scanning that whole index on every claim instead of using the primary key.
 
 use super::{PgStore, decode, secs};
-use crate::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
-use crate::policy::outcome::{self, Reaped};
+use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
+use crate::domain::policy::outcome::{self, Reaped};
 use crate::storage::{
     ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, ReapReport,
     StepResult, StoreResult, WorkStore,
@@ -324,6 +324,25 @@ impl WorkStore for PgStore {
         requeue(&mut tx, fence.scope, fence.execution_id).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn requeue_running(&self) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let running: Vec<(uuid::Uuid, uuid::Uuid, ExecutionId)> = sqlx::query_as(
+            "SELECT tenant_id, project_id, execution_id FROM executions \
+             WHERE status = 'Running' FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (tenant_id, project_id, execution_id) in &running {
+            let scope = Scope {
+                tenant_id: (*tenant_id).into(),
+                project_id: (*project_id).into(),
+            };
+            requeue(&mut tx, scope, *execution_id).await?;
+        }
+        tx.commit().await?;
+        Ok(running.len() as u64)
     }
 
     async fn reap_expired(

@@ -13,7 +13,7 @@
 //!
 //! `CronScheduler` (an extension) uses the `croner` crate's own rules, seconds optional.
 
-use crate::model::TriggerType;
+use crate::domain::model::TriggerType;
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
     Timelike, Utc, Weekday,
@@ -98,7 +98,7 @@ fn parse_u32(
         None => Ok(None),
         Some(v) => v
             .as_number()
-            .and_then(crate::step_settings::whole_number)
+            .and_then(crate::domain::step_settings::whole_number)
             .and_then(|n| u32::try_from(n).ok())
             .filter(|n| range.contains(n))
             .map(Some)

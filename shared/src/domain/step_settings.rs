@@ -1,8 +1,8 @@
 //! What each step type needs in its `settings`, checked when an action is created or updated
 //! (so a caller hears about a bad step at once) and parsed again by the worker before it runs.
 
-use crate::model::StepType;
-use crate::templates;
+use crate::domain::model::StepType;
+use crate::domain::templates;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

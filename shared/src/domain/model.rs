@@ -1,7 +1,7 @@
 //! The stored shape of actions, steps and triggers, serialised exactly as the Actions API
 //! documents them (camelCase field names, `settings` as a JSON string).
 
-use crate::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TriggerId};
+use crate::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TriggerId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -3,7 +3,7 @@
 //! line or a header) or bidirectional formatting characters (which make a name display as
 //! something else, "Trojan Source" style). Free text such as descriptions is not held to this.
 
-use crate::draft::limits;
+use crate::domain::draft::limits;
 use serde::Serialize;
 use std::fmt;
 

@@ -1,8 +1,9 @@
 //! Catch-up: what a scheduler does with a trigger whose slots came due, possibly many of them
 //! after an outage or a pause of every scheduler.
 
-use crate::schedule::{CatchUp, Schedule};
-use chrono::{DateTime, Utc};
+use crate::domain::model::TriggerType;
+use crate::domain::schedule::{CatchUp, Schedule};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::time::Duration;
 
 /// The most slots decided for one trigger in one round (a long outage of an hourly trigger);
@@ -18,6 +19,24 @@ pub struct FiringPlan {
     pub fire: Option<DateTime<Utc>>,
     /// When the trigger is due next (`None`: never).
     pub next: Option<DateTime<Utc>>,
+}
+
+/// A stored schedule trigger read back: its schedule and catch-up policy. `Err` (also for a
+/// trigger that is not a schedule) means settings that no longer parse: such a trigger is
+/// stopped rather than fired wrongly.
+pub fn stored_schedule(
+    trigger_type: &str,
+    frequency: i32,
+    start_date: Option<NaiveDate>,
+    settings: &str,
+    due: DateTime<Utc>,
+) -> Result<(Schedule, CatchUp), String> {
+    let settings: serde_json::Value = serde_json::from_str(settings).map_err(|e| e.to_string())?;
+    let trigger_type: TriggerType = trigger_type.parse()?;
+    let start = start_date.unwrap_or(due.date_naive());
+    let schedule = Schedule::parse(trigger_type, frequency, start, &settings)?
+        .ok_or_else(|| format!("{} is not a schedule", trigger_type.as_str()))?;
+    Ok((schedule, Schedule::catch_up(&settings)?))
 }
 
 /// Plans a trigger due at `due` (its stored next firing, not after `now`): every slot up to
@@ -62,7 +81,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TriggerType;
+    use crate::domain::model::TriggerType;
     use chrono::{NaiveDate, TimeZone};
     use serde_json::json;
 

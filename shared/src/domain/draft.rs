@@ -2,10 +2,11 @@
 //! (naming the offending field on failure); storage backends take only these, so nothing
 //! unvalidated ever reaches a table.
 
-use crate::ids::{StepId, TriggerId};
-use crate::model::{StepType, TriggerType};
-use crate::names::EventName;
-use chrono::NaiveDate;
+use crate::domain::ids::{StepId, TriggerId};
+use crate::domain::model::{StepType, TriggerType};
+use crate::domain::names::EventName;
+use crate::domain::schedule::Schedule;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Bounds on what one action may hold; documented in the README.
 pub mod limits {
@@ -63,4 +64,17 @@ pub struct TriggerDraft {
     pub event_name: Option<EventName>,
     /// `None` means "the day the trigger is created"; storage fills it in.
     pub start_date: Option<NaiveDate>,
+}
+
+impl TriggerDraft {
+    /// The first slot of a schedule trigger strictly after `now` (`None` for events, or
+    /// settings that no longer parse: such a trigger never fires rather than firing wrongly).
+    pub fn next_fire_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let settings: serde_json::Value = serde_json::from_str(&self.settings).ok()?;
+        let start = self.start_date.unwrap_or_else(|| now.date_naive());
+        Schedule::parse(self.trigger_type, self.frequency, start, &settings)
+            .ok()
+            .flatten()?
+            .next_after(now)
+    }
 }

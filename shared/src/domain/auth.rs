@@ -1,7 +1,7 @@
 //! API keys. A token is `act_` followed by 256 random bits (base64url); only its SHA-256 is
 //! stored, and a presented token is compared with the stored hash in constant time.
 
-use crate::ids::{KeyId, ProjectId, TenantId};
+use crate::domain::ids::{KeyId, ProjectId, TenantId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};

@@ -5,9 +5,9 @@
 //!
 //! minijinja parses chains (`x|upper|upper...`, `a.b.c...`, `1 ~ 2 ~ ...`) in loops but
 //! compiles and drops the resulting trees recursively, so every template is first held to
-//! [`MAX_DEPTH`] (see [`crate::nesting`]), when saved and again when rendered.
+//! [`MAX_DEPTH`] (see [`crate::domain::nesting`]), when saved and again when rendered.
 
-use crate::nesting::Depth;
+use crate::domain::nesting::Depth;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 /// Filters, tests, operators, lookups and brackets in a row inside one `{{ }}` or `{% %}`

@@ -1,0 +1,483 @@
+//! Actions with their steps and triggers. An action's `actionStatus`, `lastRunTime` and
+//! `lastRunResult` are derived from its executions when read, as on PostgreSQL.
+
+use super::{SqliteStore, decode, is_unique_violation, now};
+use crate::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
+use crate::domain::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
+use crate::domain::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::domain::names::EventName;
+use crate::storage::{ActionStore, StoreError, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::FromRow;
+use sqlx::sqlite::SqliteConnection;
+use std::collections::HashMap;
+
+#[derive(FromRow)]
+struct ActionRow {
+    action_id: ActionId,
+    project_id: ProjectId,
+    name: String,
+    description: Option<String>,
+    is_enabled: bool,
+    max_run_time: i32,
+    action_status: String,
+    next_run_time: Option<DateTime<Utc>>,
+    last_run_time: Option<DateTime<Utc>>,
+    last_run_result: Option<String>,
+    date_created: DateTime<Utc>,
+    date_modified: DateTime<Utc>,
+    created_by: KeyId,
+    modified_by: KeyId,
+}
+
+#[derive(FromRow)]
+struct StepRow {
+    step_id: StepId,
+    action_id: ActionId,
+    step_number: i32,
+    step_type: String,
+    description: Option<String>,
+    settings: String,
+    date_created: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct TriggerRow {
+    trigger_id: TriggerId,
+    action_id: ActionId,
+    trigger_type: String,
+    settings: String,
+    frequency: i32,
+    event_name: Option<String>,
+    start_date: Option<NaiveDate>,
+    date_created: DateTime<Utc>,
+}
+
+impl ActionRow {
+    fn into_action(self, steps: Vec<Step>, triggers: Vec<Trigger>) -> StoreResult<Action> {
+        Ok(Action {
+            action_id: self.action_id,
+            project_id: self.project_id,
+            name: self.name,
+            description: self.description,
+            is_enabled: self.is_enabled,
+            max_run_time: self.max_run_time,
+            action_status: decode::<ActionStatus>("action_status", &self.action_status)?,
+            next_run_time: self.next_run_time,
+            last_run_time: self.last_run_time,
+            last_run_result: self
+                .last_run_result
+                .as_deref()
+                .map(|r| decode::<RunResult>("last_run_result", r))
+                .transpose()?,
+            date_created: self.date_created,
+            date_modified: self.date_modified,
+            created_by: self.created_by,
+            modified_by: self.modified_by,
+            triggers,
+            steps,
+        })
+    }
+}
+
+macro_rules! scoped {
+    () => {
+        " WHERE tenant_id = $1 AND project_id = $2 AND ($3 IS NULL OR action_id = $3)"
+    };
+}
+/// The last finished execution of `a`, for `lastRunTime` and `lastRunResult`.
+macro_rules! last_finished {
+    ($column:literal) => {
+        concat!(
+            "(SELECT ",
+            $column,
+            " FROM executions f WHERE f.action_id = a.action_id AND f.tenant_id = a.tenant_id \
+               AND f.project_id = a.project_id AND f.date_ended IS NOT NULL \
+             ORDER BY f.date_ended DESC LIMIT 1)"
+        )
+    };
+}
+const SELECT_ACTIONS: &str = concat!(
+    "SELECT a.action_id, a.project_id, a.name, a.description, a.is_enabled, a.max_run_time, \
+       CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.action_id = a.action_id \
+         AND r.tenant_id = a.tenant_id AND r.project_id = a.project_id \
+         AND r.status = 'Running') THEN 'Running' ELSE 'Idle' END AS action_status, \
+       CASE WHEN a.is_enabled THEN (SELECT min(n.next_fire_at) FROM action_triggers n \
+         WHERE n.action_id = a.action_id AND n.tenant_id = a.tenant_id \
+           AND n.project_id = a.project_id) END AS next_run_time, ",
+    last_finished!("f.date_started"),
+    " AS last_run_time, ",
+    last_finished!("CASE f.status WHEN 'Completed' THEN 'Success' ELSE 'Failed' END"),
+    " AS last_run_result, \
+       a.date_created, a.date_modified, a.created_by, a.modified_by \
+     FROM actions a \
+     WHERE a.tenant_id = $1 AND a.project_id = $2 AND ($3 IS NULL OR a.action_id = $3) \
+     ORDER BY a.date_created, a.action_id"
+);
+const SELECT_STEPS: &str = concat!(
+    "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
+     FROM action_steps",
+    scoped!(),
+    " ORDER BY action_id, step_number"
+);
+const SELECT_TRIGGERS: &str = concat!(
+    "SELECT trigger_id, action_id, trigger_type, settings, frequency, event_name, start_date, \
+     date_created FROM action_triggers",
+    scoped!(),
+    " ORDER BY action_id, date_created, trigger_id"
+);
+
+/// Loads actions with their steps and triggers in three queries, whatever their number.
+async fn load_actions(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    only: Option<ActionId>,
+) -> StoreResult<Vec<Action>> {
+    let rows: Vec<ActionRow> = sqlx::query_as(SELECT_ACTIONS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let step_rows: Vec<StepRow> = sqlx::query_as(SELECT_STEPS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+    let trigger_rows: Vec<TriggerRow> = sqlx::query_as(SELECT_TRIGGERS)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+
+    let mut steps: HashMap<ActionId, Vec<Step>> = HashMap::new();
+    for s in step_rows {
+        steps.entry(s.action_id).or_default().push(Step {
+            step_id: s.step_id,
+            action_id: s.action_id,
+            step_number: s.step_number,
+            step_type: decode::<StepType>("step_type", &s.step_type)?,
+            description: s.description,
+            settings: s.settings,
+            date_created: s.date_created,
+        });
+    }
+    let mut triggers: HashMap<ActionId, Vec<Trigger>> = HashMap::new();
+    for t in trigger_rows {
+        triggers.entry(t.action_id).or_default().push(Trigger {
+            trigger_id: t.trigger_id,
+            action_id: t.action_id,
+            trigger_type: decode::<TriggerType>("trigger_type", &t.trigger_type)?,
+            settings: t.settings,
+            frequency: t.frequency,
+            event_name: t.event_name,
+            start_date: t.start_date,
+            date_created: t.date_created,
+        });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.action_id;
+            row.into_action(
+                steps.remove(&id).unwrap_or_default(),
+                triggers.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn insert_steps(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    steps: &[StepDraft],
+    created: &HashMap<StepId, DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for step in steps {
+        let step_id = step.step_id.unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO action_steps (tenant_id, project_id, action_id, step_id, step_number, \
+             step_type, description, settings, date_created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(step_id)
+        .bind(step.step_number)
+        .bind(step.step_type.as_str())
+        .bind(&step.description)
+        .bind(&step.settings)
+        .bind(created.get(&step_id).copied().unwrap_or(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_triggers(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    triggers: &[TriggerDraft],
+    created: &HashMap<TriggerId, DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for trigger in triggers {
+        let trigger_id = trigger.trigger_id.unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO action_triggers (tenant_id, project_id, action_id, trigger_id, \
+             trigger_type, settings, frequency, event_name, start_date, date_created, \
+             next_fire_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(trigger_id)
+        .bind(trigger.trigger_type.as_str())
+        .bind(&trigger.settings)
+        .bind(trigger.frequency)
+        .bind(trigger.event_name.as_ref().map(EventName::as_str))
+        .bind(trigger.start_date.unwrap_or_else(|| at.date_naive()))
+        .bind(created.get(&trigger_id).copied().unwrap_or(at))
+        .bind(trigger.next_fire_after(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces an action's steps: entries naming a step of this action keep its id and creation
+/// time; entries naming any other id are refused, so ids cannot be taken from another action.
+async fn replace_steps(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    steps: &[StepDraft],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let existing: HashMap<StepId, DateTime<Utc>> = sqlx::query_as(concat!(
+        "DELETE FROM action_steps",
+        scoped!(),
+        " RETURNING step_id, date_created"
+    ))
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    if let Some(unknown) = steps
+        .iter()
+        .filter_map(|s| s.step_id)
+        .find(|id| !existing.contains_key(id))
+    {
+        return Err(StoreError::UnknownStep(unknown));
+    }
+    insert_steps(conn, scope, action_id, steps, &existing, at).await
+}
+
+/// As [`replace_steps`], for triggers.
+async fn replace_triggers(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    triggers: &[TriggerDraft],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let existing: HashMap<TriggerId, DateTime<Utc>> = sqlx::query_as(concat!(
+        "DELETE FROM action_triggers",
+        scoped!(),
+        " RETURNING trigger_id, date_created"
+    ))
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    if let Some(unknown) = triggers
+        .iter()
+        .filter_map(|t| t.trigger_id)
+        .find(|id| !existing.contains_key(id))
+    {
+        return Err(StoreError::UnknownTrigger(unknown));
+    }
+    insert_triggers(conn, scope, action_id, triggers, &existing, at).await
+}
+
+/// Enabling an action starts its schedules afresh from now: no burst of slots that passed
+/// while it was disabled.
+async fn restart_schedules(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let rows: Vec<(TriggerId, String, i32, Option<NaiveDate>, String)> = sqlx::query_as(concat!(
+        "SELECT trigger_id, trigger_type, frequency, start_date, settings FROM action_triggers",
+        scoped!()
+    ))
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (trigger_id, trigger_type, frequency, start_date, settings) in rows {
+        let draft = TriggerDraft {
+            trigger_id: Some(trigger_id),
+            trigger_type: decode("trigger_type", &trigger_type)?,
+            settings,
+            frequency,
+            event_name: None,
+            start_date,
+        };
+        super::schedule::set_next(conn, scope, trigger_id, draft.next_fire_after(now)).await?;
+    }
+    Ok(())
+}
+
+fn name_taken(err: sqlx::Error) -> StoreError {
+    if is_unique_violation(&err, "actions.name") {
+        StoreError::NameTaken
+    } else {
+        StoreError::Database(err)
+    }
+}
+
+#[async_trait]
+impl ActionStore for SqliteStore {
+    async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>> {
+        load_actions(&mut *self.reader.acquire().await?, scope, None).await
+    }
+
+    async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>> {
+        let mut conn = self.reader.acquire().await?;
+        Ok(load_actions(&mut conn, scope, Some(action_id)).await?.pop())
+    }
+
+    async fn create_action(
+        &self,
+        scope: Scope,
+        draft: ActionDraft,
+        by: KeyId,
+    ) -> StoreResult<Action> {
+        let at = now();
+        let action_id = ActionId::new();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
+             is_enabled, max_run_time, date_created, date_modified, created_by, modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(&draft.name)
+        .bind(&draft.description)
+        .bind(draft.is_enabled)
+        .bind(draft.max_run_time)
+        .bind(at)
+        .bind(by)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+        // A new action's entries always get new ids, whatever the body said.
+        let steps: Vec<StepDraft> = draft
+            .steps
+            .into_iter()
+            .map(|s| StepDraft { step_id: None, ..s })
+            .collect();
+        let triggers: Vec<TriggerDraft> = draft
+            .triggers
+            .into_iter()
+            .map(|t| TriggerDraft {
+                trigger_id: None,
+                ..t
+            })
+            .collect();
+        insert_steps(&mut tx, scope, action_id, &steps, &HashMap::new(), at).await?;
+        insert_triggers(&mut tx, scope, action_id, &triggers, &HashMap::new(), at).await?;
+        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
+        tx.commit().await?;
+        action.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn update_action(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        patch: ActionPatch,
+        by: KeyId,
+    ) -> StoreResult<Option<Action>> {
+        let at = now();
+        let mut tx = self.writer.begin().await?;
+        let current: Option<(bool,)> = sqlx::query_as(
+            "SELECT is_enabled FROM actions \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((was_enabled,)) = current else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE actions SET \
+               name = COALESCE($4, name), \
+               description = CASE WHEN $5 THEN $6 ELSE description END, \
+               is_enabled = COALESCE($7, is_enabled), \
+               max_run_time = COALESCE($8, max_run_time), \
+               date_modified = $9, modified_by = $10 \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(&patch.name)
+        .bind(patch.description.is_some())
+        .bind(&patch.description)
+        .bind(patch.is_enabled)
+        .bind(patch.max_run_time)
+        .bind(at)
+        .bind(by)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+        if let Some(steps) = &patch.steps {
+            replace_steps(&mut tx, scope, action_id, steps, at).await?;
+        }
+        if let Some(triggers) = &patch.triggers {
+            replace_triggers(&mut tx, scope, action_id, triggers, at).await?;
+        } else if patch.is_enabled == Some(true) && !was_enabled {
+            restart_schedules(&mut tx, scope, action_id, at).await?;
+        }
+        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    async fn delete_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM actions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

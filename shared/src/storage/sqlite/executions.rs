@@ -1,0 +1,369 @@
+//! Executions as the API sees them: creating one (snapshot + outbox row in one transaction),
+//! reading history, cancelling.
+
+use super::{SqliteStore, decode, now};
+use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
+use crate::domain::model::{
+    Execution, ExecutionDetail, ExecutionStatus, ExecutionStep, StepRunStatus, StepType,
+    TriggerKind,
+};
+use crate::domain::names::EventName;
+use crate::domain::policy::outcome;
+use crate::storage::{
+    CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
+    NewExecution, StoreResult,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::FromRow;
+use sqlx::sqlite::SqliteConnection;
+
+#[derive(FromRow)]
+pub(super) struct ExecutionRow {
+    action_id: ActionId,
+    execution_id: ExecutionId,
+    date_started: DateTime<Utc>,
+    date_ended: Option<DateTime<Utc>>,
+    status: String,
+    notes: Option<String>,
+}
+
+impl ExecutionRow {
+    fn into_execution(self) -> StoreResult<Execution> {
+        Ok(Execution {
+            action_id: self.action_id,
+            action_execution_id: self.execution_id,
+            date_started: self.date_started,
+            date_ended: self.date_ended,
+            status: decode("status", &self.status)?,
+            notes: self.notes,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    execution: ExecutionRow,
+    action_name: String,
+    attempt: i32,
+    trigger: String,
+    input: Option<Value>,
+}
+
+#[derive(FromRow)]
+struct StepRow {
+    step_id: StepId,
+    step_number: i32,
+    step_type: String,
+    status: String,
+    date_started: Option<DateTime<Utc>>,
+    date_ended: Option<DateTime<Utc>>,
+    output: Option<Value>,
+    log: Option<String>,
+    error: Option<String>,
+}
+
+async fn fetch_execution(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+) -> StoreResult<Option<Execution>> {
+    let row: Option<ExecutionRow> = sqlx::query_as(
+        "SELECT action_id, execution_id, date_started, date_ended, status, notes \
+         FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(ExecutionRow::into_execution).transpose()
+}
+
+pub(super) enum Inserted {
+    Created(Execution),
+    ActionNotFound,
+    ActionDisabled,
+}
+
+/// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
+/// outbox row (execute, a schedule or an event firing). Runs inside the caller's transaction
+/// on the writer, so the action read and the writes see one state.
+pub(super) async fn insert_execution(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    execution_id: ExecutionId,
+    trigger: TriggerKind,
+    input: Option<&Value>,
+) -> StoreResult<Inserted> {
+    let action: Option<(String, i32, bool)> = sqlx::query_as(
+        "SELECT name, max_run_time, is_enabled FROM actions \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (name, max_run_time) = match action {
+        None => return Ok(Inserted::ActionNotFound),
+        Some((_, _, false)) => return Ok(Inserted::ActionDisabled),
+        Some((name, max_run_time, true)) => (name, max_run_time),
+    };
+    let at = now();
+    let row: ExecutionRow = sqlx::query_as(
+        "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
+           status, trigger, input, max_run_time, date_started) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .bind(action_id)
+    .bind(name)
+    .bind(ExecutionStatus::Queued.as_str())
+    .bind(trigger.as_str())
+    .bind(input)
+    .bind(max_run_time)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
+           step_id, step_type, settings) \
+         SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
+         FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(execution_id)
+    .execute(&mut *conn)
+    .await?;
+    super::outbox::enqueue(conn, scope, execution_id, at).await?;
+    Ok(Inserted::Created(row.into_execution()?))
+}
+
+fn insert_outcome(inserted: Inserted) -> ExecuteOutcome {
+    match inserted {
+        Inserted::Created(execution) => ExecuteOutcome::Created(execution),
+        Inserted::ActionNotFound => ExecuteOutcome::ActionNotFound,
+        Inserted::ActionDisabled => ExecuteOutcome::ActionDisabled,
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for SqliteStore {
+    async fn create_execution(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        request: NewExecution,
+    ) -> StoreResult<ExecuteOutcome> {
+        let execution_id = ExecutionId::new();
+        let mut tx = self.writer.begin().await?;
+        if let Some(key) = &request.idempotency_key {
+            // One writer: no concurrent request can slip between this check and the insert.
+            let at = now();
+            let window = chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS.into());
+            let fresh: Option<(ExecutionId,)> = sqlx::query_as(
+                "INSERT INTO idempotency_keys \
+                   (tenant_id, project_id, action_id, key, execution_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (tenant_id, project_id, action_id, key) DO UPDATE \
+                   SET execution_id = excluded.execution_id, created_at = excluded.created_at \
+                   WHERE idempotency_keys.created_at < $7 \
+                 RETURNING execution_id",
+            )
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(action_id)
+            .bind(key)
+            .bind(execution_id)
+            .bind(at)
+            .bind(at - window)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if fresh.is_none() {
+                let (existing,): (ExecutionId,) = sqlx::query_as(
+                    "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
+                       AND project_id = $2 AND action_id = $3 AND key = $4",
+                )
+                .bind(scope.tenant_id)
+                .bind(scope.project_id)
+                .bind(action_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+                // The key outlives an execution only if rows were deleted by hand; the key is
+                // then taken as unused, as on PostgreSQL.
+                if let Some(execution) = fetch_execution(&mut tx, scope, existing).await? {
+                    return Ok(ExecuteOutcome::Existing(execution));
+                }
+                sqlx::query(
+                    "UPDATE idempotency_keys SET execution_id = $5 WHERE tenant_id = $1 \
+                       AND project_id = $2 AND action_id = $3 AND key = $4",
+                )
+                .bind(scope.tenant_id)
+                .bind(scope.project_id)
+                .bind(action_id)
+                .bind(key)
+                .bind(execution_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let inserted = insert_execution(
+            &mut tx,
+            scope,
+            action_id,
+            execution_id,
+            request.trigger,
+            request.input.as_ref(),
+        )
+        .await?;
+        if matches!(inserted, Inserted::Created(_)) {
+            tx.commit().await?;
+        }
+        Ok(insert_outcome(inserted))
+    }
+
+    async fn event_subscribers(
+        &self,
+        scope: Scope,
+        event_name: &EventName,
+    ) -> StoreResult<Vec<ActionId>> {
+        let actions: Vec<(ActionId,)> = sqlx::query_as(
+            "SELECT DISTINCT t.action_id FROM action_triggers t JOIN actions a \
+               ON a.tenant_id = t.tenant_id AND a.project_id = t.project_id \
+               AND a.action_id = t.action_id \
+             WHERE t.tenant_id = $1 AND t.project_id = $2 AND t.trigger_type = 'EventTrigger' \
+               AND t.event_name = $3 AND a.is_enabled ORDER BY t.action_id",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(event_name.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(actions.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn get_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<Option<ExecutionDetail>> {
+        // One read transaction: the execution and its steps from one snapshot.
+        let mut tx = self.reader.begin().await?;
+        let row: Option<DetailRow> = sqlx::query_as(
+            "SELECT action_id, execution_id, date_started, date_ended, status, notes, \
+               action_name, attempt, trigger, input \
+             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let steps: Vec<StepRow> = sqlx::query_as(
+            "SELECT step_id, step_number, step_type, status, date_started, date_ended, output, \
+               log, error \
+             FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             ORDER BY step_number",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let steps = steps
+            .into_iter()
+            .map(|s| {
+                Ok(ExecutionStep {
+                    step_id: s.step_id,
+                    step_number: s.step_number,
+                    step_type: decode::<StepType>("step_type", &s.step_type)?,
+                    status: decode::<StepRunStatus>("status", &s.status)?,
+                    date_started: s.date_started,
+                    date_ended: s.date_ended,
+                    output: s.output,
+                    log: s.log,
+                    error: s.error,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(ExecutionDetail {
+            execution: row.execution.into_execution()?,
+            action_name: row.action_name,
+            attempt: row.attempt,
+            trigger: decode::<TriggerKind>("trigger", &row.trigger)?,
+            input: row.input,
+            steps,
+        }))
+    }
+
+    async fn list_executions(
+        &self,
+        scope: Scope,
+        action_id: ActionId,
+        filter: ExecutionFilter,
+    ) -> StoreResult<Vec<Execution>> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT action_id, execution_id, date_started, date_ended, status, notes \
+             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+               AND ($4 IS NULL OR status = $4) \
+             ORDER BY date_started DESC, execution_id DESC LIMIT $5 OFFSET $6",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .bind(filter.status.map(ExecutionStatus::as_str))
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(ExecutionRow::into_execution).collect()
+    }
+
+    async fn cancel_execution(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+    ) -> StoreResult<CancelOutcome> {
+        let at = now();
+        let mut tx = self.writer.begin().await?;
+        let row: Option<ExecutionRow> = sqlx::query_as(
+            "UPDATE executions SET status = 'Failed', notes = $4, date_ended = $5, \
+               lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND status IN ('Queued', 'Running') \
+             RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(outcome::CANCELLED)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let existing = fetch_execution(&mut tx, scope, execution_id).await?;
+            return Ok(match existing {
+                Some(execution) => CancelOutcome::AlreadyFinished(execution),
+                None => CancelOutcome::NotFound,
+            });
+        };
+        super::work::close_steps(&mut tx, scope, execution_id, outcome::CANCELLED, None, at)
+            .await?;
+        tx.commit().await?;
+        // After the commit: a notice is sent only for a cancel that happened. A worker that
+        // misses it (none listening) finds the execution no longer Running at its next write.
+        let _ = self.cancellations.send(execution_id);
+        Ok(CancelOutcome::Cancelled(row.into_execution()?))
+    }
+}
