@@ -21,6 +21,11 @@ if command -v rabbitmqctl >/dev/null 2>&1; then
     done
 fi
 
+# SQLite test files (actuate_test_<uuid>/actuate.db under the temporary directory) of earlier
+# runs.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'actuate_test_*' -type d -mmin +60 \
+  -exec rm -rf {} + 2>/dev/null || true
+
 export ACTUATE_TEST_DATABASE_URL="$ACTUATE_PG_URL/postgres"
 # The seed-client test runs the documentation's Python client with Debian's interpreter.
 export ACTUATE_TEST_PYTHON="${ACTUATE_TEST_PYTHON:-/usr/bin/python3}"
@@ -31,8 +36,11 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (binaries the cross-process tests start)"
 cargo build --workspace --bins --locked
-echo "== cargo test"
+echo "== cargo test (storage: PostgreSQL)"
 cargo test --workspace --locked
+echo "== API and worker suites again, storage: SQLite (the same tests, the other backend)"
+ACTUATE_TEST_BACKEND=sqlite cargo test --locked -p actuate-api -p actuate-worker \
+  --test api --test worker
 echo "== fault suite, short pass (private PostgreSQL and RabbitMQ; faults under load)"
 target/debug/fault-suite
 echo "== deploy checks (Dockerfile, compose file, Helm chart)"

@@ -1,4 +1,5 @@
-//! One database per test, on the server named by `ACTUATE_TEST_DATABASE_URL`.
+//! One database per test: on the PostgreSQL server named by `ACTUATE_TEST_DATABASE_URL`, or a
+//! SQLite file of its own, per [`Backend::from_env`].
 
 use sqlx::Connection;
 
@@ -46,4 +47,39 @@ pub async fn drop_database(url: &str) {
         .execute(&mut conn)
         .await;
     }
+}
+
+/// The storage backend the API and worker suites run against: `ACTUATE_TEST_BACKEND`,
+/// `postgres` (the default) or `sqlite`. `scripts/test.sh` runs both suites once per backend,
+/// so every test of behaviour holds on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_env() -> Self {
+        match std::env::var("ACTUATE_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("postgres") => Backend::Postgres,
+            Ok("sqlite") => Backend::Sqlite,
+            Ok(other) => panic!("ACTUATE_TEST_BACKEND={other}: expected postgres or sqlite"),
+        }
+    }
+}
+
+/// An empty database of the configured backend, for one test: its URL.
+pub async fn fresh_store_url() -> String {
+    match Backend::from_env() {
+        Backend::Postgres => fresh_database().await,
+        Backend::Sqlite => fresh_sqlite_url(),
+    }
+}
+
+/// A SQLite file of its own under the temporary directory (`actuate_test_<uuid>/actuate.db`;
+/// `scripts/test.sh` removes those of earlier runs).
+pub fn fresh_sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!("actuate_test_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create test directory");
+    format!("sqlite://{}", dir.join("actuate.db").display())
 }

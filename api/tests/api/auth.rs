@@ -1,7 +1,6 @@
 use crate::helpers::{TestApp, action_body, expect_error, expect_json};
 use actuate_shared::domain::auth::Token;
 use actuate_shared::domain::ids::{ProjectId, TenantId};
-use actuate_shared::storage::KeyStore;
 use reqwest::Method;
 
 async fn status_with(app: &TestApp, authorization: Option<&str>) -> (u16, serde_json::Value) {

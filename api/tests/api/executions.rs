@@ -1,6 +1,6 @@
 use crate::helpers::{TestApp, action_body, expect_error, expect_json};
 use actuate_shared::domain::ids::{ExecutionId, TenantId};
-use actuate_shared::storage::{ClaimOutcome, FinalOutcome, Inspect, WorkStore};
+use actuate_shared::storage::{ClaimOutcome, FinalOutcome};
 use actuate_tests::broker;
 use actuate_tests::proxy::ToggleProxy;
 use serde_json::{Value, json};

@@ -1,6 +1,7 @@
-//! `TestApp`: the real API on port 0 against its own fresh PostgreSQL database, with one method
-//! per endpoint. PostgreSQL must be running (see `scripts/setup.sh`); a test fails loudly when it
-//! is not.
+//! `TestApp`: the real API on port 0 against its own fresh database, with one method per
+//! endpoint. The backend is `ACTUATE_TEST_BACKEND` (PostgreSQL by default, or a SQLite file):
+//! every test runs against both (`scripts/test.sh`). PostgreSQL must be running for the
+//! former (see `scripts/setup.sh`); a test fails loudly when it is not.
 
 use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
@@ -8,11 +9,12 @@ use actuate_shared::domain::auth::Token;
 use actuate_shared::domain::ids::{ProjectId, TenantId};
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::DatabaseSettings;
-use actuate_shared::storage::{KeyStore, PgStore};
+use actuate_shared::storage::{DynStore, TestStore, open_test_store};
 use actuate_shared::telemetry::LogFormat;
 use actuate_tests::{broker, db};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub const TENANT: &str = "12345678-1234-1234-1234-123456789012";
 pub const PROJECT: &str = "87654321-4321-4321-4321-210987654321";
@@ -22,7 +24,7 @@ pub struct TestApp {
     pub address: String,
     pub queue: QueueSettings,
     pub database_url: String,
-    pub store: PgStore,
+    pub store: Arc<dyn TestStore>,
     pub client: reqwest::Client,
     pub tenant: TenantId,
     pub project: ProjectId,
@@ -48,7 +50,7 @@ impl TestApp {
     }
 
     async fn start(queue: QueueSettings, scheduler: bool) -> Self {
-        let database_url = db::fresh_database().await;
+        let database_url = db::fresh_store_url().await;
         let settings = ApiSettings {
             queue: queue.clone(),
             database: DatabaseSettings {
@@ -65,11 +67,15 @@ impl TestApp {
                 grace: std::time::Duration::from_secs(60),
             },
         };
-        let app = Application::build(settings).await.expect("build app");
+        // The test and the API share one store: on SQLite, one writer for the file.
+        let store = open_test_store(&database_url).unwrap();
+        store.migrate().await.expect("migrate");
+        let app = Application::with_store(settings, store.clone() as DynStore)
+            .await
+            .expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let stop = app.stop_token();
         tokio::spawn(app.run_until_stopped());
-        let store = PgStore::connect_lazy(&database_url, 2).unwrap();
         let tenant: TenantId = TENANT.parse().unwrap();
         let project: ProjectId = PROJECT.parse().unwrap();
         let mut app = TestApp {

@@ -1,7 +1,6 @@
 //! The operator commands of the `actuate-api` binary, run as real processes.
 
 use crate::helpers::{TENANT, TestApp};
-use actuate_shared::storage::Inspect;
 use actuate_tests::db::fresh_database;
 use std::process::Output;
 

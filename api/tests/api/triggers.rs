@@ -2,7 +2,6 @@
 
 use crate::helpers::{TestApp, expect_error, expect_json};
 use actuate_shared::domain::model::TriggerKind;
-use actuate_shared::storage::{Inspect, ScheduleStore};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -2,11 +2,12 @@
 //! `test-support`). Every backend implements it, so a test states what it checks ("one
 //! execution per fired slot") and never the SQL of one backend.
 
-use super::StoreResult;
+use super::{PgStore, SqliteStore, Store, StoreResult};
 use crate::domain::ids::{ActionId, ExecutionId, KeyId};
 use crate::domain::model::TriggerKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// One recorded schedule slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,4 +35,24 @@ pub trait Inspect: Send + Sync + 'static {
     /// Writes a step's settings without validation, as an older version might have stored
     /// them.
     async fn overwrite_step_settings(&self, action: ActionId, settings: &str) -> StoreResult<()>;
+}
+
+/// A store a test can also inspect: every backend is both.
+pub trait TestStore: Store + Inspect {}
+
+impl<T: Store + Inspect> TestStore for T {}
+
+/// Opens the backend `url` names (as [`super::open`] does) for a test, which needs
+/// [`Inspect`] as well.
+pub fn open_test_store(url: &str) -> StoreResult<Arc<dyn TestStore>> {
+    let settings = crate::settings::DatabaseSettings {
+        url: url.to_string(),
+        max_connections: 8,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
+    Ok(if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::from_settings(&settings)?)
+    } else {
+        Arc::new(PgStore::from_settings(&settings)?)
+    })
 }

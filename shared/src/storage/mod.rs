@@ -17,7 +17,7 @@ mod sqlite;
 mod types;
 
 #[cfg(feature = "test-support")]
-pub use inspect::{FiringRecord, Inspect};
+pub use inspect::{FiringRecord, Inspect, TestStore, open_test_store};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -85,7 +85,7 @@ async fn a_message_names_the_step_a_claim_would_start() {
 
 #[tokio::test]
 async fn a_requeued_execution_names_the_step_it_resumes_at() {
-    use actuate_shared::storage::{ClaimOutcome, OutboxStore, StepResult, WorkStore};
+    use actuate_shared::storage::{ClaimOutcome, StepResult};
     let worker = TestWorker::start().await;
     let message = worker
         .queue(

@@ -1,5 +1,7 @@
 //! `TestWorker`: the worker's core (context, handler, executor, steps) against a fresh
-//! PostgreSQL database, driven directly with message bytes: no broker in between.
+//! database of the backend `ACTUATE_TEST_BACKEND` names (PostgreSQL by default, or a SQLite
+//! file; `scripts/test.sh` runs the suite on both), driven directly with message bytes: no
+//! broker in between.
 
 use actuate_shared::domain::draft::{ActionDraft, StepDraft};
 use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
@@ -8,11 +10,10 @@ use actuate_shared::message::ExecuteMessage;
 use actuate_shared::queue::{DynBroker, MemoryBroker, QueueSettings, RabbitBroker};
 use actuate_shared::settings::DatabaseSettings;
 use actuate_shared::storage::{
-    ActionStore, DynStore, ExecuteOutcome, ExecutionStore, Inspect, KeyStore, NewExecution,
-    OutboxStore, PgStore,
+    DynStore, ExecuteOutcome, NewExecution, PgStore, TestStore, open_test_store,
 };
 use actuate_shared::telemetry::LogFormat;
-use actuate_tests::db;
+use actuate_tests::db::{self, Backend};
 use actuate_worker::context::WorkerContext;
 use actuate_worker::handler::{self, Disposition};
 use actuate_worker::net_guard::NetGuard;
@@ -25,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 pub struct TestWorker {
     pub ctx: Arc<WorkerContext>,
-    pub store: PgStore,
+    pub store: Arc<dyn TestStore>,
+    /// The same store when it is PostgreSQL, for tests of PostgreSQL's own behaviour.
+    pub pg: Option<PgStore>,
     pub scope: Scope,
     pub database_url: String,
     /// The test's own queues on RabbitMQ, removed at the end ([`Queue::RabbitMq`] only).
@@ -85,13 +88,37 @@ impl TestWorker {
         Self::start_full(queue, |_| {}).await
     }
 
+    /// On PostgreSQL whatever the suite's backend: for tests of PostgreSQL's own behaviour.
+    pub async fn start_postgres() -> Self {
+        Self::start_full_on(Backend::Postgres, Queue::RabbitMq, |_| {}).await
+    }
+
     async fn start_full(queue: Queue, adjust: impl FnOnce(&mut WorkerSettings)) -> Self {
-        let database_url = db::fresh_database().await;
-        let store = PgStore::connect_lazy(&database_url, 8).unwrap();
+        Self::start_full_on(Backend::from_env(), queue, adjust).await
+    }
+
+    async fn start_full_on(
+        backend: Backend,
+        queue: Queue,
+        adjust: impl FnOnce(&mut WorkerSettings),
+    ) -> Self {
+        let database_url = match backend {
+            Backend::Postgres => db::fresh_database().await,
+            Backend::Sqlite => db::fresh_sqlite_url(),
+        };
+        // The test and the worker share one store: on SQLite, one writer and one broadcast
+        // of cancellations.
+        let (store, pg): (Arc<dyn TestStore>, _) = match backend {
+            Backend::Postgres => {
+                let pg = PgStore::connect_lazy(&database_url, 8).unwrap();
+                (Arc::new(pg.clone()), Some(pg))
+            }
+            Backend::Sqlite => (open_test_store(&database_url).unwrap(), None),
+        };
         store.migrate().await.unwrap();
         let mut settings = settings(&database_url, "127.0.0.1/32, ::1");
         adjust(&mut settings);
-        let dyn_store: DynStore = Arc::new(store.clone());
+        let dyn_store: DynStore = store.clone();
         let (broker, rabbitmq): (DynBroker, _) = match queue {
             Queue::RabbitMq => {
                 settings.queue = actuate_tests::broker::test_queue_settings();
@@ -114,6 +141,7 @@ impl TestWorker {
         Self {
             ctx,
             store,
+            pg,
             scope: Scope {
                 tenant_id: TenantId::new(),
                 project_id: ProjectId::new(),

@@ -1,6 +1,6 @@
 use crate::helpers::{TestWorker, webhook};
 use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus};
-use actuate_shared::storage::{CancelOutcome, ExecutionStore};
+use actuate_shared::storage::CancelOutcome;
 use actuate_tests::sink::Sink;
 use std::time::{Duration, Instant};
 

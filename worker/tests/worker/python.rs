@@ -2,7 +2,6 @@
 
 use crate::helpers::{TestWorker, python};
 use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus, StepType};
-use actuate_shared::storage::Inspect;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

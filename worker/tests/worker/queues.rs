@@ -6,7 +6,7 @@
 use crate::helpers::{Queue, TestWorker, python};
 use actuate_shared::domain::model::{ExecutionStatus, TriggerKind};
 use actuate_shared::relay;
-use actuate_shared::storage::{ExecuteOutcome, ExecutionStore, NewExecution, OutboxStore};
+use actuate_shared::storage::{ExecuteOutcome, NewExecution};
 use actuate_worker::consumer;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

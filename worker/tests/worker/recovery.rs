@@ -1,6 +1,6 @@
 use crate::helpers::{TestWorker, webhook};
 use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus};
-use actuate_shared::storage::{ClaimOutcome, FinalOutcome, StepResult, WorkStore};
+use actuate_shared::storage::{ClaimOutcome, FinalOutcome, StepResult};
 use actuate_tests::sink::Sink;
 use serde_json::json;
 use std::time::Duration;
