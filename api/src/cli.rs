@@ -1,13 +1,14 @@
 //! The command line of `actuate-api`: `serve`, `migrate` and the operator's `keys` commands.
 //! Command output goes to stdout (for `keys create`, the token alone, so scripts can capture
-//! it); logs go to stderr.
+//! it); logs go to stderr. [`operator_store`], [`keys`] and [`create_key`] are public: the
+//! `actuate` binary's `keys` commands and first start use them too.
 
 use crate::settings::{self, ApiSettings};
 use crate::startup::Application;
-use actuate_shared::domain::auth::Token;
+use actuate_shared::domain::auth::{ApiKey, Token};
 use actuate_shared::domain::ids::{KeyId, ProjectId, TenantId};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
-use actuate_shared::settings::{DatabaseSettings, Env};
+use actuate_shared::settings::{DatabaseSettings, Env, Source};
 use actuate_shared::storage::{self, DynStore, KeyStore};
 use actuate_shared::telemetry;
 use clap::{Parser, Subcommand};
@@ -96,12 +97,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tasks.shutdown().await;
         }
         Command::Migrate => {
-            let store = operator_store()?;
+            let store = operator_store(&Env)?;
             store.migrate().await?;
             tracing::info!("migrations applied");
         }
         Command::Keys(command) => {
-            let store = operator_store()?;
+            let store = operator_store(&Env)?;
             store.migrate().await?;
             keys(&*store, command).await?;
         }
@@ -109,35 +110,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The store for one operator command: two connections, and the patience of a person at a
-/// terminal rather than of a request.
-fn operator_store() -> anyhow::Result<DynStore> {
+/// The store for one operator command, on the database `src` names (`DATABASE_URL`): two
+/// connections, and the patience of a person at a terminal rather than of a request. Also
+/// starts logging (to stderr).
+pub fn operator_store(src: &dyn Source) -> anyhow::Result<DynStore> {
     telemetry::init(settings::log_format_from_env()?);
     let database = DatabaseSettings {
         max_connections: 2,
         acquire_timeout: std::time::Duration::from_secs(5),
-        ..DatabaseSettings::from_source(&Env)?
+        ..DatabaseSettings::from_source(src)?
     };
     storage::open(&database)
 }
 
-async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<()> {
+/// Creates a key; its token is returned here and never again (only its hash is stored).
+pub async fn create_key(
+    store: &dyn KeyStore,
+    tenant: TenantId,
+    project: Option<ProjectId>,
+    name: Option<String>,
+) -> anyhow::Result<(ApiKey, Token)> {
+    if let Some(n) = &name
+        && (n.contains('\0') || n.chars().count() > 200)
+    {
+        anyhow::bail!("--name must be at most 200 characters without NUL");
+    }
+    let token = Token::generate();
+    let key = store
+        .create_api_key(tenant, project, name, token.hash())
+        .await?;
+    tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
+    Ok((key, token))
+}
+
+/// Runs a `keys` command on a migrated store, printing its output on stdout.
+pub async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create {
             tenant,
             project,
             name,
         } => {
-            if let Some(n) = &name
-                && (n.contains('\0') || n.chars().count() > 200)
-            {
-                anyhow::bail!("--name must be at most 200 characters without NUL");
-            }
-            let token = Token::generate();
-            let key = store
-                .create_api_key(tenant, project, name, token.hash())
-                .await?;
-            tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
+            let (_, token) = create_key(store, tenant, project, name).await?;
             println!("{}", token.expose());
         }
         KeysCommand::List => {

@@ -1,5 +1,7 @@
 //! Builds the HTTP application from settings. `Application::build` binds the listener (port 0
 //! works, for tests) and `run_until_stopped` serves until SIGTERM or Ctrl-C.
+//! [`Application::with_parts`] takes a store and a broker made elsewhere: standalone mode
+//! shares both with the worker of the same process.
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
@@ -32,6 +34,8 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Wakes this application's relay.
+    relay: RelayHandle,
     /// The relay, the scheduler (when enabled) and the storage gate's probe.
     tasks: Supervisor,
 }
@@ -48,12 +52,23 @@ impl Application {
         Self::with_store(settings, store).await
     }
 
+    /// On a store opened (and migrated) by the caller, publishing to RabbitMQ.
     pub async fn with_store(settings: ApiSettings, store: DynStore) -> anyhow::Result<Self> {
+        let broker: DynBroker = Arc::new(RabbitBroker::new(settings.queue.clone()));
+        Self::with_parts(settings, store, broker).await
+    }
+
+    /// On a store and a broker made by the caller (`settings.database` and `settings.queue`
+    /// are not used): the relay publishes this store's outbox to `broker`.
+    pub async fn with_parts(
+        settings: ApiSettings,
+        store: DynStore,
+        broker: DynBroker,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let relay = RelayHandle::default();
-        let broker: DynBroker = Arc::new(RabbitBroker::new(settings.queue.clone()));
         let mut tasks = Supervisor::new();
         tasks.spawn("relay", |stop| {
             relay::run(
@@ -74,12 +89,25 @@ impl Application {
         tasks.spawn("storage gate probe", |stop| {
             gate.clone().probe(store.clone(), stop)
         });
-        let router = app(AppState { store, relay }, gate);
+        let router = app(
+            AppState {
+                store,
+                relay: relay.clone(),
+            },
+            gate,
+        );
         Ok(Self {
             listener,
             router,
+            relay,
             tasks,
         })
+    }
+
+    /// Wakes this application's relay: for other writers of the outbox in the same process.
+    /// The relay stops with the HTTP server.
+    pub fn relay(&self) -> RelayHandle {
+        self.relay.clone()
     }
 
     pub fn port(&self) -> u16 {

@@ -38,6 +38,17 @@ impl WorkerContext {
         broker: DynBroker,
         settings: WorkerSettings,
     ) -> anyhow::Result<Arc<Self>> {
+        Self::with_relay(store, broker, settings, RelayHandle::default())
+    }
+
+    /// With `relay` as the handle that wakes the relay publishing this store's outbox (one
+    /// run by the process hosting this worker).
+    pub fn with_relay(
+        store: DynStore,
+        broker: DynBroker,
+        settings: WorkerSettings,
+        relay: RelayHandle,
+    ) -> anyhow::Result<Arc<Self>> {
         let steps = StepDeps::new(&settings)?;
         Ok(Arc::new(Self {
             store,
@@ -48,7 +59,7 @@ impl WorkerContext {
             running: TaskTracker::new(),
             cancellations: Cancellations::default(),
             abandon: CancellationToken::new(),
-            relay: RelayHandle::default(),
+            relay,
             reachability: Reachability::new(),
         }))
     }

@@ -174,9 +174,11 @@ fn python_pool(src: &dyn Source) -> Result<PoolConfig, SettingError> {
             problem: "must be between 1 and 256".into(),
         });
     }
+    // Runners are this very executable (`actuate-worker` or `actuate`), started as
+    // `<exe> python-runner`: every binary that embeds the worker dispatches that argument.
     let exe = std::env::current_exe().map_err(|e| SettingError {
         name: "ACTUATE_PYTHON_RUNNERS",
-        problem: format!("cannot find the worker binary to start runners from: {e}"),
+        problem: format!("cannot find this executable to start runners from: {e}"),
     })?;
     let default = Limits::default();
     Ok(PoolConfig {

@@ -48,7 +48,8 @@ impl Default for Limits {
 
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
-    /// The worker binary, started as `<exe> python-runner`.
+    /// The binary to start runners from, as `<exe> python-runner`: the worker's own
+    /// (`actuate-worker`, or `actuate` in standalone mode; both dispatch that argument).
     pub exe: PathBuf,
     pub size: usize,
     pub recycle_after: u32,
