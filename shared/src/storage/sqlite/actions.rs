@@ -1,6 +1,7 @@
 //! Actions with their steps and triggers. An action's `actionStatus`, `lastRunTime` and
 //! `lastRunResult` are derived from its executions when read, as on PostgreSQL.
 
+use super::writer::Write;
 use super::{SqliteStore, decode, is_unique_violation, now};
 use crate::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
 use crate::domain::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
@@ -372,45 +373,9 @@ impl ActionStore for SqliteStore {
         draft: ActionDraft,
         by: KeyId,
     ) -> StoreResult<Action> {
-        let at = now();
-        let action_id = ActionId::new();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
-             is_enabled, max_run_time, date_created, date_modified, created_by, modified_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .bind(&draft.name)
-        .bind(&draft.description)
-        .bind(draft.is_enabled)
-        .bind(draft.max_run_time)
-        .bind(at)
-        .bind(by)
-        .execute(&mut *tx)
-        .await
-        .map_err(name_taken)?;
-        // A new action's entries always get new ids, whatever the body said.
-        let steps: Vec<StepDraft> = draft
-            .steps
-            .into_iter()
-            .map(|s| StepDraft { step_id: None, ..s })
-            .collect();
-        let triggers: Vec<TriggerDraft> = draft
-            .triggers
-            .into_iter()
-            .map(|t| TriggerDraft {
-                trigger_id: None,
-                ..t
-            })
-            .collect();
-        insert_steps(&mut tx, scope, action_id, &steps, &HashMap::new(), at).await?;
-        insert_triggers(&mut tx, scope, action_id, &triggers, &HashMap::new(), at).await?;
-        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
-        tx.commit().await?;
-        action.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+        self.writer
+            .write(move |conn| Box::pin(create(conn, scope, draft, by)))
+            .await
     }
 
     async fn update_action(
@@ -420,64 +385,129 @@ impl ActionStore for SqliteStore {
         patch: ActionPatch,
         by: KeyId,
     ) -> StoreResult<Option<Action>> {
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let current: Option<(bool,)> = sqlx::query_as(
-            "SELECT is_enabled FROM actions \
-             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((was_enabled,)) = current else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE actions SET \
-               name = COALESCE($4, name), \
-               description = CASE WHEN $5 THEN $6 ELSE description END, \
-               is_enabled = COALESCE($7, is_enabled), \
-               max_run_time = COALESCE($8, max_run_time), \
-               date_modified = $9, modified_by = $10 \
-             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .bind(&patch.name)
-        .bind(patch.description.is_some())
-        .bind(&patch.description)
-        .bind(patch.is_enabled)
-        .bind(patch.max_run_time)
-        .bind(at)
-        .bind(by)
-        .execute(&mut *tx)
-        .await
-        .map_err(name_taken)?;
-        if let Some(steps) = &patch.steps {
-            replace_steps(&mut tx, scope, action_id, steps, at).await?;
-        }
-        if let Some(triggers) = &patch.triggers {
-            replace_triggers(&mut tx, scope, action_id, triggers, at).await?;
-        } else if patch.is_enabled == Some(true) && !was_enabled {
-            restart_schedules(&mut tx, scope, action_id, at).await?;
-        }
-        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
-        tx.commit().await?;
-        Ok(action)
+        self.writer
+            .write(move |conn| Box::pin(update(conn, scope, action_id, patch, by)))
+            .await
     }
 
     async fn delete_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM actions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "DELETE FROM actions \
+                         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+                    )
+                    .bind(scope.tenant_id)
+                    .bind(scope.project_id)
+                    .bind(action_id)
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(done.rows_affected() == 1))
+                })
+            })
+            .await
     }
+}
+
+async fn create(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    draft: ActionDraft,
+    by: KeyId,
+) -> StoreResult<Write<Action>> {
+    let at = now();
+    let action_id = ActionId::new();
+    sqlx::query(
+        "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
+         is_enabled, max_run_time, date_created, date_modified, created_by, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(&draft.name)
+    .bind(&draft.description)
+    .bind(draft.is_enabled)
+    .bind(draft.max_run_time)
+    .bind(at)
+    .bind(by)
+    .execute(&mut *conn)
+    .await
+    .map_err(name_taken)?;
+    // A new action's entries always get new ids, whatever the body said.
+    let steps: Vec<StepDraft> = draft
+        .steps
+        .into_iter()
+        .map(|s| StepDraft { step_id: None, ..s })
+        .collect();
+    let triggers: Vec<TriggerDraft> = draft
+        .triggers
+        .into_iter()
+        .map(|t| TriggerDraft {
+            trigger_id: None,
+            ..t
+        })
+        .collect();
+    insert_steps(conn, scope, action_id, &steps, &HashMap::new(), at).await?;
+    insert_triggers(conn, scope, action_id, &triggers, &HashMap::new(), at).await?;
+    let action = load_actions(conn, scope, Some(action_id)).await?.pop();
+    Ok(Write::Keep(
+        action.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?,
+    ))
+}
+
+async fn update(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    patch: ActionPatch,
+    by: KeyId,
+) -> StoreResult<Write<Option<Action>>> {
+    let at = now();
+    let current: Option<(bool,)> = sqlx::query_as(
+        "SELECT is_enabled FROM actions \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((was_enabled,)) = current else {
+        return Ok(Write::Discard(None));
+    };
+    sqlx::query(
+        "UPDATE actions SET \
+           name = COALESCE($4, name), \
+           description = CASE WHEN $5 THEN $6 ELSE description END, \
+           is_enabled = COALESCE($7, is_enabled), \
+           max_run_time = COALESCE($8, max_run_time), \
+           date_modified = $9, modified_by = $10 \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(&patch.name)
+    .bind(patch.description.is_some())
+    .bind(&patch.description)
+    .bind(patch.is_enabled)
+    .bind(patch.max_run_time)
+    .bind(at)
+    .bind(by)
+    .execute(&mut *conn)
+    .await
+    .map_err(name_taken)?;
+    if let Some(steps) = &patch.steps {
+        replace_steps(conn, scope, action_id, steps, at).await?;
+    }
+    if let Some(triggers) = &patch.triggers {
+        replace_triggers(conn, scope, action_id, triggers, at).await?;
+    } else if patch.is_enabled == Some(true) && !was_enabled {
+        restart_schedules(conn, scope, action_id, at).await?;
+    }
+    Ok(Write::Keep(
+        load_actions(conn, scope, Some(action_id)).await?.pop(),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Executions as the API sees them: creating one (snapshot + outbox row in one transaction),
 //! reading history, cancelling.
 
+use super::writer::Write;
 use super::{SqliteStore, decode, now};
 use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::domain::model::{
@@ -148,14 +149,6 @@ pub(super) async fn insert_execution(
     Ok(Inserted::Created(row.into_execution()?))
 }
 
-fn insert_outcome(inserted: Inserted) -> ExecuteOutcome {
-    match inserted {
-        Inserted::Created(execution) => ExecuteOutcome::Created(execution),
-        Inserted::ActionNotFound => ExecuteOutcome::ActionNotFound,
-        Inserted::ActionDisabled => ExecuteOutcome::ActionDisabled,
-    }
-}
-
 #[async_trait]
 impl ExecutionStore for SqliteStore {
     async fn create_execution(
@@ -164,72 +157,9 @@ impl ExecutionStore for SqliteStore {
         action_id: ActionId,
         request: NewExecution,
     ) -> StoreResult<ExecuteOutcome> {
-        let execution_id = ExecutionId::new();
-        let mut tx = self.writer.begin().await?;
-        if let Some(key) = &request.idempotency_key {
-            // One writer: no concurrent request can slip between this check and the insert.
-            let at = now();
-            let window = chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS.into());
-            let fresh: Option<(ExecutionId,)> = sqlx::query_as(
-                "INSERT INTO idempotency_keys \
-                   (tenant_id, project_id, action_id, key, execution_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (tenant_id, project_id, action_id, key) DO UPDATE \
-                   SET execution_id = excluded.execution_id, created_at = excluded.created_at \
-                   WHERE idempotency_keys.created_at < $7 \
-                 RETURNING execution_id",
-            )
-            .bind(scope.tenant_id)
-            .bind(scope.project_id)
-            .bind(action_id)
-            .bind(key)
-            .bind(execution_id)
-            .bind(at)
-            .bind(at - window)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if fresh.is_none() {
-                let (existing,): (ExecutionId,) = sqlx::query_as(
-                    "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
-                       AND project_id = $2 AND action_id = $3 AND key = $4",
-                )
-                .bind(scope.tenant_id)
-                .bind(scope.project_id)
-                .bind(action_id)
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-                // The key outlives an execution only if rows were deleted by hand; the key is
-                // then taken as unused, as on PostgreSQL.
-                if let Some(execution) = fetch_execution(&mut tx, scope, existing).await? {
-                    return Ok(ExecuteOutcome::Existing(execution));
-                }
-                sqlx::query(
-                    "UPDATE idempotency_keys SET execution_id = $5 WHERE tenant_id = $1 \
-                       AND project_id = $2 AND action_id = $3 AND key = $4",
-                )
-                .bind(scope.tenant_id)
-                .bind(scope.project_id)
-                .bind(action_id)
-                .bind(key)
-                .bind(execution_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let inserted = insert_execution(
-            &mut tx,
-            scope,
-            action_id,
-            execution_id,
-            request.trigger,
-            request.input.as_ref(),
-        )
-        .await?;
-        if matches!(inserted, Inserted::Created(_)) {
-            tx.commit().await?;
-        }
-        Ok(insert_outcome(inserted))
+        self.writer
+            .write(move |conn| Box::pin(create(conn, scope, action_id, request)))
+            .await
     }
 
     async fn event_subscribers(
@@ -335,35 +265,123 @@ impl ExecutionStore for SqliteStore {
         scope: Scope,
         execution_id: ExecutionId,
     ) -> StoreResult<CancelOutcome> {
+        let outcome = self
+            .writer
+            .write(move |conn| Box::pin(cancel(conn, scope, execution_id)))
+            .await?;
+        // After the commit: a notice is sent only for a cancel that happened. A worker that
+        // misses it (none listening) finds the execution no longer Running at its next write.
+        if let CancelOutcome::Cancelled(_) = outcome {
+            let _ = self.cancellations.send(execution_id);
+        }
+        Ok(outcome)
+    }
+}
+
+/// Creates an execution, honouring its idempotency key: a live key returns the execution it
+/// first created. The writer runs one write at a time, so no concurrent request can slip
+/// between the key's check and the insert.
+async fn create(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    request: NewExecution,
+) -> StoreResult<Write<ExecuteOutcome>> {
+    let execution_id = ExecutionId::new();
+    if let Some(key) = &request.idempotency_key {
         let at = now();
-        let mut tx = self.writer.begin().await?;
-        let row: Option<ExecutionRow> = sqlx::query_as(
-            "UPDATE executions SET status = 'Failed', notes = $4, date_ended = $5, \
-               lease_owner = NULL, lease_expires_at = NULL \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-               AND status IN ('Queued', 'Running') \
-             RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+        let window = chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS.into());
+        let fresh: Option<(ExecutionId,)> = sqlx::query_as(
+            "INSERT INTO idempotency_keys \
+               (tenant_id, project_id, action_id, key, execution_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant_id, project_id, action_id, key) DO UPDATE \
+               SET execution_id = excluded.execution_id, created_at = excluded.created_at \
+               WHERE idempotency_keys.created_at < $7 \
+             RETURNING execution_id",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
+        .bind(action_id)
+        .bind(key)
         .bind(execution_id)
-        .bind(outcome::CANCELLED)
         .bind(at)
-        .fetch_optional(&mut *tx)
+        .bind(at - window)
+        .fetch_optional(&mut *conn)
         .await?;
-        let Some(row) = row else {
-            let existing = fetch_execution(&mut tx, scope, execution_id).await?;
-            return Ok(match existing {
-                Some(execution) => CancelOutcome::AlreadyFinished(execution),
-                None => CancelOutcome::NotFound,
-            });
-        };
-        super::work::close_steps(&mut tx, scope, execution_id, outcome::CANCELLED, None, at)
+        if fresh.is_none() {
+            let (existing,): (ExecutionId,) = sqlx::query_as(
+                "SELECT execution_id FROM idempotency_keys WHERE tenant_id = $1 \
+                   AND project_id = $2 AND action_id = $3 AND key = $4",
+            )
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(action_id)
+            .bind(key)
+            .fetch_one(&mut *conn)
             .await?;
-        tx.commit().await?;
-        // After the commit: a notice is sent only for a cancel that happened. A worker that
-        // misses it (none listening) finds the execution no longer Running at its next write.
-        let _ = self.cancellations.send(execution_id);
-        Ok(CancelOutcome::Cancelled(row.into_execution()?))
+            // The key outlives an execution only if rows were deleted by hand; the key is
+            // then taken as unused, as on PostgreSQL.
+            if let Some(execution) = fetch_execution(conn, scope, existing).await? {
+                return Ok(Write::Discard(ExecuteOutcome::Existing(execution)));
+            }
+            sqlx::query(
+                "UPDATE idempotency_keys SET execution_id = $5 WHERE tenant_id = $1 \
+                   AND project_id = $2 AND action_id = $3 AND key = $4",
+            )
+            .bind(scope.tenant_id)
+            .bind(scope.project_id)
+            .bind(action_id)
+            .bind(key)
+            .bind(execution_id)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
+    let inserted = insert_execution(
+        conn,
+        scope,
+        action_id,
+        execution_id,
+        request.trigger,
+        request.input.as_ref(),
+    )
+    .await?;
+    Ok(match inserted {
+        Inserted::Created(execution) => Write::Keep(ExecuteOutcome::Created(execution)),
+        // Nothing to keep, the idempotency key included.
+        Inserted::ActionNotFound => Write::Discard(ExecuteOutcome::ActionNotFound),
+        Inserted::ActionDisabled => Write::Discard(ExecuteOutcome::ActionDisabled),
+    })
+}
+
+async fn cancel(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+) -> StoreResult<Write<CancelOutcome>> {
+    let at = now();
+    let row: Option<ExecutionRow> = sqlx::query_as(
+        "UPDATE executions SET status = 'Failed', notes = $4, date_ended = $5, \
+           lease_owner = NULL, lease_expires_at = NULL \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND status IN ('Queued', 'Running') \
+         RETURNING action_id, execution_id, date_started, date_ended, status, notes",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .bind(outcome::CANCELLED)
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        let existing = fetch_execution(conn, scope, execution_id).await?;
+        return Ok(Write::Discard(match existing {
+            Some(execution) => CancelOutcome::AlreadyFinished(execution),
+            None => CancelOutcome::NotFound,
+        }));
+    };
+    super::work::close_steps(conn, scope, execution_id, outcome::CANCELLED, None, at).await?;
+    Ok(Write::Keep(CancelOutcome::Cancelled(row.into_execution()?)))
 }

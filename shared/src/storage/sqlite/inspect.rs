@@ -1,6 +1,7 @@
 //! [`Inspect`] on SQLite: the same questions as on PostgreSQL.
 
 use super::SqliteStore;
+use super::writer::Write;
 use crate::domain::ids::{ActionId, ExecutionId, KeyId};
 use crate::domain::model::TriggerKind;
 use crate::storage::{FiringRecord, Inspect, StoreResult};
@@ -65,19 +66,33 @@ impl Inspect for SqliteStore {
             .and_hms_opt(0, 0, 0)
             .expect("midnight exists")
             .and_utc();
-        sqlx::query("UPDATE action_triggers SET next_fire_at = $1")
-            .bind(midnight - Duration::days(days.into()) + Duration::hours(6))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let next = midnight - Duration::days(days.into()) + Duration::hours(6);
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE action_triggers SET next_fire_at = $1")
+                        .bind(next)
+                        .execute(conn)
+                        .await?;
+                    Ok(Write::Keep(()))
+                })
+            })
+            .await
     }
 
     async fn overwrite_step_settings(&self, action: ActionId, settings: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE action_steps SET settings = $1 WHERE action_id = $2")
-            .bind(settings)
-            .bind(action)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let settings = settings.to_string();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE action_steps SET settings = $1 WHERE action_id = $2")
+                        .bind(settings)
+                        .bind(action)
+                        .execute(conn)
+                        .await?;
+                    Ok(Write::Keep(()))
+                })
+            })
+            .await
     }
 }

@@ -1,5 +1,6 @@
 //! API keys: stored by the SHA-256 of their token only.
 
+use super::writer::Write;
 use super::{SqliteStore, now};
 use crate::domain::auth::{ApiKey, TokenHash};
 use crate::domain::ids::{KeyId, ProjectId, TenantId};
@@ -43,7 +44,14 @@ macro_rules! select_keys {
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
-        super::MIGRATOR.run(&self.writer).await?;
+        // On a connection of its own, not the writer's: migrations run their own
+        // transactions.
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.options.clone())
+            .await?;
+        super::MIGRATOR.run(&pool).await?;
+        pool.close().await;
         Ok(())
     }
 
@@ -59,20 +67,27 @@ impl KeyStore for SqliteStore {
         name: Option<String>,
         hash: TokenHash,
     ) -> StoreResult<ApiKey> {
-        let row: KeyRow = sqlx::query_as(
-            "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash",
-        )
-        .bind(KeyId::new())
-        .bind(tenant_id)
-        .bind(project_id)
-        .bind(name)
-        .bind(&hash.0[..])
-        .bind(now())
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(row.into())
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let row: KeyRow = sqlx::query_as(
+                        "INSERT INTO api_keys \
+                           (key_id, tenant_id, project_id, name, token_hash, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING key_id, tenant_id, \
+                           project_id, name, created_at, revoked_at, token_hash",
+                    )
+                    .bind(KeyId::new())
+                    .bind(tenant_id)
+                    .bind(project_id)
+                    .bind(name)
+                    .bind(&hash.0[..])
+                    .bind(now())
+                    .fetch_one(conn)
+                    .await?;
+                    Ok(Write::Keep(row.into()))
+                })
+            })
+            .await
     }
 
     async fn find_api_key(&self, hash: TokenHash) -> StoreResult<Option<ApiKey>> {
@@ -93,13 +108,20 @@ impl KeyStore for SqliteStore {
     }
 
     async fn revoke_api_key(&self, key_id: KeyId) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
-        )
-        .bind(key_id)
-        .bind(now())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) \
+                         WHERE key_id = $1",
+                    )
+                    .bind(key_id)
+                    .bind(now())
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(done.rows_affected() == 1))
+                })
+            })
+            .await
     }
 }

@@ -2,10 +2,10 @@
 //! `postgres/`, and the same contract (the integration suites run against both).
 //!
 //! How it differs from PostgreSQL, and why:
-//! - **One writer.** SQLite lets one transaction write at a time. Every write goes through a
-//!   pool of exactly one connection, so writers queue in the pool (in order, with the pool's
-//!   timeout) instead of spinning on `SQLITE_BUSY`, and a transaction that reads before it
-//!   writes can never fail to upgrade its lock. Reads use a pool of their own: in WAL mode
+//! - **One writer, group commit.** SQLite lets one transaction write at a time. Every write
+//!   goes to one task with one connection ([`writer`]), which commits together whatever writes
+//!   are waiting: no writer spins on `SQLITE_BUSY`, none waits behind another's fsync, and a
+//!   caller is answered once its write is durable. Reads use a pool of their own: in WAL mode
 //!   they never wait for the writer, and see what it committed.
 //! - **No writable CTEs, no `SKIP LOCKED`.** A PostgreSQL statement that updates several
 //!   tables becomes a short transaction of several statements; with one writer nothing needs
@@ -26,6 +26,7 @@ mod notices;
 mod outbox;
 mod schedule;
 mod work;
+mod writer;
 
 use super::{StoreError, StoreResult};
 use crate::domain::ids::ExecutionId;
@@ -37,6 +38,7 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+use writer::Writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -45,15 +47,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// server) before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The least time a write waits for the writer connection: writes queue there by design, so
-/// the pool's usual short acquire timeout (meant for a database that is down) would turn a
-/// burst into errors.
-const WRITER_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    /// Exactly one connection: every write.
-    writer: SqlitePool,
+    /// Every write, in shared commits.
+    writer: Writer,
+    /// How to open the file: the writer's and the readers' connections, and migrations'.
+    options: SqliteConnectOptions,
     /// Reads that need no write in the same transaction.
     reader: SqlitePool,
     /// Cancelled executions, to this process's worker.
@@ -64,7 +63,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating when absent) the file `url` names: `sqlite:PATH` or `sqlite://PATH`.
-    /// Connections are made when first needed.
+    /// Connections are made when first needed. Starts the writer task: call it within a tokio
+    /// runtime.
     pub fn from_settings(settings: &DatabaseSettings) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(&settings.url)?
             .create_if_missing(true)
@@ -72,18 +72,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .acquire_timeout(settings.acquire_timeout.max(WRITER_QUEUE_TIMEOUT))
-            .connect_lazy_with(options.clone());
+        let writer = Writer::start(options.clone(), settings.acquire_timeout);
         let reader = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
-            .connect_lazy_with(options.read_only(true));
+            .connect_lazy_with(options.clone().read_only(true));
         let (cancellations, _) = broadcast::channel(1024);
         Ok(Self {
             writer,
+            options,
             reader,
             cancellations,
             opened: Instant::now(),

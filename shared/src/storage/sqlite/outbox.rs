@@ -1,5 +1,6 @@
 //! The transactional outbox: rows written with their execution, published by the relay.
 
+use super::writer::Write;
 use super::{SqliteStore, after, json_list, now};
 use crate::domain::ids::{ExecutionId, ProjectId, Scope, TenantId};
 use crate::message::ExecuteMessage;
@@ -35,17 +36,25 @@ pub(super) async fn enqueue(
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn lease_outbox(&self, limit: i64, lease: Duration) -> StoreResult<Vec<OutboxItem>> {
-        let at = now();
-        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId, Option<String>)> = sqlx::query_as(
-            "UPDATE outbox SET locked_until = $3 \
-             WHERE id IN (SELECT id FROM outbox WHERE locked_until < $2 ORDER BY id LIMIT $1) \
-             RETURNING id, tenant_id, project_id, execution_id, next_step_type",
-        )
-        .bind(limit)
-        .bind(at)
-        .bind(after(at, lease))
-        .fetch_all(&self.writer)
-        .await?;
+        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId, Option<String>)> = self
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let at = now();
+                    let rows = sqlx::query_as(
+                        "UPDATE outbox SET locked_until = $3 WHERE id IN \
+                           (SELECT id FROM outbox WHERE locked_until < $2 ORDER BY id LIMIT $1) \
+                         RETURNING id, tenant_id, project_id, execution_id, next_step_type",
+                    )
+                    .bind(limit)
+                    .bind(at)
+                    .bind(after(at, lease))
+                    .fetch_all(conn)
+                    .await?;
+                    Ok(Write::Keep(rows))
+                })
+            })
+            .await?;
         let mut items: Vec<OutboxItem> = rows
             .into_iter()
             .map(
@@ -65,23 +74,38 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn complete_outbox(&self, ids: &[i64]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each($1))")
-            .bind(json_list(ids)?)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let ids = json_list(ids)?;
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each($1))")
+                        .bind(ids)
+                        .execute(conn)
+                        .await?;
+                    Ok(Write::Keep(()))
+                })
+            })
+            .await
     }
 
     async fn fail_outbox(&self, ids: &[i64], error: &str, retry_in: Duration) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET locked_until = $3, attempts = attempts + 1, last_error = $2 \
-             WHERE id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(json_list(ids)?)
-        .bind(error)
-        .bind(after(now(), retry_in))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let ids = json_list(ids)?;
+        let error = error.to_string();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE outbox SET locked_until = $3, attempts = attempts + 1, \
+                           last_error = $2 WHERE id IN (SELECT value FROM json_each($1))",
+                    )
+                    .bind(ids)
+                    .bind(error)
+                    .bind(after(now(), retry_in))
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(()))
+                })
+            })
+            .await
     }
 }

@@ -5,6 +5,7 @@
 use super::SqliteStore;
 use super::executions::{Inserted, insert_execution};
 use super::now;
+use super::writer::Write;
 use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
@@ -31,70 +32,80 @@ struct DueRow {
 #[async_trait]
 impl ScheduleStore for SqliteStore {
     async fn fire_due(&self, limit: i64, grace: Duration) -> StoreResult<FireReport> {
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let due: Vec<DueRow> = sqlx::query_as(
-            "SELECT t.tenant_id, t.project_id, t.trigger_id, t.action_id, t.trigger_type, \
+        self.writer
+            .write(move |conn| Box::pin(fire_due(conn, limit, grace)))
+            .await
+    }
+}
+
+/// Fires what is due now, in one write: the slots recorded and the executions they made
+/// commit together.
+async fn fire_due(
+    conn: &mut SqliteConnection,
+    limit: i64,
+    grace: Duration,
+) -> StoreResult<Write<FireReport>> {
+    let at = now();
+    let due: Vec<DueRow> = sqlx::query_as(
+        "SELECT t.tenant_id, t.project_id, t.trigger_id, t.action_id, t.trigger_type, \
                t.frequency, t.start_date, t.settings, t.next_fire_at \
              FROM action_triggers t JOIN actions a ON a.tenant_id = t.tenant_id \
                AND a.project_id = t.project_id AND a.action_id = t.action_id \
              WHERE t.next_fire_at <= $1 AND a.is_enabled \
              ORDER BY t.next_fire_at LIMIT $2",
-        )
-        .bind(at)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut report = FireReport {
-            claimed: due.len(),
-            ..FireReport::default()
+    )
+    .bind(at)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut report = FireReport {
+        claimed: due.len(),
+        ..FireReport::default()
+    };
+    for row in due {
+        let scope = Scope {
+            tenant_id: row.tenant_id,
+            project_id: row.project_id,
         };
-        for row in due {
-            let scope = Scope {
-                tenant_id: row.tenant_id,
-                project_id: row.project_id,
-            };
-            let (schedule, catch_up) = match firing::stored_schedule(
-                &row.trigger_type,
-                row.frequency,
-                row.start_date,
-                &row.settings,
-                row.next_fire_at,
-            ) {
-                Ok(parsed) => parsed,
-                Err(problem) => {
-                    tracing::error!(trigger_id = %row.trigger_id, problem, "trigger settings invalid; schedule stopped");
-                    set_next(&mut tx, scope, row.trigger_id, None).await?;
-                    continue;
-                }
-            };
-            let plan = firing::plan(&schedule, catch_up, row.next_fire_at, at, grace);
-            for slot in &plan.missed {
-                record(&mut tx, scope, &row, *slot, "missed", None, at).await?;
-                report.missed += 1;
+        let (schedule, catch_up) = match firing::stored_schedule(
+            &row.trigger_type,
+            row.frequency,
+            row.start_date,
+            &row.settings,
+            row.next_fire_at,
+        ) {
+            Ok(parsed) => parsed,
+            Err(problem) => {
+                tracing::error!(trigger_id = %row.trigger_id, problem, "trigger settings invalid; schedule stopped");
+                set_next(conn, scope, row.trigger_id, None).await?;
+                continue;
             }
-            if let Some(slot) = plan.fire {
-                let execution_id = ExecutionId::new();
-                if record(&mut tx, scope, &row, slot, "fired", Some(execution_id), at).await? {
-                    let inserted = insert_execution(
-                        &mut tx,
-                        scope,
-                        row.action_id,
-                        execution_id,
-                        TriggerKind::Schedule,
-                        None,
-                    )
-                    .await?;
-                    if let Inserted::Created(_) = inserted {
-                        report.fired += 1;
-                    }
-                }
-            }
-            set_next(&mut tx, scope, row.trigger_id, plan.next).await?;
+        };
+        let plan = firing::plan(&schedule, catch_up, row.next_fire_at, at, grace);
+        for slot in &plan.missed {
+            record(conn, scope, &row, *slot, "missed", None, at).await?;
+            report.missed += 1;
         }
-        tx.commit().await?;
-        Ok(report)
+        if let Some(slot) = plan.fire {
+            let execution_id = ExecutionId::new();
+            if record(conn, scope, &row, slot, "fired", Some(execution_id), at).await? {
+                let inserted = insert_execution(
+                    conn,
+                    scope,
+                    row.action_id,
+                    execution_id,
+                    TriggerKind::Schedule,
+                    None,
+                )
+                .await?;
+                if let Inserted::Created(_) = inserted {
+                    report.fired += 1;
+                }
+            }
+        }
+        set_next(conn, scope, row.trigger_id, plan.next).await?;
     }
+    Ok(Write::Keep(report))
 }
 
 /// Records a slot; `false` when it was recorded before (the backstop against double firing).

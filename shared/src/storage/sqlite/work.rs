@@ -1,9 +1,10 @@
 //! The worker's side: claiming an execution, heartbeats, step results, the end of an
 //! execution, releasing it, and reaping executions whose worker was lost. Every write after the
 //! claim is fenced: it matches only while the execution is Running under the same attempt.
-//! Each call is one transaction on the writer (one commit), as each is one statement on
-//! PostgreSQL.
+//! Each call is one write of the writer (a savepoint in a shared commit), as each is one
+//! statement on PostgreSQL.
 
+use super::writer::Write;
 use super::{SqliteStore, after, decode, now};
 use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, StepId, TenantId};
 use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
@@ -104,6 +105,16 @@ fn step_status(result: &StepResult) -> &'static str {
     }
 }
 
+/// An expired claim: tenant, project, execution, attempt, deadline, maxRunTime.
+type Expired = (
+    TenantId,
+    ProjectId,
+    ExecutionId,
+    i32,
+    Option<DateTime<Utc>>,
+    i32,
+);
+
 type ClaimRow = (
     i32,
     ActionId,
@@ -123,118 +134,32 @@ impl WorkStore for SqliteStore {
         worker: &str,
         lease: Duration,
     ) -> StoreResult<ClaimOutcome> {
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let current: Option<(String, i32, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT status, max_run_time, deadline_at FROM executions \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(execution_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((status, max_run_time, deadline)) = current else {
-            return Ok(ClaimOutcome::Unknown);
-        };
-        let status = decode::<ExecutionStatus>("status", &status)?;
-        if status != ExecutionStatus::Queued {
-            return Ok(ClaimOutcome::NotQueued(status));
-        }
-        // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
-        // whole execution, retries included.
-        let deadline = deadline.unwrap_or_else(|| {
-            after(
-                at,
-                Duration::from_secs(max_run_time.max(0).unsigned_abs().into()),
-            )
-        });
-        let (attempt, action_id, action_name, trigger, input, max_run_time, deadline): ClaimRow =
-            sqlx::query_as(
-                "UPDATE executions SET status = 'Running', attempt = attempt + 1, \
-                   lease_owner = $4, lease_expires_at = $5, \
-                   date_running = COALESCE(date_running, $6), deadline_at = $7 \
-                 WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 RETURNING attempt, action_id, action_name, trigger, input, max_run_time, \
-                   deadline_at",
-            )
-            .bind(scope.tenant_id)
-            .bind(scope.project_id)
-            .bind(execution_id)
-            .bind(worker)
-            .bind(after(at, lease))
-            .bind(at)
-            .bind(deadline)
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows: Vec<(i32, StepId, String, String, String, Option<Value>)> = sqlx::query_as(
-            "SELECT step_number, step_id, step_type, settings, status, output \
-             FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-             ORDER BY step_number",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(execution_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut steps = Vec::with_capacity(rows.len());
-        for (step_number, step_id, step_type, settings, status, output) in rows {
-            let done = decode::<StepRunStatus>("status", &status)? == StepRunStatus::Completed;
-            steps.push(ClaimedStep {
-                step_number,
-                step_id,
-                step_type: decode::<StepType>("step_type", &step_type)?,
-                settings,
-                completed_output: done.then(|| output.unwrap_or(Value::Null)),
-            });
-        }
-        if let Some(first) = steps.iter().find(|s| s.completed_output.is_none()) {
-            sqlx::query(
-                "UPDATE execution_steps SET status = 'Running', attempt = $5, date_started = $6, \
-                   date_ended = NULL, output = NULL, log = NULL, error = NULL \
-                 WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                   AND step_number = $4",
-            )
-            .bind(scope.tenant_id)
-            .bind(scope.project_id)
-            .bind(execution_id)
-            .bind(first.step_number)
-            .bind(attempt)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(ClaimOutcome::Claimed(ClaimedExecution {
-            fence: Fence {
-                scope,
-                execution_id,
-                attempt,
-            },
-            action_id,
-            action_name,
-            trigger: decode::<TriggerKind>("trigger", &trigger)?,
-            input,
-            max_run_time,
-            remaining: (deadline - at).to_std().unwrap_or_default(),
-            steps,
-        }))
+        let worker = worker.to_string();
+        self.writer
+            .write(move |conn| Box::pin(claim(conn, scope, execution_id, worker, lease)))
+            .await
     }
 
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE executions SET lease_expires_at = $5 \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
-               AND status = 'Running'",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(fence.attempt)
-        .bind(after(now(), lease))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE executions SET lease_expires_at = $5 \
+                         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                           AND attempt = $4 AND status = 'Running'",
+                    )
+                    .bind(fence.scope.tenant_id)
+                    .bind(fence.scope.project_id)
+                    .bind(fence.execution_id)
+                    .bind(fence.attempt)
+                    .bind(after(now(), lease))
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(done.rows_affected() == 1))
+                })
+            })
+            .await
     }
 
     async fn finish_step(
@@ -244,48 +169,9 @@ impl WorkStore for SqliteStore {
         result: StepResult,
         next_step: i32,
     ) -> StoreResult<bool> {
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE execution_steps SET status = $6, date_ended = $7, output = $8, log = $9, \
-               error = $10 \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-               AND step_number = $5 AND status = 'Running' AND attempt = $4 \
-               AND EXISTS (SELECT 1 FROM executions e WHERE e.tenant_id = $1 \
-                 AND e.project_id = $2 AND e.execution_id = $3 AND e.attempt = $4 \
-                 AND e.status = 'Running')",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(fence.attempt)
-        .bind(step_number)
-        .bind(step_status(&result))
-        .bind(at)
-        .bind(&result.output)
-        .bind(&result.log)
-        .bind(&result.error)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE execution_steps SET status = 'Running', attempt = $4, date_started = $6, \
-               date_ended = NULL, output = NULL, log = NULL, error = NULL \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-               AND step_number = $5 AND status <> 'Completed'",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(fence.attempt)
-        .bind(next_step)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.writer
+            .write(move |conn| Box::pin(finish_step(conn, fence, step_number, result, next_step)))
+            .await
     }
 
     async fn finish_execution(
@@ -294,91 +180,29 @@ impl WorkStore for SqliteStore {
         outcome: FinalOutcome,
         last_step: Option<FinalStep>,
     ) -> StoreResult<bool> {
-        let (status, notes) = match &outcome {
-            FinalOutcome::Completed => (ExecutionStatus::Completed, None),
-            FinalOutcome::Failed { notes } => (ExecutionStatus::Failed, Some(notes.as_str())),
-        };
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE executions SET status = $4, notes = $5, date_ended = $6, \
-               lease_owner = NULL, lease_expires_at = NULL \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-               AND attempt = $7 AND status = 'Running'",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(status.as_str())
-        .bind(notes)
-        .bind(at)
-        .bind(fence.attempt)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(last) = &last_step {
-            sqlx::query(
-                "UPDATE execution_steps SET status = $5, date_ended = $6, output = $7, \
-                   log = $8, error = $9 \
-                 WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                   AND step_number = $4 AND status = 'Running' AND attempt = $10",
-            )
-            .bind(fence.scope.tenant_id)
-            .bind(fence.scope.project_id)
-            .bind(fence.execution_id)
-            .bind(last.step_number)
-            .bind(step_status(&last.result))
-            .bind(at)
-            .bind(&last.result.output)
-            .bind(&last.result.log)
-            .bind(&last.result.error)
-            .bind(fence.attempt)
-            .execute(&mut *tx)
-            .await?;
-        }
-        close_steps(
-            &mut tx,
-            fence.scope,
-            fence.execution_id,
-            notes.unwrap_or(outcome::STOPPED),
-            last_step.as_ref().map(|s| s.step_number),
-            at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.writer
+            .write(move |conn| Box::pin(finish_execution(conn, fence, outcome, last_step)))
+            .await
     }
 
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        if !holds(&mut tx, fence).await? {
-            return Ok(false);
-        }
-        requeue(&mut tx, fence.scope, fence.execution_id, now()).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    if !holds(conn, fence).await? {
+                        return Ok(Write::Discard(false));
+                    }
+                    requeue(conn, fence.scope, fence.execution_id, now()).await?;
+                    Ok(Write::Keep(true))
+                })
+            })
+            .await
     }
 
     async fn requeue_running(&self) -> StoreResult<u64> {
-        let at = now();
-        let mut tx = self.writer.begin().await?;
-        let running: Vec<(TenantId, ProjectId, ExecutionId)> = sqlx::query_as(
-            "SELECT tenant_id, project_id, execution_id FROM executions \
-             WHERE status = 'Running'",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        for (tenant_id, project_id, execution_id) in &running {
-            let scope = Scope {
-                tenant_id: *tenant_id,
-                project_id: *project_id,
-            };
-            requeue(&mut tx, scope, *execution_id, at).await?;
-        }
-        tx.commit().await?;
-        Ok(running.len() as u64)
+        self.writer
+            .write(move |conn| Box::pin(requeue_running(conn)))
+            .await
     }
 
     async fn reap_expired(
@@ -392,86 +216,326 @@ impl WorkStore for SqliteStore {
         if self.opened.elapsed() < uptime {
             return Ok(ReapReport::default());
         }
-        let at = now();
-        let slack = chrono::Duration::from_std(DEADLINE_SLACK).unwrap_or_default();
-        let mut tx = self.writer.begin().await?;
-        let expired: Vec<(
-            TenantId,
-            ProjectId,
-            ExecutionId,
-            i32,
-            Option<DateTime<Utc>>,
-            i32,
-        )> = sqlx::query_as(
-            "SELECT tenant_id, project_id, execution_id, attempt, deadline_at, max_run_time \
-                 FROM executions \
-                 WHERE status = 'Running' AND (lease_expires_at < $2 OR deadline_at < $3) \
-                 ORDER BY lease_expires_at LIMIT $1",
-        )
-        .bind(limit)
-        .bind(at)
-        .bind(at - slack)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut report = ReapReport::default();
-        for (tenant_id, project_id, execution_id, attempt, deadline, max_run_time) in expired {
-            let scope = Scope {
-                tenant_id,
-                project_id,
-            };
-            let past_deadline = deadline.is_some_and(|d| d <= at);
-            match outcome::reap(attempt, max_attempts, past_deadline, max_run_time) {
-                Reaped::Fail(notes) => {
-                    sqlx::query(
-                        "UPDATE executions SET status = 'Failed', date_ended = $4, \
-                           lease_owner = NULL, lease_expires_at = NULL, notes = $5 \
-                         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-                    )
-                    .bind(tenant_id)
-                    .bind(project_id)
-                    .bind(execution_id)
-                    .bind(at)
-                    .bind(&notes)
-                    .execute(&mut *tx)
-                    .await?;
-                    close_steps(&mut tx, scope, execution_id, &notes, None, at).await?;
-                    report.failed += 1;
-                }
-                Reaped::Requeue => {
-                    requeue(&mut tx, scope, execution_id, at).await?;
-                    report.requeued += 1;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(report)
+        self.writer
+            .write(move |conn| Box::pin(reap(conn, max_attempts, limit)))
+            .await
     }
 
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64> {
-        let at = now();
-        let cutoff = at - chrono::Duration::from_std(older_than).unwrap_or_default();
-        let mut tx = self.writer.begin().await?;
-        let stale: Vec<(TenantId, ProjectId, ExecutionId)> = sqlx::query_as(
-            "UPDATE executions SET requeued_at = $1 \
-             WHERE rowid IN (SELECT e.rowid FROM executions e \
-               WHERE e.status = 'Queued' AND COALESCE(e.requeued_at, e.date_started) < $2 \
-                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
-               ORDER BY e.date_started LIMIT $3) \
-             RETURNING tenant_id, project_id, execution_id",
-        )
-        .bind(at)
-        .bind(cutoff)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (tenant_id, project_id, execution_id) in &stale {
-            let scope = Scope {
-                tenant_id: *tenant_id,
-                project_id: *project_id,
-            };
-            super::outbox::enqueue(&mut tx, scope, *execution_id, at).await?;
-        }
-        tx.commit().await?;
-        Ok(stale.len() as u64)
+        self.writer
+            .write(move |conn| Box::pin(requeue_stale(conn, older_than, limit)))
+            .await
     }
+}
+
+async fn claim(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    execution_id: ExecutionId,
+    worker: String,
+    lease: Duration,
+) -> StoreResult<Write<ClaimOutcome>> {
+    let at = now();
+    let current: Option<(String, i32, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT status, max_run_time, deadline_at FROM executions \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((status, max_run_time, deadline)) = current else {
+        return Ok(Write::Discard(ClaimOutcome::Unknown));
+    };
+    let status = decode::<ExecutionStatus>("status", &status)?;
+    if status != ExecutionStatus::Queued {
+        return Ok(Write::Discard(ClaimOutcome::NotQueued(status)));
+    }
+    // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
+    // whole execution, retries included.
+    let deadline = deadline.unwrap_or_else(|| {
+        after(
+            at,
+            Duration::from_secs(max_run_time.max(0).unsigned_abs().into()),
+        )
+    });
+    let (attempt, action_id, action_name, trigger, input, max_run_time, deadline): ClaimRow =
+        sqlx::query_as(
+            "UPDATE executions SET status = 'Running', attempt = attempt + 1, \
+               lease_owner = $4, lease_expires_at = $5, \
+               date_running = COALESCE(date_running, $6), deadline_at = $7 \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+             RETURNING attempt, action_id, action_name, trigger, input, max_run_time, \
+               deadline_at",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(&worker)
+        .bind(after(at, lease))
+        .bind(at)
+        .bind(deadline)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows: Vec<(i32, StepId, String, String, String, Option<Value>)> = sqlx::query_as(
+        "SELECT step_number, step_id, step_type, settings, status, output \
+         FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+         ORDER BY step_number",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut steps = Vec::with_capacity(rows.len());
+    for (step_number, step_id, step_type, settings, status, output) in rows {
+        let done = decode::<StepRunStatus>("status", &status)? == StepRunStatus::Completed;
+        steps.push(ClaimedStep {
+            step_number,
+            step_id,
+            step_type: decode::<StepType>("step_type", &step_type)?,
+            settings,
+            completed_output: done.then(|| output.unwrap_or(Value::Null)),
+        });
+    }
+    if let Some(first) = steps.iter().find(|s| s.completed_output.is_none()) {
+        sqlx::query(
+            "UPDATE execution_steps SET status = 'Running', attempt = $5, date_started = $6, \
+               date_ended = NULL, output = NULL, log = NULL, error = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND step_number = $4",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(first.step_number)
+        .bind(attempt)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Write::Keep(ClaimOutcome::Claimed(ClaimedExecution {
+        fence: Fence {
+            scope,
+            execution_id,
+            attempt,
+        },
+        action_id,
+        action_name,
+        trigger: decode::<TriggerKind>("trigger", &trigger)?,
+        input,
+        max_run_time,
+        remaining: (deadline - at).to_std().unwrap_or_default(),
+        steps,
+    })))
+}
+
+async fn finish_step(
+    conn: &mut SqliteConnection,
+    fence: Fence,
+    step_number: i32,
+    result: StepResult,
+    next_step: i32,
+) -> StoreResult<Write<bool>> {
+    let at = now();
+    let done = sqlx::query(
+        "UPDATE execution_steps SET status = $6, date_ended = $7, output = $8, log = $9, \
+           error = $10 \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND step_number = $5 AND status = 'Running' AND attempt = $4 \
+           AND EXISTS (SELECT 1 FROM executions e WHERE e.tenant_id = $1 \
+             AND e.project_id = $2 AND e.execution_id = $3 AND e.attempt = $4 \
+             AND e.status = 'Running')",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .bind(step_number)
+    .bind(step_status(&result))
+    .bind(at)
+    .bind(&result.output)
+    .bind(&result.log)
+    .bind(&result.error)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(Write::Discard(false));
+    }
+    sqlx::query(
+        "UPDATE execution_steps SET status = 'Running', attempt = $4, date_started = $6, \
+           date_ended = NULL, output = NULL, log = NULL, error = NULL \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND step_number = $5 AND status <> 'Completed'",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .bind(next_step)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Write::Keep(true))
+}
+
+async fn finish_execution(
+    conn: &mut SqliteConnection,
+    fence: Fence,
+    outcome: FinalOutcome,
+    last_step: Option<FinalStep>,
+) -> StoreResult<Write<bool>> {
+    let (status, notes) = match &outcome {
+        FinalOutcome::Completed => (ExecutionStatus::Completed, None),
+        FinalOutcome::Failed { notes } => (ExecutionStatus::Failed, Some(notes.as_str())),
+    };
+    let at = now();
+    let done = sqlx::query(
+        "UPDATE executions SET status = $4, notes = $5, date_ended = $6, \
+           lease_owner = NULL, lease_expires_at = NULL \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND attempt = $7 AND status = 'Running'",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(status.as_str())
+    .bind(notes)
+    .bind(at)
+    .bind(fence.attempt)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(Write::Discard(false));
+    }
+    if let Some(last) = &last_step {
+        sqlx::query(
+            "UPDATE execution_steps SET status = $5, date_ended = $6, output = $7, \
+               log = $8, error = $9 \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND step_number = $4 AND status = 'Running' AND attempt = $10",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(last.step_number)
+        .bind(step_status(&last.result))
+        .bind(at)
+        .bind(&last.result.output)
+        .bind(&last.result.log)
+        .bind(&last.result.error)
+        .bind(fence.attempt)
+        .execute(&mut *conn)
+        .await?;
+    }
+    close_steps(
+        conn,
+        fence.scope,
+        fence.execution_id,
+        notes.unwrap_or(outcome::STOPPED),
+        last_step.as_ref().map(|s| s.step_number),
+        at,
+    )
+    .await?;
+    Ok(Write::Keep(true))
+}
+
+async fn requeue_running(conn: &mut SqliteConnection) -> StoreResult<Write<u64>> {
+    let at = now();
+    let running: Vec<(TenantId, ProjectId, ExecutionId)> = sqlx::query_as(
+        "SELECT tenant_id, project_id, execution_id FROM executions \
+         WHERE status = 'Running'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (tenant_id, project_id, execution_id) in &running {
+        let scope = Scope {
+            tenant_id: *tenant_id,
+            project_id: *project_id,
+        };
+        requeue(conn, scope, *execution_id, at).await?;
+    }
+    Ok(Write::Keep(running.len() as u64))
+}
+
+async fn reap(
+    conn: &mut SqliteConnection,
+    max_attempts: i32,
+    limit: i64,
+) -> StoreResult<Write<ReapReport>> {
+    let at = now();
+    let slack = chrono::Duration::from_std(DEADLINE_SLACK).unwrap_or_default();
+    let expired: Vec<Expired> = sqlx::query_as(
+        "SELECT tenant_id, project_id, execution_id, attempt, deadline_at, max_run_time \
+             FROM executions \
+             WHERE status = 'Running' AND (lease_expires_at < $2 OR deadline_at < $3) \
+             ORDER BY lease_expires_at LIMIT $1",
+    )
+    .bind(limit)
+    .bind(at)
+    .bind(at - slack)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut report = ReapReport::default();
+    for (tenant_id, project_id, execution_id, attempt, deadline, max_run_time) in expired {
+        let scope = Scope {
+            tenant_id,
+            project_id,
+        };
+        let past_deadline = deadline.is_some_and(|d| d <= at);
+        match outcome::reap(attempt, max_attempts, past_deadline, max_run_time) {
+            Reaped::Fail(notes) => {
+                sqlx::query(
+                    "UPDATE executions SET status = 'Failed', date_ended = $4, \
+                       lease_owner = NULL, lease_expires_at = NULL, notes = $5 \
+                     WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+                )
+                .bind(tenant_id)
+                .bind(project_id)
+                .bind(execution_id)
+                .bind(at)
+                .bind(&notes)
+                .execute(&mut *conn)
+                .await?;
+                close_steps(conn, scope, execution_id, &notes, None, at).await?;
+                report.failed += 1;
+            }
+            Reaped::Requeue => {
+                requeue(conn, scope, execution_id, at).await?;
+                report.requeued += 1;
+            }
+        }
+    }
+    Ok(Write::Keep(report))
+}
+
+async fn requeue_stale(
+    conn: &mut SqliteConnection,
+    older_than: Duration,
+    limit: i64,
+) -> StoreResult<Write<u64>> {
+    let at = now();
+    let cutoff = at - chrono::Duration::from_std(older_than).unwrap_or_default();
+    let stale: Vec<(TenantId, ProjectId, ExecutionId)> = sqlx::query_as(
+        "UPDATE executions SET requeued_at = $1 \
+         WHERE rowid IN (SELECT e.rowid FROM executions e \
+           WHERE e.status = 'Queued' AND COALESCE(e.requeued_at, e.date_started) < $2 \
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
+           ORDER BY e.date_started LIMIT $3) \
+         RETURNING tenant_id, project_id, execution_id",
+    )
+    .bind(at)
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (tenant_id, project_id, execution_id) in &stale {
+        let scope = Scope {
+            tenant_id: *tenant_id,
+            project_id: *project_id,
+        };
+        super::outbox::enqueue(conn, scope, *execution_id, at).await?;
+    }
+    Ok(Write::Keep(stale.len() as u64))
 }
