@@ -13,6 +13,7 @@
 #[cfg(feature = "test-support")]
 mod inspect;
 mod postgres;
+mod rows;
 mod sqlite;
 mod types;
 

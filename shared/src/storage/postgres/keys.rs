@@ -3,40 +3,9 @@
 use super::{PgStore, now};
 use crate::domain::auth::{ApiKey, TokenHash};
 use crate::domain::ids::{KeyId, ProjectId, TenantId};
+use crate::storage::rows::KeyRow;
 use crate::storage::{KeyStore, StoreResult};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::FromRow;
-
-#[derive(FromRow)]
-struct KeyRow {
-    key_id: KeyId,
-    tenant_id: TenantId,
-    project_id: Option<ProjectId>,
-    name: Option<String>,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<KeyRow> for ApiKey {
-    fn from(r: KeyRow) -> Self {
-        ApiKey {
-            key_id: r.key_id,
-            tenant_id: r.tenant_id,
-            project_id: r.project_id,
-            name: r.name,
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-        }
-    }
-}
-
-#[derive(FromRow)]
-struct KeyRowWithHash {
-    #[sqlx(flatten)]
-    key: KeyRow,
-    token_hash: Vec<u8>,
-}
 
 #[async_trait]
 impl KeyStore for PgStore {
@@ -60,7 +29,7 @@ impl KeyStore for PgStore {
         let row: KeyRow = sqlx::query_as(
             "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at",
+             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash",
         )
         .bind(KeyId::new())
         .bind(tenant_id)
@@ -74,22 +43,21 @@ impl KeyStore for PgStore {
     }
 
     async fn find_api_key(&self, hash: TokenHash) -> StoreResult<Option<ApiKey>> {
-        let row: Option<(Vec<u8>, KeyRow)> = sqlx::query_as::<_, KeyRowWithHash>(
+        let row: Option<KeyRow> = sqlx::query_as(
             "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
              FROM api_keys WHERE token_hash = $1",
         )
         .bind(&hash.0[..])
         .fetch_optional(&self.pool)
-        .await?
-        .map(|r| (r.token_hash, r.key));
+        .await?;
         // The index lookup already matched; the constant-time comparison keeps the final
         // decision free of data-dependent timing should the lookup ever become a prefix scan.
-        Ok(row.and_then(|(stored, key)| hash.matches(&stored).then(|| key.into())))
+        Ok(row.and_then(|r| hash.matches(&r.token_hash).then(|| r.into())))
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at \
+            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
              FROM api_keys ORDER BY created_at, key_id",
         )
         .fetch_all(&self.pool)

@@ -12,7 +12,7 @@ mod outbox;
 mod schedule;
 mod work;
 
-use super::{StoreError, StoreResult};
+use super::StoreResult;
 use crate::settings::DatabaseSettings;
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -98,16 +98,7 @@ pub(super) fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
 }
 
-/// A stored enum that no longer parses means the table was written by something else; fail
-/// loudly rather than invent a value.
-pub(super) fn decode<T: std::str::FromStr<Err = String>>(
-    column: &str,
-    value: &str,
-) -> StoreResult<T> {
-    value
-        .parse()
-        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("{column}: {e}").into())))
-}
+pub(super) use super::rows::decode;
 
 /// Seconds as PostgreSQL's `make_interval` takes them.
 pub(super) fn secs(d: Duration) -> f64 {

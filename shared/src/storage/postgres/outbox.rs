@@ -1,8 +1,7 @@
 //! The transactional outbox: rows written with their execution, published by relays.
 
 use super::{PgStore, secs};
-use crate::domain::ids::{ExecutionId, ProjectId, TenantId};
-use crate::message::ExecuteMessage;
+use crate::storage::rows::{self, OutboxRow};
 use crate::storage::{OutboxItem, OutboxStore, StoreResult};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 #[async_trait]
 impl OutboxStore for PgStore {
     async fn lease_outbox(&self, limit: i64, lease: Duration) -> StoreResult<Vec<OutboxItem>> {
-        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId, Option<String>)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "UPDATE outbox SET locked_until = now() + make_interval(secs => $2) \
              WHERE id IN (SELECT id FROM outbox WHERE locked_until < now() \
                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
@@ -20,22 +19,7 @@ impl OutboxStore for PgStore {
         .bind(secs(lease))
         .fetch_all(&self.pool)
         .await?;
-        let mut items: Vec<OutboxItem> = rows
-            .into_iter()
-            .map(
-                |(id, tenant_id, project_id, execution_id, next_step_type)| OutboxItem {
-                    id,
-                    message: ExecuteMessage {
-                        tenant_id,
-                        project_id,
-                        execution_id,
-                        next_step_type,
-                    },
-                },
-            )
-            .collect();
-        items.sort_by_key(|i| i.id);
-        Ok(items)
+        Ok(rows::outbox_items(rows))
     }
 
     async fn complete_outbox(&self, ids: &[i64]) -> StoreResult<()> {

@@ -4,83 +4,15 @@
 use super::writer::Write;
 use super::{SqliteStore, decode, is_unique_violation, now};
 use crate::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
-use crate::domain::ids::{ActionId, KeyId, ProjectId, Scope, StepId, TriggerId};
-use crate::domain::model::{Action, ActionStatus, RunResult, Step, StepType, Trigger, TriggerType};
+use crate::domain::ids::{ActionId, KeyId, Scope, StepId, TriggerId};
+use crate::domain::model::Action;
 use crate::domain::names::EventName;
+use crate::storage::rows::{self, ActionRow, StepRow, TriggerRow};
 use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::HashMap;
-
-#[derive(FromRow)]
-struct ActionRow {
-    action_id: ActionId,
-    project_id: ProjectId,
-    name: String,
-    description: Option<String>,
-    is_enabled: bool,
-    max_run_time: i32,
-    action_status: String,
-    next_run_time: Option<DateTime<Utc>>,
-    last_run_time: Option<DateTime<Utc>>,
-    last_run_result: Option<String>,
-    date_created: DateTime<Utc>,
-    date_modified: DateTime<Utc>,
-    created_by: KeyId,
-    modified_by: KeyId,
-}
-
-#[derive(FromRow)]
-struct StepRow {
-    step_id: StepId,
-    action_id: ActionId,
-    step_number: i32,
-    step_type: String,
-    description: Option<String>,
-    settings: String,
-    date_created: DateTime<Utc>,
-}
-
-#[derive(FromRow)]
-struct TriggerRow {
-    trigger_id: TriggerId,
-    action_id: ActionId,
-    trigger_type: String,
-    settings: String,
-    frequency: i32,
-    event_name: Option<String>,
-    start_date: Option<NaiveDate>,
-    date_created: DateTime<Utc>,
-}
-
-impl ActionRow {
-    fn into_action(self, steps: Vec<Step>, triggers: Vec<Trigger>) -> StoreResult<Action> {
-        Ok(Action {
-            action_id: self.action_id,
-            project_id: self.project_id,
-            name: self.name,
-            description: self.description,
-            is_enabled: self.is_enabled,
-            max_run_time: self.max_run_time,
-            action_status: decode::<ActionStatus>("action_status", &self.action_status)?,
-            next_run_time: self.next_run_time,
-            last_run_time: self.last_run_time,
-            last_run_result: self
-                .last_run_result
-                .as_deref()
-                .map(|r| decode::<RunResult>("last_run_result", r))
-                .transpose()?,
-            date_created: self.date_created,
-            date_modified: self.date_modified,
-            created_by: self.created_by,
-            modified_by: self.modified_by,
-            triggers,
-            steps,
-        })
-    }
-}
 
 macro_rules! scoped {
     () => {
@@ -157,40 +89,7 @@ async fn load_actions(
         .fetch_all(&mut *conn)
         .await?;
 
-    let mut steps: HashMap<ActionId, Vec<Step>> = HashMap::new();
-    for s in step_rows {
-        steps.entry(s.action_id).or_default().push(Step {
-            step_id: s.step_id,
-            action_id: s.action_id,
-            step_number: s.step_number,
-            step_type: decode::<StepType>("step_type", &s.step_type)?,
-            description: s.description,
-            settings: s.settings,
-            date_created: s.date_created,
-        });
-    }
-    let mut triggers: HashMap<ActionId, Vec<Trigger>> = HashMap::new();
-    for t in trigger_rows {
-        triggers.entry(t.action_id).or_default().push(Trigger {
-            trigger_id: t.trigger_id,
-            action_id: t.action_id,
-            trigger_type: decode::<TriggerType>("trigger_type", &t.trigger_type)?,
-            settings: t.settings,
-            frequency: t.frequency,
-            event_name: t.event_name,
-            start_date: t.start_date,
-            date_created: t.date_created,
-        });
-    }
-    rows.into_iter()
-        .map(|row| {
-            let id = row.action_id;
-            row.into_action(
-                steps.remove(&id).unwrap_or_default(),
-                triggers.remove(&id).unwrap_or_default(),
-            )
-        })
-        .collect()
+    rows::actions(rows, step_rows, trigger_rows)
 }
 
 async fn insert_steps(

@@ -2,69 +2,19 @@
 //! reading history, cancelling.
 
 use super::writer::Write;
-use super::{SqliteStore, decode, now};
-use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::domain::model::{
-    Execution, ExecutionDetail, ExecutionStatus, ExecutionStep, StepRunStatus, StepType,
-    TriggerKind,
-};
+use super::{SqliteStore, now};
+use crate::domain::ids::{ActionId, ExecutionId, Scope};
+use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
 use crate::domain::names::EventName;
 use crate::domain::policy::outcome;
+use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow};
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
-
-#[derive(FromRow)]
-pub(super) struct ExecutionRow {
-    action_id: ActionId,
-    execution_id: ExecutionId,
-    date_started: DateTime<Utc>,
-    date_ended: Option<DateTime<Utc>>,
-    status: String,
-    notes: Option<String>,
-}
-
-impl ExecutionRow {
-    fn into_execution(self) -> StoreResult<Execution> {
-        Ok(Execution {
-            action_id: self.action_id,
-            action_execution_id: self.execution_id,
-            date_started: self.date_started,
-            date_ended: self.date_ended,
-            status: decode("status", &self.status)?,
-            notes: self.notes,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct DetailRow {
-    #[sqlx(flatten)]
-    execution: ExecutionRow,
-    action_name: String,
-    attempt: i32,
-    trigger: String,
-    input: Option<Value>,
-}
-
-#[derive(FromRow)]
-struct StepRow {
-    step_id: StepId,
-    step_number: i32,
-    step_type: String,
-    status: String,
-    date_started: Option<DateTime<Utc>>,
-    date_ended: Option<DateTime<Utc>>,
-    output: Option<Value>,
-    log: Option<String>,
-    error: Option<String>,
-}
 
 async fn fetch_execution(
     conn: &mut SqliteConnection,
@@ -200,7 +150,7 @@ impl ExecutionStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let steps: Vec<StepRow> = sqlx::query_as(
+        let steps: Vec<ExecutionStepRow> = sqlx::query_as(
             "SELECT step_id, step_number, step_type, status, date_started, date_ended, output, \
                log, error \
              FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
@@ -211,30 +161,7 @@ impl ExecutionStore for SqliteStore {
         .bind(execution_id)
         .fetch_all(&mut *tx)
         .await?;
-        let steps = steps
-            .into_iter()
-            .map(|s| {
-                Ok(ExecutionStep {
-                    step_id: s.step_id,
-                    step_number: s.step_number,
-                    step_type: decode::<StepType>("step_type", &s.step_type)?,
-                    status: decode::<StepRunStatus>("status", &s.status)?,
-                    date_started: s.date_started,
-                    date_ended: s.date_ended,
-                    output: s.output,
-                    log: s.log,
-                    error: s.error,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(ExecutionDetail {
-            execution: row.execution.into_execution()?,
-            action_name: row.action_name,
-            attempt: row.attempt,
-            trigger: decode::<TriggerKind>("trigger", &row.trigger)?,
-            input: row.input,
-            steps,
-        }))
+        Ok(Some(rows::detail(row, steps)?))
     }
 
     async fn list_executions(

@@ -4,34 +4,9 @@ use super::writer::Write;
 use super::{SqliteStore, now};
 use crate::domain::auth::{ApiKey, TokenHash};
 use crate::domain::ids::{KeyId, ProjectId, TenantId};
+use crate::storage::rows::KeyRow;
 use crate::storage::{KeyStore, StoreResult};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::FromRow;
-
-#[derive(FromRow)]
-struct KeyRow {
-    key_id: KeyId,
-    tenant_id: TenantId,
-    project_id: Option<ProjectId>,
-    name: Option<String>,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-    token_hash: Vec<u8>,
-}
-
-impl From<KeyRow> for ApiKey {
-    fn from(r: KeyRow) -> Self {
-        ApiKey {
-            key_id: r.key_id,
-            tenant_id: r.tenant_id,
-            project_id: r.project_id,
-            name: r.name,
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-        }
-    }
-}
 
 // sqlx takes only static SQL: shared pieces are spliced in with `concat!`.
 macro_rules! select_keys {

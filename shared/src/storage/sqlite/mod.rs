@@ -116,7 +116,7 @@ pub(super) fn is_unique_violation(err: &sqlx::Error, table_column: &str) -> bool
             && db.message().contains(table_column))
 }
 
-pub(super) use super::postgres::decode;
+pub(super) use super::rows::decode;
 
 /// A list of values bound as one parameter: SQLite has no arrays, so lists travel as JSON text
 /// and are opened with `json_each`.

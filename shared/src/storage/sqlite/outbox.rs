@@ -2,8 +2,8 @@
 
 use super::writer::Write;
 use super::{SqliteStore, after, json_list, now};
-use crate::domain::ids::{ExecutionId, ProjectId, Scope, TenantId};
-use crate::message::ExecuteMessage;
+use crate::domain::ids::{ExecutionId, Scope};
+use crate::storage::rows::{self, OutboxRow};
 use crate::storage::{OutboxItem, OutboxStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -36,7 +36,7 @@ pub(super) async fn enqueue(
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn lease_outbox(&self, limit: i64, lease: Duration) -> StoreResult<Vec<OutboxItem>> {
-        let rows: Vec<(i64, TenantId, ProjectId, ExecutionId, Option<String>)> = self
+        let rows: Vec<OutboxRow> = self
             .writer
             .write(move |conn| {
                 Box::pin(async move {
@@ -55,22 +55,7 @@ impl OutboxStore for SqliteStore {
                 })
             })
             .await?;
-        let mut items: Vec<OutboxItem> = rows
-            .into_iter()
-            .map(
-                |(id, tenant_id, project_id, execution_id, next_step_type)| OutboxItem {
-                    id,
-                    message: ExecuteMessage {
-                        tenant_id,
-                        project_id,
-                        execution_id,
-                        next_step_type,
-                    },
-                },
-            )
-            .collect();
-        items.sort_by_key(|i| i.id);
-        Ok(items)
+        Ok(rows::outbox_items(rows))
     }
 
     async fn complete_outbox(&self, ids: &[i64]) -> StoreResult<()> {

@@ -6,28 +6,15 @@ use super::SqliteStore;
 use super::executions::{Inserted, insert_execution};
 use super::now;
 use super::writer::Write;
-use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId, TriggerId};
+use crate::domain::ids::{ExecutionId, Scope, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
+use crate::storage::rows::DueRow;
 use crate::storage::{FireReport, ScheduleStore, StoreResult};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::FromRow;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteConnection;
 use std::time::Duration;
-
-#[derive(FromRow)]
-struct DueRow {
-    tenant_id: TenantId,
-    project_id: ProjectId,
-    trigger_id: TriggerId,
-    action_id: ActionId,
-    trigger_type: String,
-    frequency: i32,
-    start_date: Option<NaiveDate>,
-    settings: String,
-    next_fire_at: DateTime<Utc>,
-}
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {

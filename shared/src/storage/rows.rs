@@ -1,0 +1,266 @@
+//! Rows as every backend reads them, and how they become the model. The derived `FromRow`
+//! works for any sqlx database, so each backend writes its own SQL but selects these columns
+//! under these names, and the mapping to the model (and the check that stored enums still
+//! parse) is written once.
+
+use super::{OutboxItem, StoreError, StoreResult};
+use crate::domain::auth::ApiKey;
+use crate::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TenantId, TriggerId};
+use crate::domain::model::{Action, Execution, ExecutionDetail, ExecutionStep, Step, Trigger};
+use crate::message::ExecuteMessage;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::FromRow;
+use std::collections::HashMap;
+
+/// A stored enum that no longer parses means the table was written by something else; fail
+/// loudly rather than invent a value.
+pub(super) fn decode<T: std::str::FromStr<Err = String>>(
+    column: &str,
+    value: &str,
+) -> StoreResult<T> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("{column}: {e}").into())))
+}
+
+/// `key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash`.
+#[derive(FromRow)]
+pub(super) struct KeyRow {
+    key_id: KeyId,
+    tenant_id: TenantId,
+    project_id: Option<ProjectId>,
+    name: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    pub(super) token_hash: Vec<u8>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        ApiKey {
+            key_id: r.key_id,
+            tenant_id: r.tenant_id,
+            project_id: r.project_id,
+            name: r.name,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// An action with what is derived from its executions and triggers: `action_status`
+/// (`Running` or `Idle`), `next_run_time`, `last_run_time`, `last_run_result`.
+#[derive(FromRow)]
+pub(super) struct ActionRow {
+    action_id: ActionId,
+    project_id: ProjectId,
+    name: String,
+    description: Option<String>,
+    is_enabled: bool,
+    max_run_time: i32,
+    action_status: String,
+    next_run_time: Option<DateTime<Utc>>,
+    last_run_time: Option<DateTime<Utc>>,
+    last_run_result: Option<String>,
+    date_created: DateTime<Utc>,
+    date_modified: DateTime<Utc>,
+    created_by: KeyId,
+    modified_by: KeyId,
+}
+
+#[derive(FromRow)]
+pub(super) struct StepRow {
+    step_id: StepId,
+    action_id: ActionId,
+    step_number: i32,
+    step_type: String,
+    description: Option<String>,
+    settings: String,
+    date_created: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+pub(super) struct TriggerRow {
+    trigger_id: TriggerId,
+    action_id: ActionId,
+    trigger_type: String,
+    settings: String,
+    frequency: i32,
+    event_name: Option<String>,
+    start_date: Option<NaiveDate>,
+    date_created: DateTime<Utc>,
+}
+
+/// Actions with their steps and triggers, from the three queries that read them, in the
+/// actions' order.
+pub(super) fn actions(
+    rows: Vec<ActionRow>,
+    step_rows: Vec<StepRow>,
+    trigger_rows: Vec<TriggerRow>,
+) -> StoreResult<Vec<Action>> {
+    let mut steps: HashMap<ActionId, Vec<Step>> = HashMap::new();
+    for s in step_rows {
+        steps.entry(s.action_id).or_default().push(Step {
+            step_id: s.step_id,
+            action_id: s.action_id,
+            step_number: s.step_number,
+            step_type: decode("step_type", &s.step_type)?,
+            description: s.description,
+            settings: s.settings,
+            date_created: s.date_created,
+        });
+    }
+    let mut triggers: HashMap<ActionId, Vec<Trigger>> = HashMap::new();
+    for t in trigger_rows {
+        triggers.entry(t.action_id).or_default().push(Trigger {
+            trigger_id: t.trigger_id,
+            action_id: t.action_id,
+            trigger_type: decode("trigger_type", &t.trigger_type)?,
+            settings: t.settings,
+            frequency: t.frequency,
+            event_name: t.event_name,
+            start_date: t.start_date,
+            date_created: t.date_created,
+        });
+    }
+    rows.into_iter()
+        .map(|a| {
+            Ok(Action {
+                steps: steps.remove(&a.action_id).unwrap_or_default(),
+                triggers: triggers.remove(&a.action_id).unwrap_or_default(),
+                action_id: a.action_id,
+                project_id: a.project_id,
+                name: a.name,
+                description: a.description,
+                is_enabled: a.is_enabled,
+                max_run_time: a.max_run_time,
+                action_status: decode("action_status", &a.action_status)?,
+                next_run_time: a.next_run_time,
+                last_run_time: a.last_run_time,
+                last_run_result: a
+                    .last_run_result
+                    .as_deref()
+                    .map(|r| decode("last_run_result", r))
+                    .transpose()?,
+                date_created: a.date_created,
+                date_modified: a.date_modified,
+                created_by: a.created_by,
+                modified_by: a.modified_by,
+            })
+        })
+        .collect()
+}
+
+/// `action_id, execution_id, date_started, date_ended, status, notes`.
+#[derive(FromRow)]
+pub(super) struct ExecutionRow {
+    action_id: ActionId,
+    execution_id: ExecutionId,
+    date_started: DateTime<Utc>,
+    date_ended: Option<DateTime<Utc>>,
+    status: String,
+    notes: Option<String>,
+}
+
+impl ExecutionRow {
+    pub(super) fn into_execution(self) -> StoreResult<Execution> {
+        Ok(Execution {
+            action_id: self.action_id,
+            action_execution_id: self.execution_id,
+            date_started: self.date_started,
+            date_ended: self.date_ended,
+            status: decode("status", &self.status)?,
+            notes: self.notes,
+        })
+    }
+}
+
+/// An [`ExecutionRow`] with `action_name, attempt, trigger, input`.
+#[derive(FromRow)]
+pub(super) struct DetailRow {
+    #[sqlx(flatten)]
+    execution: ExecutionRow,
+    action_name: String,
+    attempt: i32,
+    trigger: String,
+    input: Option<Value>,
+}
+
+/// One step of an execution as the history shows it.
+#[derive(FromRow)]
+pub(super) struct ExecutionStepRow {
+    step_id: StepId,
+    step_number: i32,
+    step_type: String,
+    status: String,
+    date_started: Option<DateTime<Utc>>,
+    date_ended: Option<DateTime<Utc>>,
+    output: Option<Value>,
+    log: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) fn detail(row: DetailRow, steps: Vec<ExecutionStepRow>) -> StoreResult<ExecutionDetail> {
+    let steps = steps
+        .into_iter()
+        .map(|s| {
+            Ok(ExecutionStep {
+                step_id: s.step_id,
+                step_number: s.step_number,
+                step_type: decode("step_type", &s.step_type)?,
+                status: decode("status", &s.status)?,
+                date_started: s.date_started,
+                date_ended: s.date_ended,
+                output: s.output,
+                log: s.log,
+                error: s.error,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ExecutionDetail {
+        execution: row.execution.into_execution()?,
+        action_name: row.action_name,
+        attempt: row.attempt,
+        trigger: decode("trigger", &row.trigger)?,
+        input: row.input,
+        steps,
+    })
+}
+
+/// A schedule trigger that came due.
+#[derive(FromRow)]
+pub(super) struct DueRow {
+    pub(super) tenant_id: TenantId,
+    pub(super) project_id: ProjectId,
+    pub(super) trigger_id: TriggerId,
+    pub(super) action_id: ActionId,
+    pub(super) trigger_type: String,
+    pub(super) frequency: i32,
+    pub(super) start_date: Option<NaiveDate>,
+    pub(super) settings: String,
+    pub(super) next_fire_at: DateTime<Utc>,
+}
+
+/// `id, tenant_id, project_id, execution_id, next_step_type` of leased outbox rows.
+pub(super) type OutboxRow = (i64, TenantId, ProjectId, ExecutionId, Option<String>);
+
+/// Leased outbox rows as the relay publishes them, oldest first.
+pub(super) fn outbox_items(rows: Vec<OutboxRow>) -> Vec<OutboxItem> {
+    let mut items: Vec<OutboxItem> = rows
+        .into_iter()
+        .map(
+            |(id, tenant_id, project_id, execution_id, next_step_type)| OutboxItem {
+                id,
+                message: ExecuteMessage {
+                    tenant_id,
+                    project_id,
+                    execution_id,
+                    next_step_type,
+                },
+            },
+        )
+        .collect();
+    items.sort_by_key(|i| i.id);
+    items
+}
