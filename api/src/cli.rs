@@ -64,7 +64,8 @@ pub enum KeysCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
-            let settings = ApiSettings::from_env()?;
+            let mut settings = ApiSettings::from_env()?;
+            settings.database = settings.database.shared_by_processes()?;
             telemetry::init(settings.log_format);
             Application::build(settings)
                 .await?
@@ -72,7 +73,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
         }
         Command::Scheduler => {
-            let settings = ApiSettings::from_env()?;
+            let mut settings = ApiSettings::from_env()?;
+            settings.database = settings.database.shared_by_processes()?;
             telemetry::init(settings.log_format);
             let store = actuate_shared::storage::open(&settings.database)?;
             store.migrate().await?;

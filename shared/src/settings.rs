@@ -115,6 +115,22 @@ impl DatabaseSettings {
             acquire_timeout: std::time::Duration::from_millis(acquire_ms),
         })
     }
+
+    /// For the binaries of the distributed mode (`actuate-api serve`, `actuate-worker`), whose
+    /// processes share one database: a SQLite file serves one process only (its writes,
+    /// cancellation notices and lease judgement live in that process), so it is refused with
+    /// a pointer to standalone mode rather than half working.
+    pub fn shared_by_processes(self) -> Result<Self, SettingError> {
+        if self.url.starts_with("sqlite:") {
+            return Err(SettingError {
+                name: "DATABASE_URL",
+                problem: "sqlite: serves one process: run `actuate standalone` for SQLite, \
+                          or use PostgreSQL (postgres://) for separate API and worker processes"
+                    .into(),
+            });
+        }
+        Ok(self)
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +156,11 @@ mod tests {
             DatabaseSettings::from_source(&src(&[("DATABASE_URL", "postgres://a:secret@h/d")]))
                 .unwrap();
         assert_eq!(ok.max_connections, 16);
+        let sqlite =
+            DatabaseSettings::from_source(&src(&[("DATABASE_URL", "sqlite:./a.db")])).unwrap();
+        let err = sqlite.shared_by_processes().unwrap_err();
+        assert!(err.to_string().contains("actuate standalone"), "{err}");
+        assert!(ok.clone().shared_by_processes().is_ok());
         assert_eq!(ok.acquire_timeout.as_millis(), 1000);
         assert!(!format!("{ok:?}").contains("secret"));
     }

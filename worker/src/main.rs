@@ -16,7 +16,10 @@ fn main() -> std::process::ExitCode {
 async fn worker() -> std::process::ExitCode {
     // Several crates bring rustls with different providers; pick one for the process.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let settings = match WorkerSettings::from_env() {
+    let settings = match WorkerSettings::from_env().and_then(|mut s| {
+        s.database = s.database.shared_by_processes()?;
+        Ok(s)
+    }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("actuate-worker: {e}");
