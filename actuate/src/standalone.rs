@@ -14,7 +14,7 @@ use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
 use actuate_shared::queue::{DynBroker, MemoryBroker};
 use actuate_shared::runtime::Supervisor;
-use actuate_shared::storage::{self, WorkStore};
+use actuate_shared::storage::{self, Store};
 use actuate_shared::telemetry;
 use actuate_worker::settings::WorkerSettings;
 use actuate_worker::startup::Worker;
@@ -56,11 +56,17 @@ pub async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// This process is the only worker of the store, and the queue starts empty: every Running
-/// execution was left by a process that is gone (put back on the queue now rather than after
-/// its lease; the next claim counts an attempt), and Queued executions whose message was in
-/// the previous process's queue are published again.
-async fn recover(store: &dyn WorkStore) -> anyhow::Result<()> {
+/// This process is the only worker and relay of the store, and the queue starts empty: every
+/// Running execution was left by a process that is gone (put back on the queue now rather than
+/// after its lease; the next claim counts an attempt), outbox rows that process had leased are
+/// free at once (not after the lease), and Queued executions whose message was in the previous
+/// process's queue are published again.
+async fn recover(store: &dyn Store) -> anyhow::Result<()> {
+    let leased = store.release_outbox_leases().await?;
+    tracing::info!(
+        rows = leased,
+        "outbox leases of an earlier process released"
+    );
     let running = store.requeue_running().await?;
     tracing::info!(
         executions = running,

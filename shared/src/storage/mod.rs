@@ -341,4 +341,8 @@ pub trait OutboxStore: Send + Sync + 'static {
     async fn complete_outbox(&self, ids: &[i64]) -> StoreResult<()>;
     /// Returns rows that could not be published, to be retried after `retry_in`.
     async fn fail_outbox(&self, ids: &[i64], error: &str, retry_in: Duration) -> StoreResult<()>;
+    /// Ends every lease at once. Only for a process that knows it is the only relay of this
+    /// store (standalone mode at start-up): every lease then belongs to a process that is
+    /// gone, and waiting it out would leave its executions unpublished for that long.
+    async fn release_outbox_leases(&self) -> StoreResult<u64>;
 }

@@ -183,3 +183,47 @@ async fn queued_executions_nobody_took_are_published_again() {
         0
     );
 }
+
+/// A sole process's start (standalone mode) frees the outbox rows a gone relay had leased:
+/// they are leased again at once, not after the lease.
+#[tokio::test]
+async fn released_outbox_leases_are_taken_again_at_once() {
+    use actuate_shared::domain::model::TriggerKind;
+    use actuate_shared::storage::{ExecuteOutcome, NewExecution};
+    let worker = TestWorker::start().await;
+    let action = worker.action(&[webhook("http://127.0.0.1:9/")], 60).await;
+    let request = NewExecution {
+        trigger: TriggerKind::Manual,
+        input: None,
+        idempotency_key: None,
+    };
+    let created = worker
+        .store
+        .create_execution(worker.scope, action, request)
+        .await
+        .unwrap();
+    let ExecuteOutcome::Created(execution) = created else {
+        panic!("{created:?}")
+    };
+    let lease = Duration::from_secs(300);
+    let leased = worker.store.lease_outbox(10, lease).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(
+        leased[0].message.execution_id,
+        execution.action_execution_id
+    );
+    assert!(
+        worker
+            .store
+            .lease_outbox(10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(worker.store.release_outbox_leases().await.unwrap(), 1);
+    let again = worker.store.lease_outbox(10, lease).await.unwrap();
+    assert_eq!(again, leased);
+    assert_eq!(worker.store.release_outbox_leases().await.unwrap(), 1);
+    assert_eq!(worker.store.release_outbox_leases().await.unwrap(), 0);
+}

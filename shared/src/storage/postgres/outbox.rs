@@ -42,4 +42,13 @@ impl OutboxStore for PgStore {
         .await?;
         Ok(())
     }
+
+    async fn release_outbox_leases(&self) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE outbox SET locked_until = '-infinity' WHERE locked_until > '-infinity'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

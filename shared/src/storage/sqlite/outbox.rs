@@ -93,4 +93,18 @@ impl OutboxStore for SqliteStore {
             })
             .await
     }
+
+    async fn release_outbox_leases(&self) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done =
+                        sqlx::query("UPDATE outbox SET locked_until = '' WHERE locked_until > ''")
+                            .execute(conn)
+                            .await?;
+                    Ok(Write::Keep(done.rows_affected()))
+                })
+            })
+            .await
+    }
 }
