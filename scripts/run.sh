@@ -1,44 +1,55 @@
 #!/usr/bin/env bash
-# Runs Actuate on this machine: prepares PostgreSQL and RabbitMQ (scripts/setup.sh), creates
-# the `actuate` database, prints a first API key when none exists, starts one worker
-# (ACTUATE_WORKERS to run more) and serves the API on http://127.0.0.1:8080 (ACTUATE_BIND to
-# change). Ctrl-C stops everything.
+# Builds Actuate and starts it in standalone mode: the API, the scheduler and one worker in one
+# process, on one SQLite file, with no PostgreSQL and no RabbitMQ
+# (scripts/run-distributed.sh runs the distributed setup instead).
+#
+#   - installs with apt-get (Debian) only what building needs, when missing: a C toolchain,
+#     pkg-config, Python 3 with its headers and libpython (the worker embeds CPython through
+#     pyo3, built against /usr/bin/python3, see .cargo/config.toml), CA certificates for cargo;
+#   - checks that a Rust toolchain is on PATH (install one with rustup);
+#   - builds the `actuate` binary (`cargo build --release --locked -p actuate`);
+#   - runs `actuate standalone` in place of this script: the API on ACTUATE_BIND (default
+#     127.0.0.1:8080), the data in ACTUATE_DATA (default ./actuate.db, relative to the directory
+#     this script was started from). The first start prints a tenant, a project, the base URL
+#     and an API key (shown only then). Ctrl-C or SIGTERM stops it; it exits 0.
+#
+# Idempotent: a second run installs and rebuilds nothing that is up to date, and keeps the data.
+# ACTUATE_PROFILE=debug builds and runs the debug binary instead (quicker to build; CI uses it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/setup.sh
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
-if ! psql "$ACTUATE_PG_URL/postgres" -qtAc "select 1 from pg_database where datname = 'actuate'" | grep -q 1; then
-  psql "$ACTUATE_PG_URL/postgres" -qc "CREATE DATABASE actuate" >/dev/null
-fi
-export DATABASE_URL="${DATABASE_URL:-$ACTUATE_PG_URL/actuate}"
+log() { printf 'run: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-cargo build --release --locked -p actuate-api -p actuate-worker
-api=target/release/actuate-api
-worker=target/release/actuate-worker
-"$api" migrate
-
-if [ "$("$api" keys list | wc -l)" -le 1 ]; then
-  tenant=12345678-1234-1234-1234-123456789012
-  token=$("$api" keys create --tenant "$tenant" --name "first key")
-  cat >&2 <<MSG
-
-  A first API key for tenant $tenant (shown only now; only its hash is stored):
-
-    $token
-
-  Try: curl -H "Authorization: Bearer $token" \\
-         http://127.0.0.1:8080/api/$tenant/87654321-4321-4321-4321-210987654321/action
-  More keys: $api keys create --tenant <uuid> [--project <uuid>] [--name <text>]
-
-MSG
-fi
-
-pids=()
-trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
-for i in $(seq 1 "${ACTUATE_WORKERS:-1}"); do
-  ACTUATE_WORKER_BIND="127.0.0.1:$((9089 + i))" ACTUATE_WORKER_ID="local-worker-$i" "$worker" &
-  pids+=($!)
+packages=(build-essential pkg-config python3 python3-dev ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-"$api" serve &
-pids+=($!)
-wait -n "${pids[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  log "no Rust toolchain on PATH: install one with rustup (https://rustup.rs), Rust 1.94 or newer"
+  exit 1
+fi
+
+profile="${ACTUATE_PROFILE:-release}"
+case "$profile" in
+  release) flags=(--release) ;;
+  debug) flags=() ;;
+  *) log "ACTUATE_PROFILE must be release or debug, not '$profile'"; exit 1 ;;
+esac
+# From the repository, so that cargo reads .cargo/config.toml (PYO3_PYTHON).
+(cd "$root" && cargo build "${flags[@]}" --locked -p actuate)
+
+export ACTUATE_DATA="${ACTUATE_DATA:-./actuate.db}"
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+exec "$target/$profile/actuate" standalone

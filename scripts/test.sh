@@ -41,6 +41,8 @@ cargo test --workspace --locked
 echo "== API and worker suites again, storage: SQLite (the same tests, the other backend)"
 ACTUATE_TEST_BACKEND=sqlite cargo test --locked -p actuate-api -p actuate-worker \
   --test api --test worker
+echo "== quick start (README, standalone mode)"
+bash scripts/quickstart-check.sh
 echo "== fault suite, short pass (private PostgreSQL and RabbitMQ; faults under load)"
 target/debug/fault-suite
 echo "== deploy checks (Dockerfile, compose file, Helm chart)"
