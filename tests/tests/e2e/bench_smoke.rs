@@ -23,6 +23,7 @@ async fn the_benchmark_harness_runs_in_quick_mode() {
         "machine",
         "throughput",
         "latency",
+        "standalone",
         "step_overhead",
         "memory",
         "anchor",

@@ -1,0 +1,226 @@
+//! The benchmark harness: Actuate against Celery and against the machine's own limits, in one
+//! run, printed as a markdown table and written as JSON. Measurements, never assertions.
+//!
+//! ```text
+//! cargo build --release --workspace --bins && target/release/bench            # full run
+//! target/release/bench --quick                                                # smoke run
+//! ```
+//! It needs what the tests need (PostgreSQL, RabbitMQ, `scripts/setup.sh`), plus PyPI for the
+//! Celery virtualenv it makes (`tests/bench/celery_venv.sh`; `--skip-celery` to do without),
+//! and the `actuate` binary beside this one for standalone mode (`--release` builds both).
+//!
+//! Modules: [`distributed`] (API and worker processes on PostgreSQL and RabbitMQ),
+//! [`standalone`] (`actuate standalone` on a SQLite file), [`celery`] (the peer), [`limits`]
+//! (the database and broker floors), [`table`] (the markdown table); this file holds the
+//! options, the shared helpers, the machine's description and the order of the run.
+
+mod celery;
+mod distributed;
+mod limits;
+mod standalone;
+mod table;
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Actuate benchmark harness")]
+struct Args {
+    /// A small, fast run (keeps the harness from rotting; numbers are not meaningful).
+    #[arg(long)]
+    quick: bool,
+    /// Executions per throughput run.
+    #[arg(long, default_value_t = 10_000)]
+    executions: usize,
+    /// Concurrent HTTP clients submitting executions.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Repetitions of each measurement; the table shows medians.
+    #[arg(long, default_value_t = 3)]
+    repetitions: usize,
+    /// Worker process counts for the throughput workload.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    workers: Vec<usize>,
+    /// Execution slots per worker process in the throughput workload (and of the standalone
+    /// process's worker).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long)]
+    skip_celery: bool,
+    /// Run only these workloads (throughput, latency, standalone, steps, memory, anchor, celery,
+    /// limits).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Where the JSON results go.
+    #[arg(long, default_value = "target/bench-results.json")]
+    json: String,
+}
+
+const TRIVIAL: &str = "result = 1";
+
+fn python_step(code: &str) -> Value {
+    json!({"stepType": "Python", "settings": {"code": code}})
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values[values.len() / 2]
+}
+
+fn percentiles(mut values: Vec<f64>) -> Value {
+    if values.is_empty() {
+        return Value::Null;
+    }
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| values[((values.len() as f64 - 1.0) * q).round() as usize];
+    json!({"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": values[values.len() - 1]})
+}
+
+/// pg_test_fsync's fdatasync lines: this machine's flush time drifts over minutes, so it is
+/// recorded before and after the run.
+fn fsync_rates() -> Option<Vec<String>> {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                let p = e.ok()?.path().join("bin/pg_test_fsync");
+                p.exists().then_some(p)
+            })
+        })
+        .and_then(|p| {
+            std::process::Command::new(p)
+                .args(["-s", "1", "-f", "/tmp/actuate-fsync-test"])
+                .output()
+                .ok()
+        })
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.contains("fdatasync") && l.contains("ops/sec"))
+                .map(|l| l.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total = mem
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+        / 1024.0;
+    let fsync = fsync_rates();
+    json!({
+        "cpu": model, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory_gib": (total * 10.0).round() / 10.0,
+        "date": chrono::Utc::now().to_rfc3339(),
+        "pg_test_fsync": fsync,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = Args::parse();
+    if args.quick {
+        args.executions = 300;
+        args.repetitions = 1;
+        args.workers = vec![1];
+        args.clients = args.clients.min(8);
+    }
+    let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let mut report = serde_json::Map::new();
+    report.insert("machine".into(), machine());
+    report.insert("settings".into(), json!({"executions": args.executions, "clients": args.clients, "repetitions": args.repetitions, "concurrency": args.concurrency}));
+
+    let mut tp = serde_json::Map::new();
+    for &w in args.workers.clone().iter().filter(|_| wants("throughput")) {
+        let runs: Vec<f64> = {
+            let mut v = Vec::new();
+            for _ in 0..args.repetitions {
+                v.push(distributed::throughput(&args, w).await);
+            }
+            v
+        };
+        eprintln!("throughput with {w} worker(s): {runs:?}");
+        tp.insert(
+            w.to_string(),
+            json!({"runs": runs, "median_per_second": median(runs.clone())}),
+        );
+    }
+    report.insert("throughput".into(), Value::Object(tp));
+    if wants("latency") {
+        report.insert("latency".into(), distributed::latency(&args).await);
+    }
+    if wants("standalone") {
+        report.insert("standalone".into(), standalone::run(&args).await);
+    }
+    if wants("steps") {
+        report.insert(
+            "step_overhead".into(),
+            distributed::step_overhead(&args).await,
+        );
+    }
+    if wants("memory") {
+        report.insert("memory".into(), distributed::memory(&args).await);
+    }
+    if wants("anchor") {
+        report.insert("anchor".into(), distributed::anchor(&args).await);
+    }
+
+    if !args.skip_celery && wants("celery") {
+        let mut peer = serde_json::Map::new();
+        for &w in &args.workers.clone() {
+            let mut runs = Vec::new();
+            for _ in 0..args.repetitions {
+                if let Some(r) = celery::celery(&args, w).await {
+                    runs.push(r);
+                }
+            }
+            if !runs.is_empty() {
+                let rates: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r["per_second"].as_f64())
+                    .collect();
+                peer.insert(
+                    w.to_string(),
+                    json!({"median_per_second": median(rates), "runs": runs}),
+                );
+            }
+        }
+        report.insert("celery".into(), Value::Object(peer));
+    }
+    if wants("limits") {
+        let mut dbs = Vec::new();
+        let mut brokers = Vec::new();
+        for _ in 0..args.repetitions {
+            dbs.extend(limits::database_floor(&args).await);
+            brokers.push(limits::broker_floor(&args).await);
+        }
+        eprintln!("database floor: {dbs:?}; broker floor: {brokers:?}");
+        let db = (!dbs.is_empty()).then(|| median(dbs));
+        let broker = median(brokers);
+        report.insert(
+            "limits".into(),
+            json!({"database_executions_per_second": db, "broker_messages_per_second": broker}),
+        );
+    }
+
+    report["machine"]["pg_test_fsync_after"] = json!(fsync_rates());
+    table::print_table(&report);
+    let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap();
+    std::fs::write(&args.json, text).expect("write JSON results");
+    eprintln!("JSON written to {}", args.json);
+}
