@@ -127,48 +127,37 @@ async fn run(
 }
 
 /// Runs every job of `batch` in one transaction, one savepoint each, commits, and answers.
+/// The statements between two jobs (end one savepoint, open the next) go as one call: the
+/// writer's time per write is mostly round trips to the connection's thread.
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> Result<(), String> {
+    let mut answers: Vec<Ran> = Vec::with_capacity(batch.len());
     // IMMEDIATE: take the write lock now (waiting up to the busy timeout for another process,
     // such as `actuate keys create`), rather than fail on upgrading a read lock mid-batch.
-    if let Err(e) = sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await {
-        batch.clear();
-        return Err(e.to_string());
-    }
-    let mut answers = Vec::with_capacity(batch.len());
-    for job in batch.drain(..) {
-        let savepoint = sqlx::raw_sql("SAVEPOINT write").execute(&mut *conn).await;
-        if let Err(e) = savepoint {
+    let mut boundary = "BEGIN IMMEDIATE; SAVEPOINT write";
+    let mut jobs = batch.drain(..);
+    loop {
+        if let Err(e) = sqlx::raw_sql(boundary).execute(&mut *conn).await {
+            // Jobs not run yet are dropped: their callers hear the writer failed.
+            drop(jobs);
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
             let e = e.to_string();
             finish(answers, Some(&e));
             return Err(e);
         }
-        let ran = job(conn).await;
-        let end = if ran.keep {
-            "RELEASE write"
-        } else {
-            "ROLLBACK TO write; RELEASE write"
-        };
-        if let Err(e) = sqlx::raw_sql(end).execute(&mut *conn).await {
-            answers.push(ran);
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            let e = e.to_string();
-            finish(answers, Some(&e));
-            return Err(e);
-        }
-        answers.push(ran);
-    }
-    match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
-        Ok(_) => {
+        let Some(job) = jobs.next() else {
+            // The boundary just run ended with COMMIT.
             finish(answers, None);
-            Ok(())
-        }
-        Err(e) => {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            let e = e.to_string();
-            finish(answers, Some(&e));
-            Err(e)
-        }
+            return Ok(());
+        };
+        let ran = job(conn).await;
+        let last = jobs.len() == 0;
+        boundary = match (ran.keep, last) {
+            (true, false) => "RELEASE write; SAVEPOINT write",
+            (false, false) => "ROLLBACK TO write; RELEASE write; SAVEPOINT write",
+            (true, true) => "RELEASE write; COMMIT",
+            (false, true) => "ROLLBACK TO write; RELEASE write; COMMIT",
+        };
+        answers.push(ran);
     }
 }
 
