@@ -1,9 +1,9 @@
 //! The distributed mode's workloads: real `actuate-api` and `actuate-worker` processes on
 //! PostgreSQL and RabbitMQ ([`Cluster`]), driven over HTTP: throughput (1), latency at a fixed
 //! rate (2), the overhead per step of a 5-step action (3), resident memory (4) and Windmill's
-//! flow benchmark (6).
+//! flow benchmark (6). Throughput comes with the CPU time per execution of each process group.
 
-use crate::{Args, TRIVIAL, median, percentiles, python_step};
+use crate::{Args, TRIVIAL, cpu, median, percentiles, python_step, quantiles};
 use actuate_tests::cluster::Cluster;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -67,22 +67,48 @@ async fn cluster(name: &str, workers: usize, concurrency: usize) -> Arc<Cluster>
     Arc::new(c)
 }
 
-/// Workload 1: executions per second, first request to last Completed.
-pub(crate) async fn throughput(args: &Args, workers: usize) -> f64 {
+/// Workload 1: executions per second, first request to last Completed, and the CPU time (ms)
+/// per execution each group of processes spent over the same span ([`cpu_groups`]).
+pub(crate) async fn throughput(args: &Args, workers: usize) -> (f64, Option<Value>) {
     let c = cluster(&format!("bench-tp{workers}"), workers, args.concurrency).await;
     let action = c.create_action(json!([python_step(TRIVIAL)]), 3600).await;
+    let cpu_before = cpu_groups(&c);
     let t = Instant::now();
     submit(&c, &action, args.executions, args.clients).await;
     let submitted = t.elapsed().as_secs_f64();
     let backlog = c.status_counts().await;
     wait_finished(&c, args.executions as i64, Duration::from_secs(1800)).await;
     let rate = args.executions as f64 / t.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(cpu_groups(&c))
+        .map(|(before, after)| cpu::per_execution(&before, &after, args.executions));
     eprintln!(
         "  {workers} worker(s): {rate:.0}/s; all submitted after {submitted:.1} s ({:.0}/s), \
-         then {backlog:?}",
-        args.executions as f64 / submitted
+         then {backlog:?}; CPU ms per execution: {}",
+        args.executions as f64 / submitted,
+        cpu.as_ref().map_or("?".into(), cpu::describe),
     );
-    rate
+    (rate, cpu)
+}
+
+/// The CPU time (ms) spent so far by each group of processes the throughput run involves:
+/// the API processes, the worker processes alone, their Python runners (live, and those that
+/// exited, once the worker reaped them), PostgreSQL and RabbitMQ (every process of the
+/// machine's servers, shared with whatever else uses them) and this process, the load
+/// generator ([`cpu::CLIENT`]).
+fn cpu_groups(c: &Cluster) -> Option<Vec<(&'static str, f64)>> {
+    let s = cpu::Snapshot::take()?;
+    let apis: Vec<u32> = c.apis.iter().filter_map(|(child, _)| child.id()).collect();
+    let workers: Vec<u32> = c.workers.iter().flatten().filter_map(|w| w.id()).collect();
+    let sum = |pids: &[u32], f: &dyn Fn(u32) -> f64| pids.iter().map(|&p| f(p)).sum::<f64>();
+    Some(vec![
+        ("api", sum(&apis, &|p| s.tree_ms(p))),
+        ("worker", sum(&workers, &|p| s.own_ms(p))),
+        ("runners", sum(&workers, &|p| s.tree_ms(p) - s.own_ms(p))),
+        ("postgres", s.named_trees_ms("postgres")),
+        ("rabbitmq", s.named_trees_ms("beam.smp")),
+        (cpu::CLIENT, s.own_ms(std::process::id())),
+    ])
 }
 
 /// Workload 2: latencies at a fixed rate of 100 executions per second.
@@ -124,6 +150,8 @@ pub(crate) async fn latency(args: &Args) -> Value {
         "executions": total,
         "queued_to_running_ms": percentiles(rows.iter().map(|r| r.0).collect()),
         "queued_to_completed_ms": percentiles(rows.iter().map(|r| r.1).collect()),
+        "queued_to_running_quantiles_ms": quantiles(rows.iter().map(|r| r.0).collect()),
+        "queued_to_completed_quantiles_ms": quantiles(rows.iter().map(|r| r.1).collect()),
         "http_execute_ms": percentiles(execute),
         "http_get_execution_ms": percentiles(get),
     })

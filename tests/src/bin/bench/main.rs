@@ -11,10 +11,13 @@
 //!
 //! Modules: [`distributed`] (API and worker processes on PostgreSQL and RabbitMQ),
 //! [`standalone`] (`actuate standalone` on a SQLite file), [`celery`] (the peer), [`limits`]
-//! (the database and broker floors), [`table`] (the markdown table); this file holds the
-//! options, the shared helpers, the machine's description and the order of the run.
+//! (the database and broker floors), [`cpu`] (CPU time per process group from /proc),
+//! [`table`] (the markdown table), [`charts`] (the SVG charts); this file holds the options,
+//! the shared helpers, the machine's description and the order of the run.
 
 mod celery;
+mod charts;
+mod cpu;
 mod distributed;
 mod limits;
 mod standalone;
@@ -54,6 +57,24 @@ struct Args {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench-results.json")]
     json: String,
+    /// Where the SVG charts go (bench-throughput.svg, bench-latency.svg); by default beside
+    /// the JSON results (or beside --charts-from).
+    #[arg(long)]
+    charts_dir: Option<std::path::PathBuf>,
+    /// Run nothing: draw the charts of this earlier results JSON.
+    #[arg(long)]
+    charts_from: Option<String>,
+}
+
+impl Args {
+    /// --charts-dir, else the directory of the results JSON the charts are drawn from.
+    fn charts_dir(&self) -> std::path::PathBuf {
+        let json = std::path::Path::new(self.charts_from.as_ref().unwrap_or(&self.json));
+        let beside = json.parent().filter(|d| !d.as_os_str().is_empty());
+        self.charts_dir
+            .clone()
+            .unwrap_or_else(|| beside.unwrap_or(std::path::Path::new(".")).to_path_buf())
+    }
 }
 
 const TRIVIAL: &str = "result = 1";
@@ -74,6 +95,18 @@ fn percentiles(mut values: Vec<f64>) -> Value {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let at = |q: f64| values[((values.len() as f64 - 1.0) * q).round() as usize];
     json!({"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": values[values.len() - 1]})
+}
+
+/// The distribution for a chart: `[q, value]` at every hundredth and at 0.999, nearest rank.
+fn quantiles(mut values: Vec<f64>) -> Value {
+    if values.is_empty() {
+        return Value::Null;
+    }
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| values[((values.len() as f64 - 1.0) * q).round() as usize];
+    let mut qs: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
+    qs.insert(100, 0.999);
+    Value::Array(qs.into_iter().map(|q| json!([q, at(q)])).collect())
 }
 
 /// pg_test_fsync's fdatasync lines: this machine's flush time drifts over minutes, so it is
@@ -134,6 +167,12 @@ fn machine() -> Value {
 #[tokio::main]
 async fn main() {
     let mut args = Args::parse();
+    if let Some(path) = &args.charts_from {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        let report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"));
+        charts::write(&report, &args.charts_dir());
+        return;
+    }
     if args.quick {
         args.executions = 300;
         args.repetitions = 1;
@@ -147,17 +186,21 @@ async fn main() {
 
     let mut tp = serde_json::Map::new();
     for &w in args.workers.clone().iter().filter(|_| wants("throughput")) {
-        let runs: Vec<f64> = {
-            let mut v = Vec::new();
-            for _ in 0..args.repetitions {
-                v.push(distributed::throughput(&args, w).await);
-            }
-            v
-        };
+        let (mut runs, mut cpu_runs) = (Vec::new(), Vec::new());
+        for _ in 0..args.repetitions {
+            let (rate, cpu) = distributed::throughput(&args, w).await;
+            runs.push(rate);
+            cpu_runs.extend(cpu);
+        }
         eprintln!("throughput with {w} worker(s): {runs:?}");
         tp.insert(
             w.to_string(),
-            json!({"runs": runs, "median_per_second": median(runs.clone())}),
+            json!({
+                "runs": runs, "median_per_second": median(runs.clone()),
+                // Medians of each group over the repetitions; PostgreSQL and RabbitMQ are the
+                // machine's servers, measured over the run only, shared with anything else.
+                "cpu_ms_per_execution": {"median": cpu::medians(&cpu_runs), "runs": cpu_runs},
+            }),
         );
     }
     report.insert("throughput".into(), Value::Object(tp));
@@ -220,7 +263,9 @@ async fn main() {
 
     report["machine"]["pg_test_fsync_after"] = json!(fsync_rates());
     table::print_table(&report);
-    let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap();
+    let report = Value::Object(report);
+    let text = serde_json::to_string_pretty(&report).unwrap();
     std::fs::write(&args.json, text).expect("write JSON results");
     eprintln!("JSON written to {}", args.json);
+    charts::write(&report, &args.charts_dir());
 }

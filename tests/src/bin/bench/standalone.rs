@@ -6,7 +6,7 @@
 //! latencies at a fixed 100 executions/s. Progress and timestamps are read from the SQLite file
 //! itself, read-only, as the distributed workloads read PostgreSQL.
 
-use crate::{Args, TRIVIAL, median, percentiles, python_step};
+use crate::{Args, TRIVIAL, cpu, median, percentiles, python_step, quantiles};
 use actuate_tests::procs::{self, SIGTERM};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -25,31 +25,41 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The whole workload: throughput (repeated, each on a fresh file), then latency.
 pub(crate) async fn run(args: &Args) -> Value {
-    let (mut rates, mut cpu) = (Vec::new(), Vec::new());
+    let (mut rates, mut cpu_runs) = (Vec::new(), Vec::new());
     for _ in 0..args.repetitions {
-        let (rate, cpu_ms) = throughput(args).await;
+        let (rate, cpu) = throughput(args).await;
         rates.push(rate);
-        cpu.extend(cpu_ms);
+        cpu_runs.extend(cpu);
     }
-    eprintln!("throughput standalone: {rates:?}; CPU ms per execution: {cpu:?}");
-    let cpu_median = (!cpu.is_empty()).then(|| median(cpu.clone()));
+    let totals: Vec<f64> = cpu_runs
+        .iter()
+        .filter_map(|c| c["total"].as_f64())
+        .collect();
+    eprintln!("throughput standalone: {rates:?}; CPU ms per execution: {totals:?}");
+    let cpu_median = (!totals.is_empty()).then(|| median(totals.clone()));
     json!({
         "concurrency": args.concurrency,
         "throughput": {
             "runs": rates,
             "median_per_second": median(rates.clone()),
-            "cpu_ms_per_execution": {"runs": cpu, "median": cpu_median},
+            "cpu_ms_per_execution": {
+                "runs": totals,
+                "median": cpu_median,
+                // The process alone, its runners, the harness; medians over the repetitions.
+                "by_group": cpu::medians(&cpu_runs),
+            },
         },
         "latency": latency(args).await,
     })
 }
 
-/// Executions per second, first request to last Completed, and the CPU time (ms) of the
-/// process tree per execution over the same span.
-async fn throughput(args: &Args) -> (f64, Option<f64>) {
+/// Executions per second, first request to last Completed, and the CPU time (ms) per execution
+/// over the same span of the process, of its runners (with those that exited) and, apart,
+/// of this harness.
+async fn throughput(args: &Args) -> (f64, Option<Value>) {
     let mut s = Standalone::start("standalone-tp", args.concurrency).await;
     let action = s.api.create_action(json!([python_step(TRIVIAL)])).await;
-    let cpu_before = tree_cpu_ms(s.pid);
+    let cpu_before = cpu_groups(s.pid);
     let t = Instant::now();
     submit(&s.api, &action, args.executions, args.clients).await;
     let submitted = t.elapsed().as_secs_f64();
@@ -58,16 +68,26 @@ async fn throughput(args: &Args) -> (f64, Option<f64>) {
         .await;
     let rate = args.executions as f64 / t.elapsed().as_secs_f64();
     let cpu = cpu_before
-        .zip(tree_cpu_ms(s.pid))
-        .map(|(before, after)| (after - before) / args.executions as f64);
+        .zip(cpu_groups(s.pid))
+        .map(|(before, after)| cpu::per_execution(&before, &after, args.executions));
     eprintln!(
         "  standalone: {rate:.0}/s; all submitted after {submitted:.1} s ({:.0}/s), then \
-         {backlog:?}; CPU {} ms per execution",
+         {backlog:?}; CPU ms per execution: {}",
         args.executions as f64 / submitted,
-        cpu.map_or("?".into(), |c| format!("{c:.2}")),
+        cpu.as_ref().map_or("?".into(), cpu::describe),
     );
     s.stop().await;
     (rate, cpu)
+}
+
+/// CPU time (ms) so far of the standalone process alone, of its runners and of this harness.
+fn cpu_groups(pid: u32) -> Option<Vec<(&'static str, f64)>> {
+    let s = cpu::Snapshot::take()?;
+    Some(vec![
+        ("process", s.own_ms(pid)),
+        ("runners", s.tree_ms(pid) - s.own_ms(pid)),
+        (cpu::CLIENT, s.own_ms(std::process::id())),
+    ])
 }
 
 /// Latencies at a fixed rate of 100 executions per second, as the distributed workload 2.
@@ -107,14 +127,16 @@ async fn latency(args: &Args) -> Value {
     let ms = |from: DateTime<Utc>, to: Option<DateTime<Utc>>| {
         to.map(|to| (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3)
     };
-    let to_running = rows.iter().filter_map(|r| ms(r.0, r.1)).collect();
-    let to_completed = rows.iter().filter_map(|r| ms(r.0, r.2)).collect();
+    let to_running: Vec<f64> = rows.iter().filter_map(|r| ms(r.0, r.1)).collect();
+    let to_completed: Vec<f64> = rows.iter().filter_map(|r| ms(r.0, r.2)).collect();
     s.stop().await;
     json!({
         "rate_per_second": 100,
         "executions": total,
-        "queued_to_running_ms": percentiles(to_running),
-        "queued_to_completed_ms": percentiles(to_completed),
+        "queued_to_running_ms": percentiles(to_running.clone()),
+        "queued_to_completed_ms": percentiles(to_completed.clone()),
+        "queued_to_running_quantiles_ms": quantiles(to_running),
+        "queued_to_completed_quantiles_ms": quantiles(to_completed),
         "http_execute_ms": percentiles(execute),
         "http_get_execution_ms": percentiles(get),
     })
@@ -359,47 +381,4 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-/// The CPU time (user + system, ms) of `root` and every live descendant (the Python runners
-/// and their sessions), including what descendants that already exited spent, once reaped
-/// (counted in their parent's cutime and cstime). `None` without /proc.
-fn tree_cpu_ms(root: u32) -> Option<f64> {
-    // (pid, ppid, utime + stime + cutime + cstime) of every process.
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // After the command name (which may hold spaces): state, ppid, ... with utime the
-        // 14th field of the line, so the 12th after the name.
-        let Some((_, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        let (Some(ppid), Some(ticks)) = (number(1), (11..15).map(number).sum::<Option<u64>>())
-        else {
-            continue;
-        };
-        all.push((pid, ppid as u32, ticks));
-    }
-    let mut tree = vec![root];
-    let mut ticks = 0;
-    while let Some(pid) = tree.pop() {
-        for &(child, ppid, t) in &all {
-            if child == pid {
-                ticks += t;
-            }
-            if ppid == pid {
-                tree.push(child);
-            }
-        }
-    }
-    // SAFETY: sysconf only reads a constant of the system.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (per_second > 0).then(|| ticks as f64 * 1000.0 / per_second as f64)
 }

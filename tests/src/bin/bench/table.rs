@@ -1,6 +1,8 @@
 //! The markdown table printed at the end of a run: one row per figure, the distributed mode's
-//! and standalone mode's side by side, Celery's beside Actuate's where there is one.
+//! and standalone mode's side by side, Celery's beside Actuate's where there is one. Each
+//! throughput row is followed by the CPU time per execution of each process group.
 
+use crate::cpu;
 use serde_json::Value;
 
 pub(crate) fn print_table(r: &serde_json::Map<String, Value>) {
@@ -25,6 +27,14 @@ pub(crate) fn print_table(r: &serde_json::Map<String, Value>) {
             c.map_or("-".into(), |c| format!("{c:.1}")),
             c.map_or("-".into(), |c| format!("{:.2}×", a / c))
         );
+        // Celery measures its worker tree only (no broker, no database, no client).
+        let celery_cpu = r.get("celery").and_then(|c| celery_cpu_ms(&c[w]));
+        println!(
+            "| throughput, {w} worker(s): CPU per execution (ms; PostgreSQL and RabbitMQ \
+             machine-wide during the run) | {} | {} | |",
+            cpu::describe(&v["cpu_ms_per_execution"]["median"]),
+            celery_cpu.map_or("-".into(), |c| format!("worker tree {c:.2}")),
+        );
     }
     // Standalone mode beside the distributed mode: the same action, clients and executions.
     let st = r.get("standalone").cloned().unwrap_or(Value::Null);
@@ -34,10 +44,8 @@ pub(crate) fn print_table(r: &serde_json::Map<String, Value>) {
         f(&st["throughput"]["median_per_second"])
     );
     println!(
-        "| throughput, standalone: CPU of the process and its runners per execution (ms) | {} | | |",
-        st["throughput"]["cpu_ms_per_execution"]["median"]
-            .as_f64()
-            .map_or("-".to_string(), |x| format!("{x:.2}"))
+        "| throughput, standalone: CPU per execution (ms) | {} | | |",
+        cpu::describe(&st["throughput"]["cpu_ms_per_execution"]["by_group"])
     );
     let one_worker = r["throughput"]["1"]["median_per_second"].as_f64();
     if let (Some(s), Some(d)) = (st_rate, one_worker) {
@@ -128,4 +136,15 @@ pub(crate) fn print_table(r: &serde_json::Map<String, Value>) {
             best / floor
         );
     }
+}
+
+/// Celery's CPU ms per task: the median over its runs of its worker tree's CPU seconds (as
+/// `celery_bench.py` measures them, over the measured part of the run) per task.
+fn celery_cpu_ms(workers: &Value) -> Option<f64> {
+    let per_task: Vec<f64> = workers["runs"]
+        .as_array()?
+        .iter()
+        .filter_map(|r| Some(r["worker_cpu_seconds"].as_f64()? * 1e3 / r["executions"].as_f64()?))
+        .collect();
+    (!per_task.is_empty()).then(|| crate::median(per_task))
 }
