@@ -2,8 +2,8 @@
 -- (read those for the why of each column), in SQLite's terms.
 -- - Ids are 16-byte BLOBs (sqlx encodes uuid so), JSON is TEXT, booleans are 0/1.
 -- - Timestamps are TEXT as sqlx writes a UTC instant (RFC 3339, "+00:00"), which sorts in time
---   order; every one is taken from the process's clock in Rust, never from SQL, so comparisons
---   only ever meet that one format.
+--   order; every one is taken from the process's clock in Rust (a claim's deadline is that
+--   instant plus maxRunTime, added by SQLite in the same format with milliseconds).
 -- - STRICT tables: a value of the wrong type is refused instead of stored.
 
 CREATE TABLE api_keys (

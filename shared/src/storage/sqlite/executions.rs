@@ -50,39 +50,41 @@ pub(super) async fn insert_execution(
     trigger: TriggerKind,
     input: Option<&Value>,
 ) -> StoreResult<Inserted> {
-    let action: Option<(String, i32, bool)> = sqlx::query_as(
-        "SELECT name, max_run_time, is_enabled FROM actions \
-         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
-    )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (name, max_run_time) = match action {
-        None => return Ok(Inserted::ActionNotFound),
-        Some((_, _, false)) => return Ok(Inserted::ActionDisabled),
-        Some((name, max_run_time, true)) => (name, max_run_time),
-    };
     let at = now();
-    let row: ExecutionRow = sqlx::query_as(
+    // The action is read by the insert itself: one statement on the hot path.
+    let row: Option<ExecutionRow> = sqlx::query_as(
         "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
            status, trigger, input, max_run_time, date_started) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8 FROM actions \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $4 AND is_enabled \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
     .bind(execution_id)
     .bind(action_id)
-    .bind(name)
     .bind(ExecutionStatus::Queued.as_str())
     .bind(trigger.as_str())
     .bind(input)
-    .bind(max_run_time)
     .bind(at)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some(row) = row else {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM actions \
+               WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3)",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        return Ok(if exists {
+            Inserted::ActionDisabled
+        } else {
+            Inserted::ActionNotFound
+        });
+    };
     sqlx::query(
         "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
            step_id, step_type, settings) \
@@ -309,6 +311,6 @@ async fn cancel(
             None => CancelOutcome::NotFound,
         }));
     };
-    super::work::close_steps(conn, scope, execution_id, outcome::CANCELLED, None, at).await?;
+    super::work::end_steps(conn, scope, execution_id, None, outcome::CANCELLED, at).await?;
     Ok(Write::Keep(CancelOutcome::Cancelled(row.into_execution()?)))
 }
