@@ -3,7 +3,7 @@
 //! rate (2), the overhead per step of a 5-step action (3), resident memory (4) and Windmill's
 //! flow benchmark (6). Throughput comes with the CPU time per execution of each process group.
 
-use crate::{Args, TRIVIAL, cpu, median, percentiles, python_step, quantiles};
+use crate::{Args, TRIVIAL, cpu, median, paced, percentiles, python_step, quantiles};
 use actuate_tests::cluster::Cluster;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -117,26 +117,18 @@ pub(crate) async fn latency(args: &Args) -> Value {
     let action = c.create_action(json!([python_step(TRIVIAL)]), 3600).await;
     let seconds = if args.quick { 2 } else { 20 };
     let total = 100 * seconds;
-    let mut ticker = tokio::time::interval(Duration::from_millis(10));
-    let mut tasks = Vec::new();
-    for _ in 0..total {
-        ticker.tick().await;
+    let (execute, get) = paced(total, || {
         let (c, action) = (c.clone(), action.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let t = Instant::now();
             let id = c.execute(0, &action).await;
             let execute_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             c.execution(&id).await;
             (execute_ms, t.elapsed().as_secs_f64() * 1e3)
-        }));
-    }
-    let (mut execute, mut get) = (Vec::new(), Vec::new());
-    for t in tasks {
-        let (e, g) = t.await.unwrap();
-        execute.push(e);
-        get.push(g);
-    }
+        }
+    })
+    .await;
     wait_finished(&c, total as i64, Duration::from_secs(120)).await;
     let rows: Vec<(f64, f64)> = sqlx::query_as(
         "SELECT EXTRACT(EPOCH FROM date_running - date_started)::float8 * 1000, \

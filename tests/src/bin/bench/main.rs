@@ -83,6 +83,28 @@ fn python_step(code: &str) -> Value {
     json!({"stepType": "Python", "settings": {"code": code}})
 }
 
+/// Workload 2's load: `total` calls of `run` (one execute and one read of it, answering both
+/// latencies in ms), one every 10 ms whatever the answers' pace; all the latencies, in order.
+async fn paced<F, Fut>(total: usize, run: F) -> (Vec<f64>, Vec<f64>)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (f64, f64)> + Send + 'static,
+{
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(10));
+    let mut tasks = Vec::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        tasks.push(tokio::spawn(run()));
+    }
+    let (mut execute, mut get) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (e, g) = t.await.unwrap();
+        execute.push(e);
+        get.push(g);
+    }
+    (execute, get)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     values[values.len() / 2]

@@ -6,7 +6,7 @@
 //! latencies at a fixed 100 executions/s. Progress and timestamps are read from the SQLite file
 //! itself, read-only, as the distributed workloads read PostgreSQL.
 
-use crate::{Args, TRIVIAL, cpu, median, percentiles, python_step, quantiles};
+use crate::{Args, TRIVIAL, cpu, median, paced, percentiles, python_step, quantiles};
 use actuate_tests::procs::{self, SIGTERM};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -96,26 +96,18 @@ async fn latency(args: &Args) -> Value {
     let action = s.api.create_action(json!([python_step(TRIVIAL)])).await;
     let seconds = if args.quick { 2 } else { 20 };
     let total = 100 * seconds;
-    let mut ticker = tokio::time::interval(Duration::from_millis(10));
-    let mut tasks = Vec::new();
-    for _ in 0..total {
-        ticker.tick().await;
+    let (execute, get) = paced(total, || {
         let (api, action) = (s.api.clone(), action.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let t = Instant::now();
             let id = api.execute(&action).await;
             let execute_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             api.execution(&id).await;
             (execute_ms, t.elapsed().as_secs_f64() * 1e3)
-        }));
-    }
-    let (mut execute, mut get) = (Vec::new(), Vec::new());
-    for t in tasks {
-        let (e, g) = t.await.unwrap();
-        execute.push(e);
-        get.push(g);
-    }
+        }
+    })
+    .await;
     s.wait_finished(total as i64, Duration::from_secs(120))
         .await;
     type Row = (DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
