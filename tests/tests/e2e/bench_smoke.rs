@@ -3,10 +3,9 @@
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_harness_runs_in_quick_mode() {
-    let json = std::env::temp_dir().join(format!(
-        "actuate-bench-{}.json",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir = std::env::temp_dir().join(format!("actuate-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("results.json");
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bench"))
         .args(["--quick", "--skip-celery", "--json", json.to_str().unwrap()])
         .output()
@@ -37,5 +36,13 @@ async fn the_benchmark_harness_runs_in_quick_mode() {
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("| workload | Actuate | Celery | ratio |")
     );
-    let _ = std::fs::remove_file(json);
+    // The charts are drawn beside the JSON, with the data in them.
+    for chart in ["bench-throughput.svg", "bench-latency.svg"] {
+        let svg = std::fs::read_to_string(dir.join(chart)).unwrap_or_default();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{chart} missing or without data lines"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
