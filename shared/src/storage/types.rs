@@ -1,7 +1,7 @@
 //! Values passed to and returned by the storage interface.
 
 use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::domain::model::{Execution, ExecutionStatus, StepType, TriggerKind};
+use crate::domain::model::{Execution, ExecutionStatus, StepRunStatus, StepType, TriggerKind};
 use crate::message::ExecuteMessage;
 use serde_json::Value;
 use std::time::Duration;
@@ -100,6 +100,17 @@ pub struct StepResult {
     pub output: Option<Value>,
     pub log: Option<String>,
     pub error: Option<String>,
+}
+
+impl StepResult {
+    /// The status the step ends with, as every backend stores it.
+    pub fn status(&self) -> StepRunStatus {
+        if self.succeeded {
+            StepRunStatus::Completed
+        } else {
+            StepRunStatus::Failed
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

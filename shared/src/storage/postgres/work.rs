@@ -250,7 +250,7 @@ impl WorkStore for PgStore {
         .bind(fence.execution_id)
         .bind(fence.attempt)
         .bind(step_number)
-        .bind(step_status(&result))
+        .bind(result.status().as_str())
         .bind(&result.output)
         .bind(&result.log)
         .bind(&result.error)
@@ -305,7 +305,7 @@ impl WorkStore for PgStore {
         .bind(fence.attempt)
         .bind(RUNNING)
         .bind(step_number)
-        .bind(result.map(step_status))
+        .bind(result.map(|r| r.status().as_str()))
         .bind(result.and_then(|r| r.output.as_ref()))
         .bind(result.and_then(|r| r.log.as_deref()))
         .bind(result.and_then(|r| r.error.as_deref()))
@@ -454,12 +454,4 @@ async fn requeue(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-fn step_status(result: &StepResult) -> &'static str {
-    if result.succeeded {
-        StepRunStatus::Completed.as_str()
-    } else {
-        StepRunStatus::Failed.as_str()
-    }
 }

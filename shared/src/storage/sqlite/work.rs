@@ -57,7 +57,7 @@ pub(super) async fn end_steps(
     .bind(scope.project_id)
     .bind(execution_id)
     .bind(number)
-    .bind(result.map(step_status))
+    .bind(result.map(|r| r.status().as_str()))
     .bind(at)
     .bind(result.and_then(|r| r.output.as_ref()))
     .bind(result.and_then(|r| r.log.as_deref()))
@@ -111,14 +111,6 @@ async fn requeue(
     .execute(&mut *conn)
     .await?;
     super::outbox::enqueue(conn, scope, execution_id, at).await
-}
-
-fn step_status(result: &StepResult) -> &'static str {
-    if result.succeeded {
-        StepRunStatus::Completed.as_str()
-    } else {
-        StepRunStatus::Failed.as_str()
-    }
 }
 
 /// An expired claim: tenant, project, execution, attempt, deadline, maxRunTime.
@@ -363,7 +355,7 @@ async fn finish_step(
     .bind(fence.execution_id)
     .bind(fence.attempt)
     .bind(step_number)
-    .bind(step_status(&result))
+    .bind(result.status().as_str())
     .bind(at)
     .bind(&result.output)
     .bind(&result.log)
