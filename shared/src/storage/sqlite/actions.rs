@@ -11,6 +11,7 @@ use crate::storage::rows::{self, ActionRow, StepRow, TriggerRow};
 use crate::storage::{ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::HashMap;
 
@@ -155,6 +156,27 @@ async fn insert_triggers(
     Ok(())
 }
 
+/// Deletes an action's steps (or triggers, per `sql`) and returns their ids with creation
+/// times, so entries named again keep both.
+async fn take_entries<Id>(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    scope: Scope,
+    action_id: ActionId,
+) -> StoreResult<HashMap<Id, DateTime<Utc>>>
+where
+    Id: Eq + std::hash::Hash + Send + Unpin + for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    Ok(sqlx::query_as::<_, (Id, DateTime<Utc>)>(sql)
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Replaces an action's steps: entries naming a step of this action keep its id and creation
 /// time; entries naming any other id are refused, so ids cannot be taken from another action.
 async fn replace_steps(
@@ -164,23 +186,14 @@ async fn replace_steps(
     steps: &[StepDraft],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let existing: HashMap<StepId, DateTime<Utc>> = sqlx::query_as(concat!(
+    let sql = concat!(
         "DELETE FROM action_steps",
         scoped!(),
         " RETURNING step_id, date_created"
-    ))
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    if let Some(unknown) = steps
-        .iter()
-        .filter_map(|s| s.step_id)
-        .find(|id| !existing.contains_key(id))
-    {
+    );
+    let existing: HashMap<StepId, _> = take_entries(conn, sql, scope, action_id).await?;
+    let named = steps.iter().filter_map(|s| s.step_id);
+    if let Some(unknown) = named.into_iter().find(|id| !existing.contains_key(id)) {
         return Err(StoreError::UnknownStep(unknown));
     }
     insert_steps(conn, scope, action_id, steps, &existing, at).await
@@ -194,23 +207,14 @@ async fn replace_triggers(
     triggers: &[TriggerDraft],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let existing: HashMap<TriggerId, DateTime<Utc>> = sqlx::query_as(concat!(
+    let sql = concat!(
         "DELETE FROM action_triggers",
         scoped!(),
         " RETURNING trigger_id, date_created"
-    ))
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    if let Some(unknown) = triggers
-        .iter()
-        .filter_map(|t| t.trigger_id)
-        .find(|id| !existing.contains_key(id))
-    {
+    );
+    let existing: HashMap<TriggerId, _> = take_entries(conn, sql, scope, action_id).await?;
+    let named = triggers.iter().filter_map(|t| t.trigger_id);
+    if let Some(unknown) = named.into_iter().find(|id| !existing.contains_key(id)) {
         return Err(StoreError::UnknownTrigger(unknown));
     }
     insert_triggers(conn, scope, action_id, triggers, &existing, at).await
