@@ -2,6 +2,7 @@
 //! loopback; the handler is driven directly with message bytes.
 
 mod attempts;
+mod batches;
 mod email;
 mod helpers;
 mod limits;

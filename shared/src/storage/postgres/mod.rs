@@ -3,6 +3,8 @@
 //! server.
 
 mod actions;
+mod batch;
+mod batched;
 mod executions;
 #[cfg(feature = "test-support")]
 mod inspect;
@@ -27,6 +29,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    batchers: batched::Batchers,
 }
 
 impl PgStore {
@@ -80,7 +83,10 @@ impl PgStore {
                 })
             })
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            batchers: batched::Batchers::new(&pool),
+            pool,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -2,88 +2,29 @@
 //! execution, releasing it, and reaping executions whose worker was lost. Every write after the
 //! claim is fenced: it matches only while the execution is Running under the same attempt.
 //!
-//! The hot path is one statement, and one commit, per call: the claim (which also starts the
+//! The hot path goes through the batchers of `batched.rs`: the claim (which also starts the
 //! first step), each step's result (which also starts the next step), and the finish (which
-//! also records the last step's result). Statuses in those statements are bound, not literal:
-//! the store's connections use generic plans, in which a bound status cannot select a partial
-//! index such as "Queued executions". A literal could, and without statistics the planner was
-//! seen scanning that whole index on every claim instead of using the primary key.
+//! also records the last step's result) are written with whatever else of their kind is ready,
+//! in one commit. Statuses in the statements here are bound, not literal: the store's
+//! connections use generic plans, in which a bound status cannot select a partial index such
+//! as "Queued executions". A literal could, and without statistics the planner was seen
+//! scanning that whole index on every claim instead of using the primary key.
 
+use super::batched::{ClaimItem, FinishItem, StepItem};
 use super::{PgStore, decode, secs};
-use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
+use crate::domain::ids::{ExecutionId, Scope};
+use crate::domain::model::ExecutionStatus;
 use crate::domain::policy::outcome::{self, Reaped};
 use crate::storage::{
-    ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, ReapReport,
-    StepResult, StoreResult, WorkStore,
+    ClaimOutcome, Fence, FinalOutcome, FinalStep, ReapReport, StepResult, StoreResult, WorkStore,
 };
 use async_trait::async_trait;
-use serde_json::Value;
 use sqlx::postgres::PgConnection;
-use sqlx::{FromRow, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 use std::time::Duration;
 
 const RUNNING: &str = ExecutionStatus::Running.as_str();
 const QUEUED: &str = ExecutionStatus::Queued.as_str();
-const STEP_RUNNING: &str = StepRunStatus::Running.as_str();
-
-/// One row per step of the claimed execution (one row with no step when it has none).
-#[derive(FromRow)]
-struct ClaimRow {
-    attempt: i32,
-    action_id: ActionId,
-    action_name: String,
-    trigger: String,
-    input: Option<Value>,
-    max_run_time: i32,
-    remaining_seconds: f64,
-    step_number: Option<i32>,
-    step_id: Option<StepId>,
-    step_type: Option<String>,
-    settings: Option<String>,
-    step_status: Option<String>,
-    output: Option<Value>,
-}
-
-impl ClaimRow {
-    fn step(&mut self) -> StoreResult<Option<ClaimedStep>> {
-        let (Some(step_number), Some(step_id), Some(step_type), Some(settings), Some(status)) = (
-            self.step_number,
-            self.step_id,
-            self.step_type.take(),
-            self.settings.take(),
-            self.step_status.take(),
-        ) else {
-            return Ok(None);
-        };
-        let done = decode::<StepRunStatus>("status", &status)? == StepRunStatus::Completed;
-        Ok(Some(ClaimedStep {
-            step_number,
-            step_id,
-            step_type: decode::<StepType>("step_type", &step_type)?,
-            settings,
-            completed_output: done.then(|| self.output.take().unwrap_or(Value::Null)),
-        }))
-    }
-}
-
-/// The update that ends an execution's unfinished steps: the running one fails with the reason
-/// (the parameter named), those not reached are skipped. sqlx takes only static SQL, so the
-/// statements that share it splice it in with `concat!`.
-macro_rules! close_steps_sql {
-    ($reason:literal) => {
-        concat!(
-            "UPDATE execution_steps SET \
-               status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
-               error = CASE status WHEN 'Running' THEN ",
-            $reason,
-            " ELSE error END, \
-               date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
-             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-               AND status IN ('Running', 'Pending')"
-        )
-    };
-}
 
 /// Ends the steps of an execution that was stopped from outside (cancel, deadline, lost
 /// worker): the running one fails with `reason`, those not reached are skipped.
@@ -93,13 +34,20 @@ pub(super) async fn close_steps(
     execution_id: ExecutionId,
     reason: &str,
 ) -> StoreResult<()> {
-    sqlx::query(close_steps_sql!("$4"))
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(execution_id)
-        .bind(reason)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE execution_steps SET \
+           status = CASE status WHEN 'Running' THEN 'Failed' ELSE 'Skipped' END, \
+           error = CASE status WHEN 'Running' THEN $4 ELSE error END, \
+           date_ended = CASE status WHEN 'Running' THEN now() ELSE date_ended END \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+           AND status IN ('Running', 'Pending')",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(execution_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -129,78 +77,34 @@ impl WorkStore for PgStore {
         lease: Duration,
     ) -> StoreResult<ClaimOutcome> {
         // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
-        // whole execution, retries included. Time is the database's, not the worker's. The
-        // same statement starts the first step not completed yet and returns the snapshot
-        // (statuses as they were before it).
-        let mut rows: Vec<ClaimRow> = sqlx::query_as(
-            "WITH claimed AS ( \
-               UPDATE executions SET status = $6, attempt = attempt + 1, \
-                 lease_owner = $4, lease_expires_at = now() + make_interval(secs => $5), \
-                 date_running = COALESCE(date_running, now()), \
-                 deadline_at = COALESCE(deadline_at, now() + make_interval(secs => max_run_time)) \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = $7 \
-               RETURNING tenant_id, project_id, execution_id, attempt, action_id, action_name, \
-                 trigger, input, max_run_time, \
-                 GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining_seconds), \
-             started AS ( \
-               UPDATE execution_steps SET status = $8, attempt = (SELECT attempt FROM claimed), \
-                 date_started = now(), date_ended = NULL, output = NULL, log = NULL, error = NULL \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 AND EXISTS (SELECT 1 FROM claimed) \
-                 AND step_number = (SELECT min(step_number) FROM execution_steps \
-                   WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                     AND status <> 'Completed')) \
-             SELECT c.attempt, c.action_id, c.action_name, c.trigger, c.input, c.max_run_time, \
-               c.remaining_seconds, s.step_number, s.step_id, s.step_type, s.settings, \
-               s.status AS step_status, s.output \
-             FROM claimed c LEFT JOIN execution_steps s ON s.tenant_id = $1 \
-               AND s.project_id = $2 AND s.execution_id = $3 \
-             ORDER BY s.step_number",
+        // whole execution, retries included. Time is the database's, not the worker's.
+        let claimed = self
+            .batchers
+            .claims
+            .submit(ClaimItem {
+                scope,
+                execution_id,
+                worker: worker.to_string(),
+                lease,
+            })
+            .await?;
+        if let Some(claimed) = claimed {
+            return Ok(ClaimOutcome::Claimed(claimed));
+        }
+        // Not claimed: a duplicate delivery, or a message naming no execution.
+        let status: Option<(String,)> = sqlx::query_as(
+            "SELECT status FROM executions \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(execution_id)
-        .bind(worker)
-        .bind(secs(lease))
-        .bind(RUNNING)
-        .bind(QUEUED)
-        .bind(STEP_RUNNING)
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        if rows.is_empty() {
-            let status: Option<(String,)> = sqlx::query_as(
-                "SELECT status FROM executions \
-                 WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-            )
-            .bind(scope.tenant_id)
-            .bind(scope.project_id)
-            .bind(execution_id)
-            .fetch_optional(&self.pool)
-            .await?;
-            return Ok(match status {
-                Some((s,)) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
-                None => ClaimOutcome::Unknown,
-            });
-        }
-        let mut steps = Vec::with_capacity(rows.len());
-        for row in &mut rows {
-            steps.extend(row.step()?);
-        }
-        let first = rows.swap_remove(0);
-        Ok(ClaimOutcome::Claimed(ClaimedExecution {
-            fence: Fence {
-                scope,
-                execution_id,
-                attempt: first.attempt,
-            },
-            action_id: first.action_id,
-            action_name: first.action_name,
-            trigger: decode::<TriggerKind>("trigger", &first.trigger)?,
-            input: first.input,
-            max_run_time: first.max_run_time,
-            remaining: Duration::from_secs_f64(first.remaining_seconds.max(0.0)),
-            steps,
-        }))
+        Ok(match status {
+            Some((s,)) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
+            None => ClaimOutcome::Unknown,
+        })
     }
 
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool> {
@@ -227,39 +131,15 @@ impl WorkStore for PgStore {
         result: StepResult,
         next_step: i32,
     ) -> StoreResult<bool> {
-        let (finished,): (i64,) = sqlx::query_as(
-            "WITH done AS ( \
-               UPDATE execution_steps s SET status = $6, date_ended = now(), output = $7, \
-                 log = $8, error = $9 \
-               FROM executions e \
-               WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
-                 AND s.step_number = $5 AND s.status = $11 AND s.attempt = $4 \
-                 AND e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-                 AND e.execution_id = s.execution_id AND e.attempt = $4 AND e.status = $10 \
-               RETURNING s.step_number), \
-             next AS ( \
-               UPDATE execution_steps SET status = $11, attempt = $4, date_started = now(), \
-                 date_ended = NULL, output = NULL, log = NULL, error = NULL \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 AND step_number = $12 AND status <> 'Completed' \
-                 AND EXISTS (SELECT 1 FROM done)) \
-             SELECT count(*) FROM done",
-        )
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(fence.attempt)
-        .bind(step_number)
-        .bind(result.status().as_str())
-        .bind(&result.output)
-        .bind(&result.log)
-        .bind(&result.error)
-        .bind(RUNNING)
-        .bind(STEP_RUNNING)
-        .bind(next_step)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(finished == 1)
+        self.batchers
+            .step_results
+            .submit(StepItem {
+                fence,
+                step_number,
+                result,
+                next_step,
+            })
+            .await
     }
 
     async fn finish_execution(
@@ -268,52 +148,14 @@ impl WorkStore for PgStore {
         outcome: FinalOutcome,
         last_step: Option<FinalStep>,
     ) -> StoreResult<bool> {
-        let (status, notes) = match &outcome {
-            FinalOutcome::Completed => (ExecutionStatus::Completed, None),
-            FinalOutcome::Failed { notes } => (ExecutionStatus::Failed, Some(notes.as_str())),
-        };
-        let (step_number, result) = match &last_step {
-            Some(s) => (Some(s.step_number), Some(&s.result)),
-            None => (None, None),
-        };
-        // One statement: the fenced update of the execution locks its row (so a cancel waits
-        // or is waited for), and the step updates apply only if it matched.
-        let (finished,): (i64,) = sqlx::query_as(concat!(
-            "WITH e AS ( \
-               UPDATE executions SET status = $4, notes = $5, date_ended = now(), \
-                 lease_owner = NULL, lease_expires_at = NULL \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 AND attempt = $6 AND status = $7 \
-               RETURNING execution_id), \
-             last AS ( \
-               UPDATE execution_steps SET status = $9, date_ended = now(), output = $10, \
-                 log = $11, error = $12 \
-               WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
-                 AND step_number = $8 AND status = $13 AND attempt = $6 \
-                 AND EXISTS (SELECT 1 FROM e)), \
-             rest AS (",
-            close_steps_sql!("$14"),
-            " \
-                 AND step_number IS DISTINCT FROM $8 AND EXISTS (SELECT 1 FROM e)) \
-             SELECT count(*) FROM e"
-        ))
-        .bind(fence.scope.tenant_id)
-        .bind(fence.scope.project_id)
-        .bind(fence.execution_id)
-        .bind(status.as_str())
-        .bind(notes)
-        .bind(fence.attempt)
-        .bind(RUNNING)
-        .bind(step_number)
-        .bind(result.map(|r| r.status().as_str()))
-        .bind(result.and_then(|r| r.output.as_ref()))
-        .bind(result.and_then(|r| r.log.as_deref()))
-        .bind(result.and_then(|r| r.error.as_deref()))
-        .bind(STEP_RUNNING)
-        .bind(notes.unwrap_or(outcome::STOPPED))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(finished == 1)
+        self.batchers
+            .finishes
+            .submit(FinishItem {
+                fence,
+                outcome,
+                last_step,
+            })
+            .await
     }
 
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool> {

@@ -1,0 +1,166 @@
+//! Group commit on PostgreSQL: claims, step results and finishes asked for at the same time are
+//! written together, a few commits for many items, and each item keeps its own answer. A stale
+//! item in a batch is fenced out alone, a duplicate claim is claimed once, and an item whose
+//! data the database refuses fails alone while the rest of its batch lands. The commits are
+//! counted from the rows themselves: rows written by one transaction share its `xmin`.
+
+use crate::helpers::{TestWorker, webhook};
+use actuate_shared::domain::ids::ExecutionId;
+use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus};
+use actuate_shared::storage::{
+    ClaimOutcome, Fence, FinalOutcome, FinalStep, PgStore, StepResult, WorkStore,
+};
+use futures_util::future::join_all;
+use serde_json::json;
+use std::time::Duration;
+
+const EXECUTIONS: usize = 48;
+const LEASE: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn concurrent_writes_share_commits_and_keep_their_own_answers() {
+    let worker = TestWorker::start_postgres().await;
+    let pg = worker.pg.clone().expect("a PostgreSQL store");
+    let action = worker
+        .action(
+            &[
+                webhook("http://127.0.0.1:9/a"),
+                webhook("http://127.0.0.1:9/b"),
+            ],
+            600,
+        )
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..EXECUTIONS {
+        ids.push(worker.execute(action).await.execution_id);
+    }
+
+    // Every claim at once, the first execution named twice: it is claimed once.
+    let mut named = ids.clone();
+    named.push(ids[0]);
+    let claims = join_all(
+        named
+            .iter()
+            .map(|id| pg.claim_execution(worker.scope, *id, "w", LEASE)),
+    )
+    .await;
+    let mut fences = Vec::new();
+    let mut duplicates = 0;
+    for claim in claims {
+        match claim.unwrap() {
+            ClaimOutcome::Claimed(claimed) => {
+                assert_eq!(claimed.fence.attempt, 1);
+                assert_eq!(claimed.steps.len(), 2);
+                fences.push(claimed.fence);
+            }
+            ClaimOutcome::NotQueued(ExecutionStatus::Running) => duplicates += 1,
+            other => panic!("unexpected claim outcome {other:?}"),
+        }
+    }
+    assert_eq!((fences.len(), duplicates), (EXECUTIONS, 1));
+    let commits = transactions(&pg, CLAIMED, &ids).await;
+    assert!(
+        commits < EXECUTIONS as i64 / 4,
+        "{commits} commits for {EXECUTIONS} claims"
+    );
+
+    // Every first step's result at once; every fourth carries a stale attempt and is fenced
+    // out alone.
+    let stale = |i: usize| i.is_multiple_of(4);
+    let results = join_all(fences.iter().enumerate().map(|(i, fence)| {
+        let fence = Fence {
+            attempt: fence.attempt + i32::from(stale(i)),
+            ..*fence
+        };
+        pg.finish_step(fence, 1, success(json!({"n": i})), 2)
+    }))
+    .await;
+    for (i, recorded) in results.into_iter().enumerate() {
+        assert_eq!(recorded.unwrap(), !stale(i), "step result {i}");
+    }
+    let commits = transactions(&pg, NEXT_STEP_STARTED, &ids).await;
+    assert!(
+        commits < EXECUTIONS as i64 / 4,
+        "{commits} commits for {EXECUTIONS} step results"
+    );
+
+    // Every finish at once, of the executions whose result landed (a worker fenced out stops
+    // there). One last step's output holds what PostgreSQL refuses (a NUL in JSON text), so
+    // its batch is refused and written again item by item.
+    let refused = 1;
+    let finishing: Vec<usize> = (0..EXECUTIONS).filter(|i| !stale(*i)).collect();
+    let finishes = join_all(finishing.iter().map(|&i| {
+        let output = if i == refused {
+            json!({"text": "a\u{0}b"})
+        } else {
+            json!({"last": i})
+        };
+        let last = FinalStep {
+            step_number: 2,
+            result: success(output),
+        };
+        pg.finish_execution(fences[i], FinalOutcome::Completed, Some(last))
+    }))
+    .await;
+    for (&i, ended) in finishing.iter().zip(finishes) {
+        match ended {
+            Err(e) => {
+                assert_eq!(i, refused, "only the refused item fails: {e}");
+                assert!(e.is_data_error(), "{e}");
+            }
+            Ok(ended) => {
+                assert_ne!(i, refused);
+                assert!(ended, "finish {i}");
+            }
+        }
+    }
+
+    for (i, id) in ids.iter().enumerate() {
+        let detail = worker.detail(*id).await;
+        if stale(i) || i == refused {
+            assert_eq!(detail.execution.status, ExecutionStatus::Running, "{i}");
+            continue;
+        }
+        assert_eq!(detail.execution.status, ExecutionStatus::Completed, "{i}");
+        assert_eq!(detail.steps[0].status, StepRunStatus::Completed, "{i}");
+        assert_eq!(detail.steps[0].output, Some(json!({"n": i})));
+        assert_eq!(detail.steps[1].status, StepRunStatus::Completed, "{i}");
+        assert_eq!(detail.steps[1].output, Some(json!({"last": i})));
+    }
+    // The refused item's execution is still ours to finish, with a storable result.
+    let last = FinalStep {
+        step_number: 2,
+        result: success(json!({"text": "ab"})),
+    };
+    assert!(
+        pg.finish_execution(fences[refused], FinalOutcome::Completed, Some(last))
+            .await
+            .unwrap()
+    );
+}
+
+fn success(output: serde_json::Value) -> StepResult {
+    StepResult {
+        succeeded: true,
+        output: Some(output),
+        log: None,
+        error: None,
+    }
+}
+
+/// The transactions that last wrote each execution row (claims, here).
+const CLAIMED: &str =
+    "SELECT count(DISTINCT xmin::text) FROM executions WHERE execution_id = ANY($1)";
+/// The transactions that started each second step (recorded first steps' results).
+const NEXT_STEP_STARTED: &str = "SELECT count(DISTINCT xmin::text) FROM execution_steps \
+     WHERE execution_id = ANY($1) AND step_number = 2 AND status = 'Running'";
+
+/// How many transactions wrote the rows `sql` counts for these executions.
+async fn transactions(pg: &PgStore, sql: &'static str, ids: &[ExecutionId]) -> i64 {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    sqlx::query_scalar(sql)
+        .bind(ids)
+        .fetch_one(pg.pool())
+        .await
+        .unwrap()
+}
