@@ -164,6 +164,10 @@ pub(super) struct ExecutionRow {
 }
 
 impl ExecutionRow {
+    pub(super) fn execution_id(&self) -> ExecutionId {
+        self.execution_id
+    }
+
     pub(super) fn into_execution(self) -> StoreResult<Execution> {
         Ok(Execution {
             action_id: self.action_id,

@@ -1,14 +1,16 @@
-//! Group commit on PostgreSQL: claims, step results and finishes asked for at the same time are
+//! Group commit on PostgreSQL: executes, claims, step results and finishes asked for at the same time are
 //! written together, a few commits for many items, and each item keeps its own answer. A stale
 //! item in a batch is fenced out alone, a duplicate claim is claimed once, and an item whose
 //! data the database refuses fails alone while the rest of its batch lands. The commits are
 //! counted from the rows themselves: rows written by one transaction share its `xmin`.
 
 use crate::helpers::{TestWorker, webhook};
-use actuate_shared::domain::ids::ExecutionId;
-use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus};
+use actuate_shared::domain::draft::ActionPatch;
+use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
+use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus, TriggerKind};
 use actuate_shared::storage::{
-    ClaimOutcome, Fence, FinalOutcome, FinalStep, PgStore, StepResult, WorkStore,
+    ActionStore, ClaimOutcome, ExecuteOutcome, ExecutionStore, Fence, FinalOutcome, FinalStep,
+    NewExecution, PgStore, StepResult, WorkStore,
 };
 use futures_util::future::join_all;
 use serde_json::json;
@@ -148,7 +150,7 @@ fn success(output: serde_json::Value) -> StepResult {
     }
 }
 
-/// The transactions that last wrote each execution row (claims, here).
+/// The transactions that last wrote each execution row.
 const CLAIMED: &str =
     "SELECT count(DISTINCT xmin::text) FROM executions WHERE execution_id = ANY($1)";
 /// The transactions that started each second step (recorded first steps' results).
@@ -163,4 +165,74 @@ async fn transactions(pg: &PgStore, sql: &'static str, ids: &[ExecutionId]) -> i
         .fetch_one(pg.pool())
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_executes_share_commits_and_keep_their_answers() {
+    let worker = TestWorker::start_postgres().await;
+    let pg = worker.pg.clone().expect("a PostgreSQL store");
+    let steps = [
+        webhook("http://127.0.0.1:9/a"),
+        webhook("http://127.0.0.1:9/b"),
+    ];
+    let enabled = worker.action(&steps, 600).await;
+    let disabled = worker.action(&steps, 600).await;
+    let patch = ActionPatch {
+        is_enabled: Some(false),
+        ..ActionPatch::default()
+    };
+    pg.update_action(worker.scope, disabled, patch, KeyId::new())
+        .await
+        .unwrap()
+        .unwrap();
+    let missing = ActionId::new();
+    // Another project's action is missing in this scope, even in a shared batch.
+    let elsewhere = Scope {
+        tenant_id: TenantId::new(),
+        project_id: ProjectId::new(),
+    };
+    let foreign = worker.action_in(elsewhere, &steps, 600).await;
+
+    let named: Vec<ActionId> = (0..EXECUTIONS)
+        .map(|i| match i {
+            5 => disabled,
+            6 => missing,
+            7 => foreign,
+            _ => enabled,
+        })
+        .collect();
+    let outcomes = join_all(named.iter().enumerate().map(|(i, action)| {
+        let request = NewExecution {
+            trigger: TriggerKind::Manual,
+            input: Some(json!({"n": i})),
+            idempotency_key: None,
+        };
+        pg.create_execution(worker.scope, *action, request)
+    }))
+    .await;
+    let mut created = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match (i, outcome.unwrap()) {
+            (5, ExecuteOutcome::ActionDisabled) | (6 | 7, ExecuteOutcome::ActionNotFound) => {}
+            (i, ExecuteOutcome::Created(execution)) if i > 7 || i < 5 => {
+                assert_eq!(execution.status, ExecutionStatus::Queued);
+                created.push((i, execution.action_execution_id));
+            }
+            (i, other) => panic!("execute {i}: {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), EXECUTIONS - 3);
+    let ids: Vec<ExecutionId> = created.iter().map(|(_, id)| *id).collect();
+    let commits = transactions(&pg, CLAIMED, &ids).await;
+    assert!(
+        commits < EXECUTIONS as i64 / 4,
+        "{commits} commits for {EXECUTIONS} executes"
+    );
+    // Each has its own input, its snapshot of both steps and its outbox row.
+    for (i, id) in created {
+        let detail = worker.detail(id).await;
+        assert_eq!(detail.input, Some(json!({"n": i})));
+        assert_eq!(detail.steps.len(), 2);
+        assert_eq!(worker.outbox_rows(id).await, 1);
+    }
 }

@@ -21,12 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// One batcher per kind of write, shared by every clone of a store.
+/// One batcher per kind of write, shared by every clone of a store (executes are the API's,
+/// in `executions.rs`).
 #[derive(Clone)]
 pub(super) struct Batchers {
     pub(super) claims: Arc<Batcher<Claims>>,
     pub(super) step_results: Arc<Batcher<StepResults>>,
     pub(super) finishes: Arc<Batcher<Finishes>>,
+    pub(super) executes: Arc<Batcher<super::executions::Executes>>,
 }
 
 impl Batchers {
@@ -35,6 +37,7 @@ impl Batchers {
             claims: Batcher::new(pool.clone()),
             step_results: Batcher::new(pool.clone()),
             finishes: Batcher::new(pool.clone()),
+            executes: Batcher::new(pool.clone()),
         }
     }
 }

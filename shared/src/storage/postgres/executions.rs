@@ -2,6 +2,7 @@
 //! reading history, cancelling.
 
 use super::PgStore;
+use super::batch::BatchWrite;
 use crate::domain::ids::{ActionId, ExecutionId, Scope};
 use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
 use crate::domain::names::EventName;
@@ -13,7 +14,9 @@ use crate::storage::{
 };
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::postgres::PgConnection;
+use sqlx::PgExecutor;
+use sqlx::postgres::{PgConnection, PgPool};
+use std::collections::HashMap;
 
 async fn fetch_execution(
     conn: &mut PgConnection,
@@ -38,10 +41,50 @@ pub(super) enum Inserted {
     ActionDisabled,
 }
 
-/// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
-/// outbox row, in one statement (execute, a schedule or an event firing). One statement reads
-/// the action and its steps in one snapshot, so the snapshot is consistent without locking the
-/// action row; a concurrent update or disable is ordered either before or after it.
+/// A Queued execution to write, of an enabled action.
+pub(super) struct NewRow {
+    pub(super) scope: Scope,
+    pub(super) action_id: ActionId,
+    pub(super) execution_id: ExecutionId,
+    pub(super) trigger: TriggerKind,
+    pub(super) input: Option<Value>,
+}
+
+/// Writes each execution (its row, the snapshot of its action's steps and its outbox row) if
+/// its action exists and is enabled, with one call of `actuate_insert_executions`: one
+/// statement per item reads the action and its steps in one snapshot, so the snapshot is
+/// consistent without locking the action row; a concurrent update or disable is ordered either
+/// before or after it. Returns the rows of the executions created.
+async fn insert_rows<'c>(
+    conn: impl PgExecutor<'c>,
+    items: &[NewRow],
+) -> StoreResult<Vec<ExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT action_id, execution_id, date_started, date_ended, status, notes \
+         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.scope.tenant_id.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.scope.project_id.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(items.iter().map(|i| i.action_id.0).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.execution_id.0).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.trigger.as_str()).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.input.clone()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Writes a Queued execution of an enabled action on `conn` (execute with an idempotency key,
+/// a schedule or an event firing): see [`insert_rows`].
 pub(super) async fn insert_execution(
     conn: &mut PgConnection,
     scope: Scope,
@@ -50,41 +93,28 @@ pub(super) async fn insert_execution(
     trigger: TriggerKind,
     input: Option<&Value>,
 ) -> StoreResult<Inserted> {
-    let row: Option<ExecutionRow> = sqlx::query_as(
-        "WITH a AS ( \
-           SELECT name, max_run_time FROM actions \
-           WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 AND is_enabled), \
-         e AS ( \
-           INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
-             status, trigger, input, max_run_time, date_started) \
-           SELECT $1, $2, $4, $3, a.name, $7, $5, $6, a.max_run_time, now() FROM a \
-           RETURNING action_id, execution_id, date_started, date_ended, status, notes), \
-         s AS ( \
-           INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
-             step_id, step_type, settings) \
-           SELECT st.tenant_id, st.project_id, e.execution_id, st.step_number, st.step_id, \
-             st.step_type, st.settings \
-           FROM action_steps st, e \
-           WHERE st.tenant_id = $1 AND st.project_id = $2 AND st.action_id = $3), \
-         o AS ( \
-           INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
-           SELECT $1, $2, execution_id, (SELECT step_type FROM action_steps \
-             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
-             ORDER BY step_number LIMIT 1) FROM e) \
-         SELECT action_id, execution_id, date_started, date_ended, status, notes FROM e",
-    )
-    .bind(scope.tenant_id)
-    .bind(scope.project_id)
-    .bind(action_id)
-    .bind(execution_id)
-    .bind(trigger.as_str())
-    .bind(input)
-    .bind(ExecutionStatus::Queued.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = row {
-        return Ok(Inserted::Created(row));
+    let item = NewRow {
+        scope,
+        action_id,
+        execution_id,
+        trigger,
+        input: input.cloned(),
+    };
+    match insert_rows(&mut *conn, std::slice::from_ref(&item))
+        .await?
+        .pop()
+    {
+        Some(row) => Ok(Inserted::Created(row)),
+        None => not_inserted(conn, scope, action_id).await,
     }
+}
+
+/// Why an execution of `action_id` was not written: the action is missing or disabled.
+async fn not_inserted(
+    conn: &mut PgConnection,
+    scope: Scope,
+    action_id: ActionId,
+) -> StoreResult<Inserted> {
     let exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM actions \
            WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3)",
@@ -101,6 +131,29 @@ pub(super) async fn insert_execution(
     } else {
         Inserted::ActionNotFound
     })
+}
+
+/// Executes without an idempotency key, written together (see `batch.rs`).
+pub(super) struct Executes;
+
+#[async_trait]
+impl BatchWrite for Executes {
+    type Item = NewRow;
+    /// `None`: not written (the action is missing or disabled).
+    type Answer = Option<ExecutionRow>;
+    const KIND: &'static str = "execute";
+
+    async fn write(pool: &PgPool, items: &[NewRow]) -> StoreResult<Vec<Self::Answer>> {
+        let mut rows: HashMap<ExecutionId, ExecutionRow> = insert_rows(pool, items)
+            .await?
+            .into_iter()
+            .map(|row| (row.execution_id(), row))
+            .collect();
+        Ok(items
+            .iter()
+            .map(|item| rows.remove(&item.execution_id))
+            .collect())
+    }
 }
 
 fn insert_outcome(inserted: Inserted) -> StoreResult<ExecuteOutcome> {
@@ -121,18 +174,18 @@ impl ExecutionStore for PgStore {
     ) -> StoreResult<ExecuteOutcome> {
         let execution_id = ExecutionId::new();
         let Some(key) = &request.idempotency_key else {
-            let mut conn = self.pool.acquire().await?;
-            return insert_outcome(
-                insert_execution(
-                    &mut conn,
-                    scope,
-                    action_id,
-                    execution_id,
-                    request.trigger,
-                    request.input.as_ref(),
-                )
-                .await?,
-            );
+            let item = NewRow {
+                scope,
+                action_id,
+                execution_id,
+                trigger: request.trigger,
+                input: request.input,
+            };
+            let inserted = match self.batchers.executes.submit(item).await? {
+                Some(row) => Inserted::Created(row),
+                None => not_inserted(&mut *self.pool.acquire().await?, scope, action_id).await?,
+            };
+            return insert_outcome(inserted);
         };
         let mut tx = self.pool.begin().await?;
         // Inserting the key first serialises concurrent requests with the same key: the
