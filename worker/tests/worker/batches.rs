@@ -214,7 +214,7 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match (i, outcome.unwrap()) {
             (5, ExecuteOutcome::ActionDisabled) | (6 | 7, ExecuteOutcome::ActionNotFound) => {}
-            (i, ExecuteOutcome::Created(execution)) if i > 7 || i < 5 => {
+            (i, ExecuteOutcome::Created(execution)) if !(5..=7).contains(&i) => {
                 assert_eq!(execution.status, ExecutionStatus::Queued);
                 created.push((i, execution.action_execution_id));
             }
