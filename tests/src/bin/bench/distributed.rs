@@ -67,14 +67,15 @@ async fn cluster(name: &str, workers: usize, concurrency: usize) -> Arc<Cluster>
     Arc::new(c)
 }
 
-/// Workload 1: executions per second, first request to last Completed, and the CPU time (ms)
-/// per execution each group of processes spent over the same span ([`cpu_groups`]).
-pub(crate) async fn throughput(args: &Args, workers: usize) -> (f64, Option<Value>) {
+/// Workload 1: executions per second, first request to last Completed, the CPU time (ms) per
+/// execution each group of processes spent over the same span ([`cpu_groups`]), and the
+/// execute requests' latencies (ms) under that load.
+pub(crate) async fn throughput(args: &Args, workers: usize) -> (f64, Option<Value>, Vec<f64>) {
     let c = cluster(&format!("bench-tp{workers}"), workers, args.concurrency).await;
     let action = c.create_action(json!([python_step(TRIVIAL)]), 3600).await;
     let cpu_before = cpu_groups(&c);
     let t = Instant::now();
-    submit(&c, &action, args.executions, args.clients).await;
+    let execute_ms = submit(&c, &action, args.executions, args.clients).await;
     let submitted = t.elapsed().as_secs_f64();
     let backlog = c.status_counts().await;
     wait_finished(&c, args.executions as i64, Duration::from_secs(1800)).await;
@@ -88,7 +89,7 @@ pub(crate) async fn throughput(args: &Args, workers: usize) -> (f64, Option<Valu
         args.executions as f64 / submitted,
         cpu.as_ref().map_or("?".into(), cpu::describe),
     );
-    (rate, cpu)
+    (rate, cpu, execute_ms)
 }
 
 /// The CPU time (ms) spent so far by each group of processes the throughput run involves:

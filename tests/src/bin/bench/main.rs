@@ -208,11 +208,12 @@ async fn main() {
 
     let mut tp = serde_json::Map::new();
     for &w in args.workers.clone().iter().filter(|_| wants("throughput")) {
-        let (mut runs, mut cpu_runs) = (Vec::new(), Vec::new());
+        let (mut runs, mut cpu_runs, mut execute_ms) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..args.repetitions {
-            let (rate, cpu) = distributed::throughput(&args, w).await;
+            let (rate, cpu, latencies) = distributed::throughput(&args, w).await;
             runs.push(rate);
             cpu_runs.extend(cpu);
+            execute_ms.extend(latencies);
         }
         eprintln!("throughput with {w} worker(s): {runs:?}");
         tp.insert(
@@ -222,6 +223,8 @@ async fn main() {
                 // Medians of each group over the repetitions; PostgreSQL and RabbitMQ are the
                 // machine's servers, measured over the run only, shared with anything else.
                 "cpu_ms_per_execution": {"median": cpu::medians(&cpu_runs), "runs": cpu_runs},
+                // Every execute request of every repetition, as the clients timed them.
+                "execute_ms": percentiles(execute_ms),
             }),
         );
     }

@@ -35,6 +35,14 @@ pub(crate) fn print_table(r: &serde_json::Map<String, Value>) {
             cpu::describe(&v["cpu_ms_per_execution"]["median"]),
             celery_cpu.map_or("-".into(), |c| format!("worker tree {c:.2}")),
         );
+        let e = &v["execute_ms"];
+        println!(
+            "| throughput, {w} worker(s): execute request under this load, p50 / p99 / max (ms) \
+             | {} / {} / {} | | |",
+            f(&e["p50"]),
+            f(&e["p99"]),
+            f(&e["max"])
+        );
     }
     // Standalone mode beside the distributed mode: the same action, clients and executions.
     let st = r.get("standalone").cloned().unwrap_or(Value::Null);
