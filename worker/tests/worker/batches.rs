@@ -14,6 +14,7 @@ use actuate_shared::storage::{
 };
 use futures_util::future::join_all;
 use serde_json::json;
+use std::collections::HashSet;
 use std::time::Duration;
 
 const EXECUTIONS: usize = 48;
@@ -60,30 +61,52 @@ async fn concurrent_writes_share_commits_and_keep_their_own_answers() {
         }
     }
     assert_eq!((fences.len(), duplicates), (EXECUTIONS, 1));
-    let commits = transactions(&pg, CLAIMED, &ids).await;
+    let commits = xmins(&pg, CLAIMED, &ids).await.len();
     assert!(
-        commits < EXECUTIONS as i64 / 4,
+        commits < EXECUTIONS / 4,
         "{commits} commits for {EXECUTIONS} claims"
     );
 
-    // Every first step's result at once; every fourth carries a stale attempt and is fenced
-    // out alone.
+    // Every first step's result at once, and beside them the claims of more executions: both
+    // kinds share commits. Every fourth result carries a stale attempt and is fenced out alone.
+    let mut later = Vec::new();
+    for _ in 0..EXECUTIONS / 2 {
+        later.push(worker.execute(action).await.execution_id);
+    }
     let stale = |i: usize| i.is_multiple_of(4);
-    let results = join_all(fences.iter().enumerate().map(|(i, fence)| {
-        let fence = Fence {
-            attempt: fence.attempt + i32::from(stale(i)),
-            ..*fence
-        };
-        pg.finish_step(fence, 1, success(json!({"n": i})), 2)
-    }))
-    .await;
+    let (results, later_claims) = tokio::join!(
+        join_all(fences.iter().enumerate().map(|(i, fence)| {
+            let fence = Fence {
+                attempt: fence.attempt + i32::from(stale(i)),
+                ..*fence
+            };
+            pg.finish_step(fence, 1, success(json!({"n": i})), 2)
+        })),
+        join_all(
+            later
+                .iter()
+                .map(|id| pg.claim_execution(worker.scope, *id, "w", LEASE))
+        ),
+    );
     for (i, recorded) in results.into_iter().enumerate() {
         assert_eq!(recorded.unwrap(), !stale(i), "step result {i}");
     }
-    let commits = transactions(&pg, NEXT_STEP_STARTED, &ids).await;
+    for claim in later_claims {
+        assert!(matches!(claim.unwrap(), ClaimOutcome::Claimed(_)));
+    }
+    let (started, claimed) = (
+        xmins(&pg, NEXT_STEP_STARTED, &ids).await,
+        xmins(&pg, CLAIMED, &later).await,
+    );
+    let writes = EXECUTIONS + later.len();
+    let commits = started.union(&claimed).count();
     assert!(
-        commits < EXECUTIONS as i64 / 4,
-        "{commits} commits for {EXECUTIONS} step results"
+        commits < writes / 4,
+        "{commits} commits for {writes} step results and claims"
+    );
+    assert!(
+        !started.is_disjoint(&claimed),
+        "no commit held both kinds: {started:?} {claimed:?}"
     );
 
     // Every finish at once, of the executions whose result landed (a worker fenced out stops
@@ -150,23 +173,6 @@ fn success(output: serde_json::Value) -> StepResult {
     }
 }
 
-/// The transactions that last wrote each execution row.
-const CLAIMED: &str =
-    "SELECT count(DISTINCT xmin::text) FROM executions WHERE execution_id = ANY($1)";
-/// The transactions that started each second step (recorded first steps' results).
-const NEXT_STEP_STARTED: &str = "SELECT count(DISTINCT xmin::text) FROM execution_steps \
-     WHERE execution_id = ANY($1) AND step_number = 2 AND status = 'Running'";
-
-/// How many transactions wrote the rows `sql` counts for these executions.
-async fn transactions(pg: &PgStore, sql: &'static str, ids: &[ExecutionId]) -> i64 {
-    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
-    sqlx::query_scalar(sql)
-        .bind(ids)
-        .fetch_one(pg.pool())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn concurrent_executes_share_commits_and_keep_their_answers() {
     let worker = TestWorker::start_postgres().await;
@@ -223,9 +229,9 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
     }
     assert_eq!(created.len(), EXECUTIONS - 3);
     let ids: Vec<ExecutionId> = created.iter().map(|(_, id)| *id).collect();
-    let commits = transactions(&pg, CLAIMED, &ids).await;
+    let commits = xmins(&pg, CLAIMED, &ids).await.len();
     assert!(
-        commits < EXECUTIONS as i64 / 4,
+        commits < EXECUTIONS / 4,
         "{commits} commits for {EXECUTIONS} executes"
     );
     // Each has its own input, its snapshot of both steps and its outbox row.
@@ -235,4 +241,21 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
         assert_eq!(detail.steps.len(), 2);
         assert_eq!(worker.outbox_rows(id).await, 1);
     }
+}
+
+/// The transactions that last wrote each execution row.
+const CLAIMED: &str = "SELECT DISTINCT xmin::text FROM executions WHERE execution_id = ANY($1)";
+/// The transactions that started each second step (recorded first steps' results).
+const NEXT_STEP_STARTED: &str = "SELECT DISTINCT xmin::text FROM execution_steps \
+     WHERE execution_id = ANY($1) AND step_number = 2 AND status = 'Running'";
+
+/// The transactions (by id) that wrote the rows `sql` selects for these executions.
+async fn xmins(pg: &PgStore, sql: &'static str, ids: &[ExecutionId]) -> HashSet<String> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<String> = sqlx::query_scalar(sql)
+        .bind(ids)
+        .fetch_all(pg.pool())
+        .await
+        .unwrap();
+    rows.into_iter().collect()
 }

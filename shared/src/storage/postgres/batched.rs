@@ -1,15 +1,19 @@
 //! The worker's hot path as batched writes (see `batch.rs`): claims, step results and
-//! finishes, each kind one call of a function from the `batched_work` migration with one array
-//! per argument. Each item keeps the meaning of the one-row statement it replaces: claimed or
-//! not, recorded or fenced out.
+//! finishes. They share one batcher, so whatever of the three kinds is ready goes in one
+//! statement and one commit: when a step ends, its execution's finish and the claim of the next
+//! execution for the freed runner are usually ready together. The statement calls one function
+//! per kind from the `batched_work` migration, each with one array per argument (empty when the
+//! batch holds none of that kind). Each item keeps the meaning of the one-row statement it
+//! replaces: claimed or not, recorded or fenced out.
 
 use super::batch::{BatchWrite, Batcher};
 use super::decode;
-use crate::domain::ids::{ActionId, ExecutionId, StepId};
+use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
 use crate::domain::policy::outcome;
 use crate::storage::{
-    ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, StepResult, StoreResult,
+    ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, StepResult, StoreError,
+    StoreResult,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -19,24 +23,19 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
-/// One batcher per kind of write, shared by every clone of a store (executes are the API's,
-/// in `executions.rs`).
+/// The batchers of a store, shared by all its clones: the worker's work, and executes (the
+/// API's, in `executions.rs`).
 #[derive(Clone)]
 pub(super) struct Batchers {
-    pub(super) claims: Arc<Batcher<Claims>>,
-    pub(super) step_results: Arc<Batcher<StepResults>>,
-    pub(super) finishes: Arc<Batcher<Finishes>>,
+    pub(super) work: Arc<Batcher<Work>>,
     pub(super) executes: Arc<Batcher<super::executions::Executes>>,
 }
 
 impl Batchers {
     pub(super) fn new(pool: &PgPool) -> Self {
         Self {
-            claims: Batcher::new(pool.clone()),
-            step_results: Batcher::new(pool.clone()),
-            finishes: Batcher::new(pool.clone()),
+            work: Batcher::new(pool.clone()),
             executes: Batcher::new(pool.clone()),
         }
     }
@@ -48,27 +47,66 @@ impl fmt::Debug for Batchers {
     }
 }
 
+/// One write of a worker's.
+pub(super) enum WorkItem {
+    Claim(ClaimItem),
+    StepResult(StepItem),
+    Finish(FinishItem),
+}
+
+/// What a [`WorkItem`] answers: a claim the execution claimed (`None`: not Queued, or no such
+/// execution); a step result or a finish whether it landed (`false`: fenced out).
+pub(super) enum WorkAnswer {
+    Claimed(Option<ClaimedExecution>),
+    Landed(bool),
+}
+
+impl WorkAnswer {
+    pub(super) fn claimed(self) -> StoreResult<Option<ClaimedExecution>> {
+        match self {
+            WorkAnswer::Claimed(claimed) => Ok(claimed),
+            WorkAnswer::Landed(_) => Err(mismatch()),
+        }
+    }
+
+    pub(super) fn landed(self) -> StoreResult<bool> {
+        match self {
+            WorkAnswer::Landed(landed) => Ok(landed),
+            WorkAnswer::Claimed(_) => Err(mismatch()),
+        }
+    }
+}
+
+fn mismatch() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(
+        "a batched write answered another kind of item".into(),
+    ))
+}
+
 /// A claim of one Queued execution by `worker`, for a lease of `lease`.
 pub(super) struct ClaimItem {
-    pub(super) scope: crate::domain::ids::Scope,
+    pub(super) scope: Scope,
     pub(super) execution_id: ExecutionId,
     pub(super) worker: String,
     pub(super) lease: Duration,
 }
 
-pub(super) struct Claims;
-
-/// One row per step of a claimed execution (one row with no step when it has none).
+/// One row per step of a claimed execution (one row with no step when it has none). Every
+/// column is nullable here because the rows share their shape with those answering the other
+/// kinds (see [`WORK`]); a claim's own columns are never NULL.
 #[derive(FromRow)]
-struct ClaimRow {
-    execution_id: ExecutionId,
-    attempt: i32,
-    action_id: ActionId,
-    action_name: String,
-    trigger: String,
+struct WorkRow {
+    /// 1: a claimed execution's step; 2: step results recorded; 3: executions ended.
+    part: i32,
+    landed: Option<Vec<bool>>,
+    execution_id: Option<ExecutionId>,
+    attempt: Option<i32>,
+    action_id: Option<ActionId>,
+    action_name: Option<String>,
+    trigger: Option<String>,
     input: Option<Value>,
-    max_run_time: i32,
-    remaining_seconds: f64,
+    max_run_time: Option<i32>,
+    remaining_seconds: Option<f64>,
     step_number: Option<i32>,
     step_id: Option<StepId>,
     step_type: Option<String>,
@@ -77,7 +115,7 @@ struct ClaimRow {
     output: Option<Value>,
 }
 
-impl ClaimRow {
+impl WorkRow {
     fn step(&mut self) -> StoreResult<Option<ClaimedStep>> {
         let (Some(step_number), Some(step_id), Some(step_type), Some(settings), Some(status)) = (
             self.step_number,
@@ -99,8 +137,16 @@ impl ClaimRow {
     }
 }
 
-/// The claimed execution described by `rows` (all of one execution, steps in order).
-fn claimed(item: &ClaimItem, mut rows: Vec<ClaimRow>) -> StoreResult<ClaimedExecution> {
+/// A claim's column, which the claim function never leaves NULL.
+fn required<T>(column: &str, value: Option<T>) -> StoreResult<T> {
+    value.ok_or_else(|| {
+        StoreError::Database(sqlx::Error::Protocol(format!("claim row without {column}")))
+    })
+}
+
+/// The claimed execution described by `rows` (all of one execution).
+fn claimed(item: &ClaimItem, mut rows: Vec<WorkRow>) -> StoreResult<ClaimedExecution> {
+    rows.sort_by_key(|row| row.step_number);
     let mut steps = Vec::with_capacity(rows.len());
     for row in &mut rows {
         steps.extend(row.step()?);
@@ -110,65 +156,18 @@ fn claimed(item: &ClaimItem, mut rows: Vec<ClaimRow>) -> StoreResult<ClaimedExec
         fence: Fence {
             scope: item.scope,
             execution_id: item.execution_id,
-            attempt: first.attempt,
+            attempt: required("attempt", first.attempt)?,
         },
-        action_id: first.action_id,
-        action_name: first.action_name,
-        trigger: decode::<TriggerKind>("trigger", &first.trigger)?,
+        action_id: required("action_id", first.action_id)?,
+        action_name: required("action_name", first.action_name)?,
+        trigger: decode::<TriggerKind>("trigger", &required("trigger", first.trigger)?)?,
         input: first.input,
-        max_run_time: first.max_run_time,
-        remaining: Duration::from_secs_f64(first.remaining_seconds.max(0.0)),
+        max_run_time: required("max_run_time", first.max_run_time)?,
+        remaining: Duration::from_secs_f64(
+            required("remaining_seconds", first.remaining_seconds)?.max(0.0),
+        ),
         steps,
     })
-}
-
-#[async_trait]
-impl BatchWrite for Claims {
-    type Item = ClaimItem;
-    /// `None`: not claimed (not Queued, or no such execution).
-    type Answer = Option<ClaimedExecution>;
-    const KIND: &'static str = "claim";
-
-    async fn write(pool: &PgPool, items: &[ClaimItem]) -> StoreResult<Vec<Self::Answer>> {
-        let rows: Vec<ClaimRow> =
-            sqlx::query_as("SELECT * FROM actuate_claim_executions($1, $2, $3, $4, $5)")
-                .bind(
-                    items
-                        .iter()
-                        .map(|i| i.scope.tenant_id.0)
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    items
-                        .iter()
-                        .map(|i| i.scope.project_id.0)
-                        .collect::<Vec<_>>(),
-                )
-                .bind(items.iter().map(|i| i.execution_id.0).collect::<Vec<_>>())
-                .bind(items.iter().map(|i| i.worker.as_str()).collect::<Vec<_>>())
-                .bind(
-                    items
-                        .iter()
-                        .map(|i| super::secs(i.lease))
-                        .collect::<Vec<_>>(),
-                )
-                .fetch_all(pool)
-                .await?;
-        let mut by_execution: HashMap<ExecutionId, Vec<ClaimRow>> = HashMap::new();
-        for row in rows {
-            by_execution.entry(row.execution_id).or_default().push(row);
-        }
-        // An execution named twice in one batch was claimed once: by the first item naming it.
-        items
-            .iter()
-            .map(|item| {
-                by_execution
-                    .remove(&item.execution_id)
-                    .map(|rows| claimed(item, rows))
-                    .transpose()
-            })
-            .collect()
-    }
 }
 
 /// A step's result, and the step to start after it.
@@ -179,46 +178,6 @@ pub(super) struct StepItem {
     pub(super) next_step: i32,
 }
 
-pub(super) struct StepResults;
-
-#[async_trait]
-impl BatchWrite for StepResults {
-    type Item = StepItem;
-    /// Recorded (`false`: fenced out).
-    type Answer = bool;
-    const KIND: &'static str = "step_result";
-
-    async fn write(pool: &PgPool, items: &[StepItem]) -> StoreResult<Vec<bool>> {
-        let fences: Vec<Fence> = items.iter().map(|i| i.fence).collect();
-        let results: Vec<&StepResult> = items.iter().map(|i| &i.result).collect();
-        let (recorded,): (Vec<bool>,) =
-            sqlx::query_as("SELECT actuate_finish_steps($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(tenants(&fences))
-                .bind(projects(&fences))
-                .bind(executions(&fences))
-                .bind(attempts(&fences))
-                .bind(items.iter().map(|i| i.step_number).collect::<Vec<_>>())
-                .bind(
-                    results
-                        .iter()
-                        .map(|r| r.status().as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(results.iter().map(|r| r.output.clone()).collect::<Vec<_>>())
-                .bind(results.iter().map(|r| r.log.as_deref()).collect::<Vec<_>>())
-                .bind(
-                    results
-                        .iter()
-                        .map(|r| r.error.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(items.iter().map(|i| i.next_step).collect::<Vec<_>>())
-                .fetch_one(pool)
-                .await?;
-        Ok(recorded)
-    }
-}
-
 /// The end of an execution, with the result of the step that ended it.
 pub(super) struct FinishItem {
     pub(super) fence: Fence,
@@ -226,18 +185,42 @@ pub(super) struct FinishItem {
     pub(super) last_step: Option<FinalStep>,
 }
 
-pub(super) struct Finishes;
+/// The statement that writes a batch of work: the claims' rows, then one row with whether each
+/// step result landed, then one with whether each finish did. One statement, one commit.
+const WORK: &str = "\
+    SELECT 1 AS part, NULL::boolean[] AS landed, c.execution_id, c.attempt, c.action_id, \
+      c.action_name, c.trigger, c.input, c.max_run_time, c.remaining_seconds, c.step_number, \
+      c.step_id, c.step_type, c.settings, c.step_status, c.output \
+    FROM actuate_claim_executions($1, $2, $3, $4, $5) c \
+    UNION ALL \
+    SELECT 2, actuate_finish_steps($6, $7, $8, $9, $10, $11, $12, $13, $14, $15), \
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+    UNION ALL \
+    SELECT 3, actuate_finish_executions($16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+        $26, $27), \
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+
+pub(super) struct Work;
 
 #[async_trait]
-impl BatchWrite for Finishes {
-    type Item = FinishItem;
-    /// Ended (`false`: fenced out).
-    type Answer = bool;
-    const KIND: &'static str = "finish";
+impl BatchWrite for Work {
+    type Item = WorkItem;
+    type Answer = WorkAnswer;
+    const KIND: &'static str = "work";
 
-    async fn write(pool: &PgPool, items: &[FinishItem]) -> StoreResult<Vec<bool>> {
-        let fences: Vec<Fence> = items.iter().map(|i| i.fence).collect();
-        let (statuses, notes): (Vec<&str>, Vec<Option<&str>>) = items
+    async fn write(pool: &PgPool, items: &[WorkItem]) -> StoreResult<Vec<WorkAnswer>> {
+        let (mut claims, mut steps, mut finishes) = (Vec::new(), Vec::new(), Vec::new());
+        for item in items {
+            match item {
+                WorkItem::Claim(c) => claims.push(c),
+                WorkItem::StepResult(s) => steps.push(s),
+                WorkItem::Finish(f) => finishes.push(f),
+            }
+        }
+        let step_fences: Vec<Fence> = steps.iter().map(|i| i.fence).collect();
+        let step_results: Vec<&StepResult> = steps.iter().map(|i| &i.result).collect();
+        let finish_fences: Vec<Fence> = finishes.iter().map(|i| i.fence).collect();
+        let (statuses, notes): (Vec<&str>, Vec<Option<&str>>) = finishes
             .iter()
             .map(|i| match &i.outcome {
                 FinalOutcome::Completed => (ExecutionStatus::Completed.as_str(), None),
@@ -246,67 +229,156 @@ impl BatchWrite for Finishes {
                 }
             })
             .unzip();
-        let last: Vec<Option<&FinalStep>> = items.iter().map(|i| i.last_step.as_ref()).collect();
-        let results: Vec<Option<&StepResult>> = last.iter().map(|s| s.map(|s| &s.result)).collect();
-        let (ended,): (Vec<bool>,) = sqlx::query_as(
-            "SELECT actuate_finish_executions($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(tenants(&fences))
-        .bind(projects(&fences))
-        .bind(executions(&fences))
-        .bind(attempts(&fences))
-        .bind(&statuses)
-        .bind(&notes)
-        .bind(
-            last.iter()
-                .map(|s| s.map(|s| s.step_number))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.map(|r| r.status().as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.and_then(|r| r.output.clone()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.and_then(|r| r.log.as_deref()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            results
-                .iter()
-                .map(|r| r.and_then(|r| r.error.as_deref()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            notes
-                .iter()
-                .map(|n| n.unwrap_or(outcome::STOPPED))
-                .collect::<Vec<_>>(),
-        )
-        .fetch_one(pool)
-        .await?;
-        Ok(ended)
+        let last: Vec<Option<&FinalStep>> = finishes.iter().map(|i| i.last_step.as_ref()).collect();
+        let last_results: Vec<Option<&StepResult>> =
+            last.iter().map(|s| s.map(|s| &s.result)).collect();
+        let rows: Vec<WorkRow> = sqlx::query_as(WORK)
+            // Claims.
+            .bind(
+                claims
+                    .iter()
+                    .map(|i| i.scope.tenant_id.0)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                claims
+                    .iter()
+                    .map(|i| i.scope.project_id.0)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(claims.iter().map(|i| i.execution_id.0).collect::<Vec<_>>())
+            .bind(claims.iter().map(|i| i.worker.as_str()).collect::<Vec<_>>())
+            .bind(
+                claims
+                    .iter()
+                    .map(|i| super::secs(i.lease))
+                    .collect::<Vec<_>>(),
+            )
+            // Step results.
+            .bind(tenants(&step_fences))
+            .bind(projects(&step_fences))
+            .bind(executions(&step_fences))
+            .bind(attempts(&step_fences))
+            .bind(steps.iter().map(|i| i.step_number).collect::<Vec<_>>())
+            .bind(
+                step_results
+                    .iter()
+                    .map(|r| r.status().as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                step_results
+                    .iter()
+                    .map(|r| r.output.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                step_results
+                    .iter()
+                    .map(|r| r.log.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                step_results
+                    .iter()
+                    .map(|r| r.error.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(steps.iter().map(|i| i.next_step).collect::<Vec<_>>())
+            // Finishes.
+            .bind(tenants(&finish_fences))
+            .bind(projects(&finish_fences))
+            .bind(executions(&finish_fences))
+            .bind(attempts(&finish_fences))
+            .bind(&statuses)
+            .bind(&notes)
+            .bind(
+                last.iter()
+                    .map(|s| s.map(|s| s.step_number))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                last_results
+                    .iter()
+                    .map(|r| r.map(|r| r.status().as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                last_results
+                    .iter()
+                    .map(|r| r.and_then(|r| r.output.clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                last_results
+                    .iter()
+                    .map(|r| r.and_then(|r| r.log.as_deref()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                last_results
+                    .iter()
+                    .map(|r| r.and_then(|r| r.error.as_deref()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                notes
+                    .iter()
+                    .map(|n| n.unwrap_or(outcome::STOPPED))
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(pool)
+            .await?;
+
+        let mut claimed_rows: HashMap<ExecutionId, Vec<WorkRow>> = HashMap::new();
+        let (mut steps_landed, mut finishes_landed) = (Vec::new(), Vec::new());
+        for row in rows {
+            match row.part {
+                1 => claimed_rows
+                    .entry(required("execution_id", row.execution_id)?)
+                    .or_default()
+                    .push(row),
+                2 => steps_landed = row.landed.unwrap_or_default(),
+                _ => finishes_landed = row.landed.unwrap_or_default(),
+            }
+        }
+        if steps_landed.len() != steps.len() || finishes_landed.len() != finishes.len() {
+            return Err(mismatch());
+        }
+        let (mut steps_landed, mut finishes_landed) =
+            (steps_landed.into_iter(), finishes_landed.into_iter());
+        items
+            .iter()
+            .map(|item| match item {
+                // An execution named twice in one batch was claimed once: by the first item
+                // naming it.
+                WorkItem::Claim(claim) => claimed_rows
+                    .remove(&claim.execution_id)
+                    .map(|rows| claimed(claim, rows))
+                    .transpose()
+                    .map(WorkAnswer::Claimed),
+                WorkItem::StepResult(_) => steps_landed
+                    .next()
+                    .map(WorkAnswer::Landed)
+                    .ok_or_else(mismatch),
+                WorkItem::Finish(_) => finishes_landed
+                    .next()
+                    .map(WorkAnswer::Landed)
+                    .ok_or_else(mismatch),
+            })
+            .collect()
     }
 }
 
-fn tenants(fences: &[Fence]) -> Vec<Uuid> {
+fn tenants(fences: &[Fence]) -> Vec<uuid::Uuid> {
     fences.iter().map(|f| f.scope.tenant_id.0).collect()
 }
 
-fn projects(fences: &[Fence]) -> Vec<Uuid> {
+fn projects(fences: &[Fence]) -> Vec<uuid::Uuid> {
     fences.iter().map(|f| f.scope.project_id.0).collect()
 }
 
-fn executions(fences: &[Fence]) -> Vec<Uuid> {
+fn executions(fences: &[Fence]) -> Vec<uuid::Uuid> {
     fences.iter().map(|f| f.execution_id.0).collect()
 }
 

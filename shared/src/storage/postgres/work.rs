@@ -10,7 +10,7 @@
 //! as "Queued executions". A literal could, and without statistics the planner was seen
 //! scanning that whole index on every claim instead of using the primary key.
 
-use super::batched::{ClaimItem, FinishItem, StepItem};
+use super::batched::{ClaimItem, FinishItem, StepItem, WorkItem};
 use super::{PgStore, decode, secs};
 use crate::domain::ids::{ExecutionId, Scope};
 use crate::domain::model::ExecutionStatus;
@@ -80,14 +80,15 @@ impl WorkStore for PgStore {
         // whole execution, retries included. Time is the database's, not the worker's.
         let claimed = self
             .batchers
-            .claims
-            .submit(ClaimItem {
+            .work
+            .submit(WorkItem::Claim(ClaimItem {
                 scope,
                 execution_id,
                 worker: worker.to_string(),
                 lease,
-            })
-            .await?;
+            }))
+            .await?
+            .claimed()?;
         if let Some(claimed) = claimed {
             return Ok(ClaimOutcome::Claimed(claimed));
         }
@@ -132,14 +133,15 @@ impl WorkStore for PgStore {
         next_step: i32,
     ) -> StoreResult<bool> {
         self.batchers
-            .step_results
-            .submit(StepItem {
+            .work
+            .submit(WorkItem::StepResult(StepItem {
                 fence,
                 step_number,
                 result,
                 next_step,
-            })
-            .await
+            }))
+            .await?
+            .landed()
     }
 
     async fn finish_execution(
@@ -149,13 +151,14 @@ impl WorkStore for PgStore {
         last_step: Option<FinalStep>,
     ) -> StoreResult<bool> {
         self.batchers
-            .finishes
-            .submit(FinishItem {
+            .work
+            .submit(WorkItem::Finish(FinishItem {
                 fence,
                 outcome,
                 last_step,
-            })
-            .await
+            }))
+            .await?
+            .landed()
     }
 
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool> {
