@@ -1,6 +1,7 @@
 //! Storage behind one interface, used by the API and the worker alike. PostgreSQL is the
-//! backend for deployments; an embedded one (SQLite) is planned for standalone mode, and the
-//! same integration tests are meant to run against every backend.
+//! backend for deployments, SQLite the one of standalone mode; the same integration tests run
+//! against both. Both write the hot path with group commit: PostgreSQL through batchers
+//! (`postgres/batch.rs`), SQLite through its one writer (`sqlite/writer.rs`).
 //!
 //! The interface is split by concern: [`KeyStore`], [`ActionStore`], [`ExecutionStore`] (what
 //! the API asks), [`WorkStore`] (what workers and reapers do, every write fenced by the

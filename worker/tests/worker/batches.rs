@@ -4,7 +4,7 @@
 //! data the database refuses fails alone while the rest of its batch lands. The commits are
 //! counted from the rows themselves: rows written by one transaction share its `xmin`.
 
-use crate::helpers::{TestWorker, webhook};
+use crate::helpers::{TestWorker, two_unreached_webhooks};
 use actuate_shared::domain::draft::ActionPatch;
 use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
 use actuate_shared::domain::model::{ExecutionStatus, StepRunStatus, TriggerKind};
@@ -24,15 +24,7 @@ const LEASE: Duration = Duration::from_secs(60);
 async fn concurrent_writes_share_commits_and_keep_their_own_answers() {
     let worker = TestWorker::start_postgres().await;
     let pg = worker.pg.clone().expect("a PostgreSQL store");
-    let action = worker
-        .action(
-            &[
-                webhook("http://127.0.0.1:9/a"),
-                webhook("http://127.0.0.1:9/b"),
-            ],
-            600,
-        )
-        .await;
+    let action = worker.action(&two_unreached_webhooks(), 600).await;
     let mut ids = Vec::new();
     for _ in 0..EXECUTIONS {
         ids.push(worker.execute(action).await.execution_id);
@@ -177,10 +169,7 @@ fn success(output: serde_json::Value) -> StepResult {
 async fn concurrent_executes_share_commits_and_keep_their_answers() {
     let worker = TestWorker::start_postgres().await;
     let pg = worker.pg.clone().expect("a PostgreSQL store");
-    let steps = [
-        webhook("http://127.0.0.1:9/a"),
-        webhook("http://127.0.0.1:9/b"),
-    ];
+    let steps = two_unreached_webhooks();
     let enabled = worker.action(&steps, 600).await;
     let disabled = worker.action(&steps, 600).await;
     let patch = ActionPatch {

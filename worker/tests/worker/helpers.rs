@@ -338,6 +338,15 @@ impl Drop for TestWorker {
     }
 }
 
+/// Two webhook steps to a port nothing listens on: an action for tests that drive the store
+/// by hand and never run a step.
+pub fn two_unreached_webhooks() -> [(StepType, Value); 2] {
+    [
+        webhook("http://127.0.0.1:9/a"),
+        webhook("http://127.0.0.1:9/b"),
+    ]
+}
+
 pub fn webhook(url: &str) -> (StepType, Value) {
     (StepType::Webhook, json!({"url": url}))
 }

@@ -3,7 +3,7 @@
 //! which is exactly when a competing index once won and made every claim and finish scan the
 //! whole queue or project. Index usage is read from PostgreSQL's statistics views, not timed.
 
-use crate::helpers::{TestWorker, webhook};
+use crate::helpers::{TestWorker, two_unreached_webhooks};
 use actuate_shared::storage::{ClaimOutcome, FinalOutcome, FinalStep, StepResult, WorkStore};
 use serde_json::json;
 use sqlx::Connection;
@@ -17,15 +17,7 @@ async fn claims_and_finishes_use_the_primary_key_without_statistics() {
     // PostgreSQL's planner is what this checks, whatever the suite's backend.
     let worker = TestWorker::start_postgres().await;
     let pg = worker.pg.clone().expect("a PostgreSQL store");
-    let action = worker
-        .action(
-            &[
-                webhook("http://127.0.0.1:9/a"),
-                webhook("http://127.0.0.1:9/b"),
-            ],
-            600,
-        )
-        .await;
+    let action = worker.action(&two_unreached_webhooks(), 600).await;
     let mut messages = Vec::new();
     for _ in 0..EXECUTIONS {
         messages.push(worker.execute(action).await);
