@@ -4,7 +4,8 @@
 //!
 //! A lease that ran out during a database outage says nothing about its worker, so the reaper
 //! takes claims only after this process reached the database without a failure for a whole
-//! lease (every live worker renews within a second of the database coming back), and the
+//! lease, counted from its first answer after the outage (every live worker renews within a
+//! second of the database coming back), and the
 //! store takes none while the database itself has been up for less than a lease (a restart
 //! this process did not notice).
 
@@ -27,6 +28,11 @@ pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
         }
         if ctx.reachability.reachable_for() < settings.lease {
             tracing::debug!("the database was unreachable within a lease; not reaping yet");
+            // Ask, so the count starts at the database's first answer after the outage.
+            match ctx.store.ping().await {
+                Ok(()) => ctx.reachability.reached(),
+                Err(_) => ctx.reachability.failed(),
+            }
             continue;
         }
         match ctx
@@ -46,7 +52,7 @@ pub async fn run(ctx: Arc<WorkerContext>, stop: CancellationToken) {
                     .increment(report.failed);
                 ctx.relay.wake();
             }
-            Ok(_) => {}
+            Ok(_) => ctx.reachability.reached(),
             Err(e) => {
                 ctx.reachability.failed();
                 tracing::warn!(error = %e, "reaper failed");

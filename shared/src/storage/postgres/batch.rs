@@ -9,9 +9,11 @@
 //! [`IN_FLIGHT`] batches of a kind run at a time; requests that arrive while they do queue up
 //! and make the next batch larger, so the commits per execution fall as the load rises.
 //!
-//! A batch the database refuses (one item's data it cannot store, a deadlock, an outage) is
-//! written again one item at a time, so each caller gets its own answer: the item whose data was
-//! refused fails alone, and the others land.
+//! A batch the database refuses (one item's data it cannot store, a deadlock) is written again
+//! one item at a time, so each caller gets its own answer: the item whose data was refused fails
+//! alone, and the others land. A batch that could not reach the database fails as a whole, at
+//! once: its callers retry (see the worker's `durable.rs`) rather than wait for each item to
+//! time out in turn.
 
 use crate::storage::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -137,9 +139,16 @@ async fn write_and_answer<W: BatchWrite>(pool: &PgPool, batch: Vec<Request<W>>) 
         }
         Err(e) => e,
     };
-    if items.len() == 1 {
-        if let Some(reply) = replies.into_iter().next() {
-            reply.send(Err(failed)).ok();
+    // The database is out of reach: every item would wait for its own failure in turn, so all
+    // are answered now, each with an error of the same class, and their callers retry.
+    if items.len() == 1 || failed.is_unavailable() {
+        let message = failed.to_string();
+        let mut failed = Some(failed);
+        for reply in replies {
+            let error = failed.take().unwrap_or_else(|| {
+                StoreError::Database(sqlx::Error::Io(std::io::Error::other(message.clone())))
+            });
+            reply.send(Err(error)).ok();
         }
         return;
     }
