@@ -2,10 +2,10 @@
 //! execution, releasing it, and reaping executions whose worker was lost. Every write after the
 //! claim is fenced: it matches only while the execution is Running under the same attempt.
 //!
-//! The hot path goes through the batchers of `batched.rs`: the claim (which also starts the
+//! The hot path goes through the batcher of `batched.rs`: the claim (which also starts the
 //! first step), each step's result (which also starts the next step), and the finish (which
-//! also records the last step's result) are written with whatever else of their kind is ready,
-//! in one commit. Statuses in the statements here are bound, not literal: the store's
+//! also records the last step's result) are written with whatever else of the worker's is
+//! ready, in one commit. Statuses in the statements here are bound, not literal: the store's
 //! connections use generic plans, in which a bound status cannot select a partial index such
 //! as "Queued executions". A literal could, and without statistics the planner was seen
 //! scanning that whole index on every claim instead of using the primary key.
