@@ -27,6 +27,20 @@ pub enum ExecuteOutcome {
     ActionDisabled,
 }
 
+impl ExecuteOutcome {
+    /// An execute that wrote nothing because the action was missing or disabled, told apart by
+    /// whether it exists. An action that exists was disabled, or (rarely) re-enabled between
+    /// the two reads: it is reported as disabled rather than retried; the caller may execute
+    /// again.
+    pub fn not_written(action_exists: bool) -> Self {
+        if action_exists {
+            ExecuteOutcome::ActionDisabled
+        } else {
+            ExecuteOutcome::ActionNotFound
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExecutionFilter {
     pub limit: i64,

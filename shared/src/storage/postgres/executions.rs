@@ -35,12 +35,6 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
-pub(super) enum Inserted {
-    Created(ExecutionRow),
-    ActionNotFound,
-    ActionDisabled,
-}
-
 /// A Queued execution to write, of an enabled action.
 pub(super) struct NewRow {
     pub(super) scope: Scope,
@@ -92,7 +86,7 @@ pub(super) async fn insert_execution(
     execution_id: ExecutionId,
     trigger: TriggerKind,
     input: Option<&Value>,
-) -> StoreResult<Inserted> {
+) -> StoreResult<ExecuteOutcome> {
     let item = NewRow {
         scope,
         action_id,
@@ -104,17 +98,17 @@ pub(super) async fn insert_execution(
         .await?
         .pop()
     {
-        Some(row) => Ok(Inserted::Created(row)),
-        None => not_inserted(conn, scope, action_id).await,
+        Some(row) => Ok(ExecuteOutcome::Created(row.into_execution()?)),
+        None => not_written(conn, scope, action_id).await,
     }
 }
 
 /// Why an execution of `action_id` was not written: the action is missing or disabled.
-async fn not_inserted(
+async fn not_written(
     conn: &mut PgConnection,
     scope: Scope,
     action_id: ActionId,
-) -> StoreResult<Inserted> {
+) -> StoreResult<ExecuteOutcome> {
     let exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM actions \
            WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3)",
@@ -124,13 +118,7 @@ async fn not_inserted(
     .bind(action_id)
     .fetch_one(&mut *conn)
     .await?;
-    // An action that exists was disabled, or (rarely) re-enabled between the two reads: it is
-    // reported as disabled rather than retried; the caller may execute again.
-    Ok(if exists {
-        Inserted::ActionDisabled
-    } else {
-        Inserted::ActionNotFound
-    })
+    Ok(ExecuteOutcome::not_written(exists))
 }
 
 /// Executes without an idempotency key, written together (see `batch.rs`).
@@ -156,14 +144,6 @@ impl BatchWrite for Executes {
     }
 }
 
-fn insert_outcome(inserted: Inserted) -> StoreResult<ExecuteOutcome> {
-    Ok(match inserted {
-        Inserted::Created(row) => ExecuteOutcome::Created(row.into_execution()?),
-        Inserted::ActionNotFound => ExecuteOutcome::ActionNotFound,
-        Inserted::ActionDisabled => ExecuteOutcome::ActionDisabled,
-    })
-}
-
 #[async_trait]
 impl ExecutionStore for PgStore {
     async fn create_execution(
@@ -181,11 +161,10 @@ impl ExecutionStore for PgStore {
                 trigger: request.trigger,
                 input: request.input,
             };
-            let inserted = match self.batchers.executes.submit(item).await? {
-                Some(row) => Inserted::Created(row),
-                None => not_inserted(&mut *self.pool.acquire().await?, scope, action_id).await?,
+            return match self.batchers.executes.submit(item).await? {
+                Some(row) => Ok(ExecuteOutcome::Created(row.into_execution()?)),
+                None => not_written(&mut *self.pool.acquire().await?, scope, action_id).await,
             };
-            return insert_outcome(inserted);
         };
         let mut tx = self.pool.begin().await?;
         // Inserting the key first serialises concurrent requests with the same key: the
@@ -236,7 +215,7 @@ impl ExecutionStore for PgStore {
             .await;
         }
 
-        let inserted = insert_execution(
+        let outcome = insert_execution(
             &mut tx,
             scope,
             action_id,
@@ -245,10 +224,10 @@ impl ExecutionStore for PgStore {
             request.input.as_ref(),
         )
         .await?;
-        if matches!(inserted, Inserted::Created(_)) {
+        if matches!(outcome, ExecuteOutcome::Created(_)) {
             tx.commit().await?;
         }
-        insert_outcome(inserted)
+        Ok(outcome)
     }
 
     async fn event_subscribers(

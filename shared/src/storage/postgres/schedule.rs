@@ -4,12 +4,12 @@
 //! double firing impossible even if two schedulers raced.
 
 use super::PgStore;
-use super::executions::{Inserted, insert_execution};
+use super::executions::insert_execution;
 use crate::domain::ids::{ExecutionId, Scope, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
 use crate::storage::rows::DueRow;
-use crate::storage::{FireReport, ScheduleStore, StoreResult};
+use crate::storage::{ExecuteOutcome, FireReport, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -64,7 +64,7 @@ impl ScheduleStore for PgStore {
             if let Some(slot) = plan.fire {
                 let execution_id = ExecutionId::new();
                 if record(&mut tx, scope, &row, slot, "fired", Some(execution_id)).await? {
-                    match insert_execution(
+                    let inserted = insert_execution(
                         &mut tx,
                         scope,
                         row.action_id,
@@ -72,10 +72,9 @@ impl ScheduleStore for PgStore {
                         TriggerKind::Schedule,
                         None,
                     )
-                    .await?
-                    {
-                        Inserted::Created(_) => report.fired += 1,
-                        Inserted::ActionNotFound | Inserted::ActionDisabled => {}
+                    .await?;
+                    if let ExecuteOutcome::Created(_) = inserted {
+                        report.fired += 1;
                     }
                 }
             }

@@ -33,12 +33,6 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
-pub(super) enum Inserted {
-    Created(Execution),
-    ActionNotFound,
-    ActionDisabled,
-}
-
 /// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
 /// outbox row (execute, a schedule or an event firing). Runs inside the caller's transaction
 /// on the writer, so the action read and the writes see one state.
@@ -49,7 +43,7 @@ pub(super) async fn insert_execution(
     execution_id: ExecutionId,
     trigger: TriggerKind,
     input: Option<&Value>,
-) -> StoreResult<Inserted> {
+) -> StoreResult<ExecuteOutcome> {
     let at = now();
     // The action is read by the insert itself: one statement on the hot path.
     let row: Option<ExecutionRow> = sqlx::query_as(
@@ -79,11 +73,7 @@ pub(super) async fn insert_execution(
         .bind(action_id)
         .fetch_one(&mut *conn)
         .await?;
-        return Ok(if exists {
-            Inserted::ActionDisabled
-        } else {
-            Inserted::ActionNotFound
-        });
+        return Ok(ExecuteOutcome::not_written(exists));
     };
     sqlx::query(
         "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
@@ -98,7 +88,7 @@ pub(super) async fn insert_execution(
     .execute(&mut *conn)
     .await?;
     super::outbox::enqueue(conn, scope, execution_id, at).await?;
-    Ok(Inserted::Created(row.into_execution()?))
+    Ok(ExecuteOutcome::Created(row.into_execution()?))
 }
 
 #[async_trait]
@@ -277,10 +267,9 @@ async fn create(
     )
     .await?;
     Ok(match inserted {
-        Inserted::Created(execution) => Write::Keep(ExecuteOutcome::Created(execution)),
+        ExecuteOutcome::Created(_) => Write::Keep(inserted),
         // Nothing to keep, the idempotency key included.
-        Inserted::ActionNotFound => Write::Discard(ExecuteOutcome::ActionNotFound),
-        Inserted::ActionDisabled => Write::Discard(ExecuteOutcome::ActionDisabled),
+        _ => Write::Discard(inserted),
     })
 }
 

@@ -3,14 +3,14 @@
 //! double firing impossible.
 
 use super::SqliteStore;
-use super::executions::{Inserted, insert_execution};
+use super::executions::insert_execution;
 use super::now;
 use super::writer::Write;
 use crate::domain::ids::{ExecutionId, Scope, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
 use crate::storage::rows::DueRow;
-use crate::storage::{FireReport, ScheduleStore, StoreResult};
+use crate::storage::{ExecuteOutcome, FireReport, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteConnection;
@@ -85,7 +85,7 @@ async fn fire_due(
                     None,
                 )
                 .await?;
-                if let Inserted::Created(_) = inserted {
+                if let ExecuteOutcome::Created(_) = inserted {
                     report.fired += 1;
                 }
             }
