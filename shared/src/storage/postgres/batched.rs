@@ -217,9 +217,9 @@ impl BatchWrite for Work {
                 WorkItem::Finish(f) => finishes.push(f),
             }
         }
-        let step_fences: Vec<Fence> = steps.iter().map(|i| i.fence).collect();
-        let step_results: Vec<&StepResult> = steps.iter().map(|i| &i.result).collect();
-        let finish_fences: Vec<Fence> = finishes.iter().map(|i| i.fence).collect();
+        let step_fences = FenceColumns::of(steps.iter().map(|i| i.fence));
+        let step_results = ResultColumns::of(steps.iter().map(|i| Some(&i.result)));
+        let finish_fences = FenceColumns::of(finishes.iter().map(|i| i.fence));
         let (statuses, notes): (Vec<&str>, Vec<Option<&str>>) = finishes
             .iter()
             .map(|i| match &i.outcome {
@@ -230,8 +230,7 @@ impl BatchWrite for Work {
             })
             .unzip();
         let last: Vec<Option<&FinalStep>> = finishes.iter().map(|i| i.last_step.as_ref()).collect();
-        let last_results: Vec<Option<&StepResult>> =
-            last.iter().map(|s| s.map(|s| &s.result)).collect();
+        let last_results = ResultColumns::of(last.iter().map(|s| s.map(|s| &s.result)));
         let rows: Vec<WorkRow> = sqlx::query_as(WORK)
             // Claims.
             .bind(
@@ -255,41 +254,21 @@ impl BatchWrite for Work {
                     .collect::<Vec<_>>(),
             )
             // Step results.
-            .bind(tenants(&step_fences))
-            .bind(projects(&step_fences))
-            .bind(executions(&step_fences))
-            .bind(attempts(&step_fences))
+            .bind(step_fences.tenants)
+            .bind(step_fences.projects)
+            .bind(step_fences.executions)
+            .bind(step_fences.attempts)
             .bind(steps.iter().map(|i| i.step_number).collect::<Vec<_>>())
-            .bind(
-                step_results
-                    .iter()
-                    .map(|r| r.status().as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                step_results
-                    .iter()
-                    .map(|r| r.output.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                step_results
-                    .iter()
-                    .map(|r| r.log.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                step_results
-                    .iter()
-                    .map(|r| r.error.as_deref())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(step_results.statuses)
+            .bind(step_results.outputs)
+            .bind(step_results.logs)
+            .bind(step_results.errors)
             .bind(steps.iter().map(|i| i.next_step).collect::<Vec<_>>())
             // Finishes.
-            .bind(tenants(&finish_fences))
-            .bind(projects(&finish_fences))
-            .bind(executions(&finish_fences))
-            .bind(attempts(&finish_fences))
+            .bind(finish_fences.tenants)
+            .bind(finish_fences.projects)
+            .bind(finish_fences.executions)
+            .bind(finish_fences.attempts)
             .bind(&statuses)
             .bind(&notes)
             .bind(
@@ -297,30 +276,10 @@ impl BatchWrite for Work {
                     .map(|s| s.map(|s| s.step_number))
                     .collect::<Vec<_>>(),
             )
-            .bind(
-                last_results
-                    .iter()
-                    .map(|r| r.map(|r| r.status().as_str()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                last_results
-                    .iter()
-                    .map(|r| r.and_then(|r| r.output.clone()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                last_results
-                    .iter()
-                    .map(|r| r.and_then(|r| r.log.as_deref()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                last_results
-                    .iter()
-                    .map(|r| r.and_then(|r| r.error.as_deref()))
-                    .collect::<Vec<_>>(),
-            )
+            .bind(last_results.statuses)
+            .bind(last_results.outputs)
+            .bind(last_results.logs)
+            .bind(last_results.errors)
             .bind(
                 notes
                     .iter()
@@ -370,18 +329,55 @@ impl BatchWrite for Work {
     }
 }
 
-fn tenants(fences: &[Fence]) -> Vec<uuid::Uuid> {
-    fences.iter().map(|f| f.scope.tenant_id.0).collect()
+/// The fences of a batch's items of one kind, one array per column.
+struct FenceColumns {
+    tenants: Vec<uuid::Uuid>,
+    projects: Vec<uuid::Uuid>,
+    executions: Vec<uuid::Uuid>,
+    attempts: Vec<i32>,
 }
 
-fn projects(fences: &[Fence]) -> Vec<uuid::Uuid> {
-    fences.iter().map(|f| f.scope.project_id.0).collect()
+impl FenceColumns {
+    fn of(fences: impl Iterator<Item = Fence>) -> Self {
+        let mut columns = Self {
+            tenants: Vec::new(),
+            projects: Vec::new(),
+            executions: Vec::new(),
+            attempts: Vec::new(),
+        };
+        for fence in fences {
+            columns.tenants.push(fence.scope.tenant_id.0);
+            columns.projects.push(fence.scope.project_id.0);
+            columns.executions.push(fence.execution_id.0);
+            columns.attempts.push(fence.attempt);
+        }
+        columns
+    }
 }
 
-fn executions(fences: &[Fence]) -> Vec<uuid::Uuid> {
-    fences.iter().map(|f| f.execution_id.0).collect()
+/// Step results, one array per column; NULL in every column for an item without one (a
+/// finish with no step to record).
+struct ResultColumns<'a> {
+    statuses: Vec<Option<&'static str>>,
+    outputs: Vec<Option<Value>>,
+    logs: Vec<Option<&'a str>>,
+    errors: Vec<Option<&'a str>>,
 }
 
-fn attempts(fences: &[Fence]) -> Vec<i32> {
-    fences.iter().map(|f| f.attempt).collect()
+impl<'a> ResultColumns<'a> {
+    fn of(results: impl Iterator<Item = Option<&'a StepResult>>) -> Self {
+        let mut columns = Self {
+            statuses: Vec::new(),
+            outputs: Vec::new(),
+            logs: Vec::new(),
+            errors: Vec::new(),
+        };
+        for result in results {
+            columns.statuses.push(result.map(|r| r.status().as_str()));
+            columns.outputs.push(result.and_then(|r| r.output.clone()));
+            columns.logs.push(result.and_then(|r| r.log.as_deref()));
+            columns.errors.push(result.and_then(|r| r.error.as_deref()));
+        }
+        columns
+    }
 }
