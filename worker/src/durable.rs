@@ -54,7 +54,6 @@ where
     loop {
         let error = match write().await {
             Ok(value) => {
-                ctx.reachability.reached();
                 if let Some(since) = failing_since {
                     tracing::info!(%execution_id, what, after = ?since.elapsed(), "write landed after the database came back");
                 }

@@ -294,11 +294,7 @@ async fn heartbeat(ctx: &WorkerContext, fence: Fence, stopped: CancellationToken
     let mut wait = lease / 3;
     loop {
         tokio::time::sleep(wait).await;
-        let renewed = ctx.store.heartbeat(fence, lease).await;
-        if renewed.is_ok() {
-            ctx.reachability.reached();
-        }
-        match renewed {
+        match ctx.store.heartbeat(fence, lease).await {
             Ok(true) => {
                 if failing_since.take().is_some() {
                     tracing::info!(execution_id = %fence.execution_id, "lease renewed after the database came back");

@@ -5,10 +5,10 @@
 //! process has reached the database without a failure for a whole lease, time in which every
 //! live worker has renewed (they retry within a second of the database coming back). Every
 //! task of a process that talks to the database records its failures here (heartbeats every
-//! few seconds per running execution, claims, the reaper itself) and their answers. The count
-//! starts at the first answer after the last failure, not at the failure: a process that made
-//! no call between its last failure and the database's return has not seen the database back
-//! for that time. A process counts its start as a failure, so a reaper that starts during or
+//! few seconds per running execution, claims, the reaper itself); the reaper records the
+//! answers it gets, asking while it waits. The count starts at the first answer after the last
+//! failure, not at the failure: a process that made no call between its last failure and the
+//! database's return has not seen the database back for that time. A process counts its start as a failure, so a reaper that starts during or
 //! right after an outage waits as well.
 
 use std::sync::Mutex;
