@@ -5,6 +5,7 @@
 //! running and queued → completed at 100 executions/s, distributed and standalone. A chart
 //! whose figures the run did not measure is not drawn.
 
+use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -58,6 +59,22 @@ fn by_workers(section: &Value) -> Vec<(f64, f64)> {
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     points
+}
+
+/// Draws the legend in the lower right corner and writes the file.
+fn legend_and_present<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(true)
 }
 
 fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
@@ -139,15 +156,7 @@ fn throughput(r: &Value, path: &Path) -> Drawn {
             .label(format!("Actuate standalone, one process: {rate:.0}/s"))
             .legend(legend_line(STANDALONE));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(true)
+    legend_and_present(&mut chart, &root)
 }
 
 /// (ms, fraction) points of a `[[q, ms], ...]` quantile list, for a CDF on a log axis.
@@ -255,13 +264,5 @@ fn latency(r: &Value, path: &Path) -> Drawn {
         };
         drawn.label(label).legend(legend_line(color));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(true)
+    legend_and_present(&mut chart, &root)
 }
