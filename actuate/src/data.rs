@@ -83,12 +83,16 @@ mod tests {
             ("DATABASE_URL", "postgres://elsewhere/db"),
             ("AMQP_URL", "not a url"),
             ("ACTUATE_BIND", "127.0.0.1:9999"),
+            ("ACTUATE_EXECUTE_RATE_LIMIT", "7"),
         ]))
         .unwrap();
         assert_eq!(source.database_url(), "sqlite:./actuate.db");
         let settings = ApiSettings::from_source(&source).unwrap();
         assert_eq!(settings.database.url, "sqlite:./actuate.db");
         assert_eq!(settings.bind.port(), 9999);
+        // The API's own settings pass through, the execute rate limit among them.
+        let limit = settings.execute_rate_limit.expect("the limit is on");
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (7, 7));
 
         let dir = std::env::temp_dir();
         let file = dir.join("x.db");

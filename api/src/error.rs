@@ -10,6 +10,8 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -48,6 +50,21 @@ pub enum ApiError {
     /// (`storage_gate.rs`) answers the next requests at once until it is back.
     #[error("storage unavailable")]
     StorageUnavailable(#[source] anyhow::Error),
+    /// The tenant is over `ACTUATE_EXECUTE_RATE_LIMIT` (`rate_limit.rs`): 429 with
+    /// `Retry-After`; nothing was written.
+    #[error("execute rate limit exceeded: at most {per_second} execute requests per second per tenant")]
+    RateLimited {
+        per_second: NonZeroU32,
+        /// Until the tenant's next execute request would be let through.
+        retry_after: Duration,
+    },
+}
+
+/// `Retry-After` of a rate-limited request: whole seconds (the header takes no fractions),
+/// rounded up so that a client waiting that long is let through, and never 0, which clients
+/// read as "at once" and would answer with an immediate retry.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// What `Retry-After` says while storage is unavailable: the gate probes four times as often.
@@ -119,6 +136,10 @@ impl ApiError {
             ApiError::StorageUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }))
             }
+            ApiError::RateLimited { retry_after, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": message, "retryAfter": retry_after_seconds(*retry_after) }),
+            ),
         }
     }
 }
@@ -142,8 +163,28 @@ impl IntoResponse for ApiError {
                 response.extensions_mut().insert(StorageDown);
                 return response;
             }
+            ApiError::RateLimited { retry_after, .. } => {
+                let seconds = retry_after_seconds(*retry_after).to_string();
+                return (status, [(header::RETRY_AFTER, seconds)], Json(body)).into_response();
+            }
             _ => {}
         }
         (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_seconds;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
+        let seconds = |ms| retry_after_seconds(Duration::from_millis(ms));
+        assert_eq!(seconds(0), 1);
+        assert_eq!(seconds(1), 1);
+        assert_eq!(seconds(1000), 1);
+        assert_eq!(seconds(1001), 2);
+        assert_eq!(seconds(2500), 3);
     }
 }

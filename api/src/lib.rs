@@ -8,6 +8,7 @@
 //! - [`requests`] turns request bodies into validated drafts for storage.
 //! - [`error`] maps every failure to its status and JSON body; [`storage_gate`] answers 503
 //!   at once while the database is unreachable.
+//! - [`rate_limit`] holds the per-tenant limit on execute requests (off by default).
 //! - [`scheduler`] fires schedule triggers (in `serve`, or alone as `actuate-api scheduler`).
 //! - Executions are recorded with an outbox row in one transaction; the relay
 //!   (`actuate_shared::relay`) running in this process publishes them to RabbitMQ.
@@ -20,6 +21,7 @@ pub mod extract;
 pub mod openapi;
 pub mod package;
 pub mod python_syntax;
+pub mod rate_limit;
 pub mod requests;
 pub mod routes;
 pub mod scheduler;

@@ -5,6 +5,7 @@
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
+use crate::rate_limit::ExecuteLimiter;
 use crate::settings::ApiSettings;
 use crate::storage_gate::{self, StorageGate};
 use crate::{routes, scheduler};
@@ -29,6 +30,9 @@ use tracing::Level;
 pub struct AppState {
     pub store: DynStore,
     pub relay: RelayHandle,
+    /// The per-tenant execute limit of this process; every route that creates executions on
+    /// request checks it after authentication, before writing.
+    pub execute_limiter: Arc<ExecuteLimiter>,
 }
 
 pub struct Application {
@@ -93,6 +97,7 @@ impl Application {
             AppState {
                 store,
                 relay: relay.clone(),
+                execute_limiter: Arc::new(ExecuteLimiter::new(settings.execute_rate_limit)),
             },
             gate,
         );

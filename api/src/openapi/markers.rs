@@ -35,6 +35,7 @@ markers!(
     ActionNotFoundOrNoExecutions,
     ExecutionNotFound,
     ExecutionAlreadyFinished,
+    RateLimited,
 );
 
 macro_rules! bodies {

@@ -7,6 +7,8 @@ use crate::extract::BODY_LIMIT;
 use actuate_shared::domain::ids::{ActionId, ExecutionId};
 use actuate_shared::domain::model::ExecutionStatus;
 use serde_json::{Map, Value, json};
+use std::num::NonZeroU32;
+use std::time::Duration;
 use uuid::Uuid;
 
 fn example_action() -> ActionId {
@@ -15,6 +17,13 @@ fn example_action() -> ActionId {
 
 fn example_execution() -> ExecutionId {
     ExecutionId(Uuid::from_u128(0xbbbbbbbb_cccc_dddd_eeee_ffffffffffff))
+}
+
+fn rate_limited() -> ApiError {
+    ApiError::RateLimited {
+        per_second: NonZeroU32::new(10).expect("not zero"),
+        retry_after: Duration::from_millis(100),
+    }
 }
 
 pub fn schemas() -> Schemas {
@@ -109,6 +118,24 @@ pub fn schemas() -> Schemas {
                 }
             }),
         ),
+        (
+            "RateLimitedError".into(),
+            json!({
+                "type": "object",
+                "required": ["error", "retryAfter"],
+                "properties": {
+                    "error": {
+                        "type": "string",
+                        "description": format!("Names the limit, e.g. `{}`.", rate_limited()),
+                    },
+                    "retryAfter": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Seconds to wait before retrying, as in `Retry-After`."
+                    }
+                }
+            }),
+        ),
     ]
 }
 
@@ -144,6 +171,17 @@ pub fn responses() -> Vec<(&'static str, u16, Value)> {
         "Retry-After": {
             "description": format!("Seconds to wait before retrying (`{STORAGE_RETRY_AFTER_SECONDS}`)."),
             "schema": {"type": "integer"}
+        }
+    });
+    let mut limited = error(
+        "The tenant made more execute requests than `ACTUATE_EXECUTE_RATE_LIMIT` allows (when the server sets one): nothing was created. Retry after the time given.",
+        "RateLimitedError",
+        &[("", rate_limited())],
+    );
+    limited["headers"] = json!({
+        "Retry-After": {
+            "description": "Whole seconds (at least 1) until this tenant's next execute request is let through.",
+            "schema": {"type": "integer", "minimum": 1}
         }
     });
     vec![
@@ -273,5 +311,6 @@ pub fn responses() -> Vec<(&'static str, u16, Value)> {
                 &[("", finished())],
             ),
         ),
+        ("RateLimited", 429, limited),
     ]
 }

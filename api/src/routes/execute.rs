@@ -1,10 +1,12 @@
 //! Creating executions: `/action/execute/{actionId}` (GET documented, POST extension) and
-//! `/action/event/{eventName}`.
+//! `/action/event/{eventName}`. Each request counts once against the tenant's execute rate
+//! limit (`crate::rate_limit`), checked after authentication and validation and before the
+//! store is written: a refused request leaves nothing behind.
 
 use crate::error::ApiError;
 use crate::extract::{ActionIdPath, Caller, EventNamePath, ObjectShape, OptionalJsonBody};
 use crate::openapi::markers::{
-    ActionNotFoundOrCannotExecute, ExecuteRequest as ExecuteBody, StorableJson,
+    ActionNotFoundOrCannotExecute, ExecuteRequest as ExecuteBody, RateLimited, StorableJson,
 };
 use crate::startup::AppState;
 use actuate_shared::domain::ids::ActionId;
@@ -77,6 +79,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     responses(
         (status = 200, description = "The queued execution (or the first one for a repeated Idempotency-Key).", body = Execution),
         (status = 404, response = ActionNotFoundOrCannotExecute),
+        (status = 429, response = RateLimited),
     )
 )]
 async fn execute_get(
@@ -103,6 +106,7 @@ async fn execute_get(
     responses(
         (status = 200, description = "The queued execution (or the first one for a repeated Idempotency-Key).", body = Execution),
         (status = 404, response = ActionNotFoundOrCannotExecute),
+        (status = 429, response = RateLimited),
     )
 )]
 async fn execute_post(
@@ -130,6 +134,7 @@ async fn execute(
         input,
         idempotency_key: idempotency_key(headers)?,
     };
+    state.execute_limiter.check(caller.scope.tenant_id)?;
     match state
         .store
         .create_execution(caller.scope, action_id, request)
@@ -172,7 +177,10 @@ struct EventExecutions {
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<StorableJson>, content_type = "application/json",
         description = "Any JSON value: the executions' input; no NUL in any string or key."),
-    responses((status = 200, description = "The executions created, one per enabled action with a matching EventTrigger (possibly none).", body = EventExecutions))
+    responses(
+        (status = 200, description = "The executions created, one per enabled action with a matching EventTrigger (possibly none).", body = EventExecutions),
+        (status = 429, response = RateLimited),
+    )
 )]
 async fn raise_event(
     caller: Caller,
@@ -183,6 +191,9 @@ async fn raise_event(
 ) -> Result<Json<EventExecutions>, ApiError> {
     let key = idempotency_key(&headers)?;
     let input = storable_input(input, "body")?;
+    // One request, however many executions it creates: the limit bounds the calls a tenant
+    // makes, while how many actions an event reaches is the tenant's own configuration.
+    state.execute_limiter.check(caller.scope.tenant_id)?;
     let items = state
         .store
         .raise_event(caller.scope, &event_name, input, key)

@@ -3,6 +3,7 @@
 //! every test runs against both (`scripts/test.sh`). PostgreSQL must be running for the
 //! former (see `scripts/setup.sh`); a test fails loudly when it is not.
 
+use actuate_api::rate_limit::ExecuteRateLimit;
 use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
 use actuate_shared::domain::auth::Token;
@@ -36,20 +37,29 @@ impl TestApp {
     /// The API without its scheduler (tests that fire schedules call the store themselves,
     /// or use [`TestApp::spawn_with_scheduler`]).
     pub async fn spawn() -> Self {
-        Self::start(broker::test_queue_settings(), false).await
+        Self::start(broker::test_queue_settings(), false, None).await
     }
 
     pub async fn spawn_with_scheduler() -> Self {
-        Self::start(broker::test_queue_settings(), true).await
+        Self::start(broker::test_queue_settings(), true, None).await
+    }
+
+    /// With the per-tenant execute rate limit on.
+    pub async fn spawn_with_execute_rate_limit(limit: ExecuteRateLimit) -> Self {
+        Self::start(broker::test_queue_settings(), false, Some(limit)).await
     }
 
     /// With given queue settings: another broker URL (a proxy), or a prefix shared with a
     /// worker.
     pub async fn spawn_with_queue(queue: QueueSettings) -> Self {
-        Self::start(queue, false).await
+        Self::start(queue, false, None).await
     }
 
-    async fn start(queue: QueueSettings, scheduler: bool) -> Self {
+    async fn start(
+        queue: QueueSettings,
+        scheduler: bool,
+        execute_rate_limit: Option<ExecuteRateLimit>,
+    ) -> Self {
         let database_url = db::fresh_store_url().await;
         let settings = ApiSettings {
             queue: queue.clone(),
@@ -66,6 +76,7 @@ impl TestApp {
                 tick: std::time::Duration::from_millis(200),
                 grace: std::time::Duration::from_secs(60),
             },
+            execute_rate_limit,
         };
         // The test and the API share one store: on SQLite, one writer for the file.
         let store = open_test_store(&database_url).unwrap();
