@@ -4,8 +4,9 @@
 
 use super::reference;
 use super::values::{NAME_PATTERN, end};
-use crate::routes::{IDEMPOTENCY_KEY_MAX, LIST_LIMIT_MAX};
+use crate::routes::IDEMPOTENCY_KEY_MAX;
 use actuate_shared::domain::draft::limits;
+use actuate_shared::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use actuate_shared::storage::IDEMPOTENCY_WINDOW_HOURS;
 use serde_json::{Value, json};
 
@@ -93,8 +94,10 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "limit",
             query(
                 "limit",
-                "Most executions to answer.",
-                json!({"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX, "default": LIST_LIMIT_MAX}),
+                &format!(
+                    "Most items to answer in this page: by default {DEFAULT_PAGE_SIZE} executions, or {MAX_PAGE_SIZE} actions."
+                ),
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
             ),
         ),
         (
@@ -103,8 +106,58 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "offset",
             query(
                 "offset",
-                "Executions to skip.",
+                "Items to skip (kept for older callers; `cursor` pages without skipping or repeating items as new ones arrive). Not with `cursor`.",
                 json!({"type": "integer", "minimum": 0, "default": 0, "maximum": i64::MAX}),
+            ),
+        ),
+        (
+            "Cursor",
+            "query",
+            "cursor",
+            query(
+                "cursor",
+                "Where the page starts: `nextCursor` of the previous page, as given.",
+                json!({"type": "string", "minLength": 1}),
+            ),
+        ),
+        (
+            "TriggerFilter",
+            "query",
+            "trigger",
+            query(
+                "trigger",
+                "Only executions created this way.",
+                reference("TriggerKind"),
+            ),
+        ),
+        (
+            "Since",
+            "query",
+            "since",
+            query(
+                "since",
+                "Only executions queued at or after this time (RFC 3339).",
+                json!({"type": "string", "format": "date-time"}),
+            ),
+        ),
+        (
+            "Until",
+            "query",
+            "until",
+            query(
+                "until",
+                "Only executions queued before this time (RFC 3339); after `since`.",
+                json!({"type": "string", "format": "date-time"}),
+            ),
+        ),
+        (
+            "ActionIdFilter",
+            "query",
+            "actionId",
+            query(
+                "actionId",
+                "Only executions of this action (GUID).",
+                reference("Guid"),
             ),
         ),
         (

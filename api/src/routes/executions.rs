@@ -1,19 +1,17 @@
-//! Reading and cancelling executions: the `/actionexecution...` endpoints.
+//! Reading one execution, cancelling it, downloading its package: `/actionexecution/{id}...`
+//! (the lists are in `history.rs`).
 
 use crate::error::ApiError;
-use crate::extract::{ActionIdPath, Caller, ExecutionIdPath, QueryParams};
-use crate::openapi::markers::{
-    ActionNotFound, ActionNotFoundOrNoExecutions, ExecutionAlreadyFinished, ExecutionNotFound,
-};
+use crate::extract::{Caller, ExecutionIdPath};
+use crate::openapi::markers::{ExecutionAlreadyFinished, ExecutionNotFound};
 use crate::package;
 use crate::startup::AppState;
-use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus};
-use actuate_shared::storage::{CancelOutcome, ExecutionFilter};
+use actuate_shared::domain::model::{Execution, ExecutionDetail};
+use actuate_shared::storage::CancelOutcome;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,8 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unauthorized_ping))
         .routes(routes!(fetch))
         .routes(routes!(cancel))
-        .routes(routes!(list))
-        .routes(routes!(last))
         .routes(routes!(download))
 }
 
@@ -72,121 +68,6 @@ async fn fetch(
         .await?
         .map(Json)
         .ok_or(ApiError::ExecutionNotFound(execution_id))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    limit: Option<i64>,
-    offset: Option<i64>,
-    status: Option<String>,
-}
-
-pub const LIST_LIMIT_MAX: i64 = 1000;
-
-impl ListQuery {
-    fn filter(self) -> Result<ExecutionFilter, ApiError> {
-        let limit = self.limit.unwrap_or(LIST_LIMIT_MAX);
-        if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-            return Err(ApiError::BadRequest(format!(
-                "limit: must be between 1 and {LIST_LIMIT_MAX}"
-            )));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(ApiError::BadRequest("offset: must not be negative".into()));
-        }
-        let status = self
-            .status
-            .map(|s| s.parse::<ExecutionStatus>())
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(format!("status: {e}")))?;
-        Ok(ExecutionFilter {
-            limit,
-            offset,
-            status,
-        })
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ExecutionList {
-    items: Vec<Execution>,
-}
-
-/// List the executions of an action, newest first
-///
-/// Executions of a deleted action stay listed; an action id that never had any execution and
-/// does not exist is a 404. Unknown query parameters are a 400.
-#[utoipa::path(
-    get, path = "/api/{tenantId}/{projectId}/actionexecution/action/{actionId}",
-    operation_id = "listExecutions", tag = "Executions", security(("bearerAuth" = [])),
-    params(ListQuery),
-    responses(
-        (status = 200, description = "The executions, newest first.", body = ExecutionList),
-        (status = 404, response = ActionNotFound),
-    )
-)]
-async fn list(
-    caller: Caller,
-    ActionIdPath(action_id): ActionIdPath,
-    State(state): State<AppState>,
-    QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<ExecutionList>, ApiError> {
-    let filter = query.filter()?;
-    let items = state
-        .store
-        .list_executions(caller.scope, action_id, filter)
-        .await?;
-    // Executions of a deleted action stay listed; only an id that never had any is a 404.
-    if items.is_empty()
-        && state
-            .store
-            .get_action(caller.scope, action_id)
-            .await?
-            .is_none()
-    {
-        return Err(ApiError::ActionNotFound(action_id));
-    }
-    Ok(Json(ExecutionList { items }))
-}
-
-/// Get the newest execution of an action
-#[utoipa::path(
-    get, path = "/api/{tenantId}/{projectId}/actionexecution/lastaction/{actionId}",
-    operation_id = "getLastExecution", tag = "Executions", security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The newest execution.", body = Execution),
-        (status = 404, response = ActionNotFoundOrNoExecutions),
-    )
-)]
-async fn last(
-    caller: Caller,
-    ActionIdPath(action_id): ActionIdPath,
-    State(state): State<AppState>,
-) -> Result<Json<Execution>, ApiError> {
-    let filter = ExecutionFilter {
-        limit: 1,
-        ..ExecutionFilter::default()
-    };
-    let newest = state
-        .store
-        .list_executions(caller.scope, action_id, filter)
-        .await?
-        .pop();
-    match newest {
-        Some(execution) => Ok(Json(execution)),
-        None if state
-            .store
-            .get_action(caller.scope, action_id)
-            .await?
-            .is_none() =>
-        {
-            Err(ApiError::ActionNotFound(action_id))
-        }
-        None => Err(ApiError::NoExecutions(action_id)),
-    }
 }
 
 /// Cancel a queued or running execution (extension)

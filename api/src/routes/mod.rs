@@ -6,10 +6,10 @@ mod actions;
 mod execute;
 mod executions;
 mod health;
+mod history;
 mod paths;
 
 pub use execute::IDEMPOTENCY_KEY_MAX;
-pub use executions::LIST_LIMIT_MAX;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -24,6 +24,7 @@ fn documented() -> (Router<AppState>, Value) {
         .merge(actions::router())
         .merge(execute::router())
         .merge(executions::router())
+        .merge(history::router())
         .merge(health::router())
         .split_for_parts();
     (routes, crate::openapi::document(generated))

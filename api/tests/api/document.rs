@@ -518,6 +518,36 @@ fn fields() -> Vec<Field> {
                 json!("Cancelled"),
             ],
         },
+        Field {
+            schema: "#/components/parameters/TriggerFilter/schema",
+            via: Via::Query("trigger"),
+            values: vec![
+                json!("manual"),
+                json!("schedule"),
+                json!("event"),
+                json!("Manual"),
+                json!("cron"),
+            ],
+        },
+        Field {
+            schema: "#/components/parameters/Since/schema",
+            via: Via::Query("since"),
+            values: vec![
+                json!("2026-12-04T10:00:00Z"),
+                json!("2026-12-04T10:00:00.123456+01:00"),
+                json!("2026-12-04"),
+                json!("yesterday"),
+                json!("2026-12-04T25:00:00Z"),
+            ],
+        },
+        Field {
+            schema: "#/components/parameters/Until/schema",
+            via: Via::Query("until"),
+            values: vec![
+                json!("2030-01-01T00:00:00-05:00"),
+                json!("2030-01-01 00:00"),
+            ],
+        },
         // Last: these change the action the other requests use.
         Field {
             schema: "#/components/schemas/ActionUpdate",

@@ -274,7 +274,11 @@ async fn history_lists_newest_first_and_filters() {
         .map(|e| id(e, "actionExecutionId"))
         .collect();
     assert_eq!(listed, vec![ids[2].clone(), ids[1].clone(), ids[0].clone()]);
-    assert_eq!(list.as_object().unwrap().len(), 1, "only items: {list}");
+    assert_eq!(
+        list.as_object().unwrap().len(),
+        1,
+        "only items on a last page: {list}"
+    );
 
     let page = expect_json(
         app.list_executions(&action_id, "?limit=1&offset=1").await,

@@ -9,6 +9,7 @@
 //! - [`step_settings`]: what each step type needs in its `settings`; [`templates`]: the
 //!   minijinja templates their string values may hold; [`nesting`]: the depth bound on code
 //!   and templates.
+//! - [`paging`]: keyset cursors and page sizes of every paged list.
 //! - [`schedule`]: when schedule triggers fire (time zones, DST policy).
 //! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
 //!   their notes say.
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod model;
 pub mod names;
 pub mod nesting;
+pub mod paging;
 pub mod policy;
 pub mod schedule;
 pub mod step_settings;

@@ -187,7 +187,10 @@ pub trait KeyStore: Send + Sync + 'static {
 
 #[async_trait]
 pub trait ActionStore: Send + Sync + 'static {
-    async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>>;
+    /// A page of the project's actions, oldest first.
+    async fn list_actions(&self, scope: Scope, page: ActionPage) -> StoreResult<Vec<Action>>;
+    /// How many actions the project has.
+    async fn count_actions(&self, scope: Scope) -> StoreResult<i64>;
     async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>>;
     async fn create_action(
         &self,
@@ -222,11 +225,10 @@ pub trait ExecutionStore: Send + Sync + 'static {
         scope: Scope,
         execution_id: ExecutionId,
     ) -> StoreResult<Option<ExecutionDetail>>;
-    /// Newest first.
+    /// The executions `filter` selects, newest first.
     async fn list_executions(
         &self,
         scope: Scope,
-        action_id: ActionId,
         filter: ExecutionFilter,
     ) -> StoreResult<Vec<Execution>>;
     /// Ends a Queued or Running execution as Failed with notes "cancelled", at once, and tells

@@ -1,8 +1,12 @@
 //! Values passed to and returned by the storage interface.
 
 use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
-use crate::domain::model::{Execution, ExecutionStatus, StepRunStatus, StepType, TriggerKind};
+use crate::domain::model::{
+    Action, Execution, ExecutionStatus, StepRunStatus, StepType, TriggerKind,
+};
+use crate::domain::paging::{Cursor, DEFAULT_PAGE_SIZE};
 use crate::message::ExecuteMessage;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -41,19 +45,69 @@ impl ExecuteOutcome {
     }
 }
 
+/// Which executions a list reads, newest first (by `dateStarted`, then id). Every condition
+/// left `None` matches all.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExecutionFilter {
-    pub limit: i64,
-    pub offset: i64,
+    /// One action's executions, or the whole project's.
+    pub action_id: Option<ActionId>,
     pub status: Option<ExecutionStatus>,
+    pub trigger: Option<TriggerKind>,
+    /// Queued at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Queued before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Strictly older than this position (the previous page's last item).
+    pub after: Option<Cursor<ExecutionId>>,
+    pub offset: i64,
+    pub limit: i64,
 }
 
 impl Default for ExecutionFilter {
     fn default() -> Self {
         Self {
-            limit: 1000,
-            offset: 0,
+            action_id: None,
             status: None,
+            trigger: None,
+            since: None,
+            until: None,
+            after: None,
+            offset: 0,
+            limit: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl ExecutionFilter {
+    /// The cursor that continues a list after `execution`.
+    pub fn cursor_of(execution: &Execution) -> Cursor<ExecutionId> {
+        Cursor {
+            at: execution.date_started,
+            id: execution.action_execution_id,
+        }
+    }
+}
+
+/// A page of actions, oldest first (by `dateCreated`, then id).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActionPage {
+    /// Strictly after this position (the previous page's last item).
+    pub after: Option<Cursor<ActionId>>,
+    pub limit: i64,
+}
+
+impl ActionPage {
+    /// Every action, in one page.
+    pub const ALL: ActionPage = ActionPage {
+        after: None,
+        limit: i64::MAX,
+    };
+
+    /// The cursor that continues a list after `action`.
+    pub fn cursor_of(action: &Action) -> Cursor<ActionId> {
+        Cursor {
+            at: action.date_created,
+            id: action.action_id,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::ids::{ActionId, KeyId, Scope, StepId, TriggerId};
 use crate::domain::model::Action;
 use crate::domain::names::EventName;
 use crate::storage::rows::{self, ActionRow, StepRow, TriggerRow};
-use crate::storage::{ActionStore, StoreError, StoreResult};
+use crate::storage::{ActionPage, ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgConnection;
@@ -15,9 +15,14 @@ use sqlx::{Postgres, Transaction};
 use std::collections::HashMap;
 
 // sqlx 0.9 accepts only static SQL, so the shared pieces are spliced in with `concat!`.
-macro_rules! scoped {
+/// The page of actions the action query reads (`$3`: one action or all, `$4`, `$5`: after
+/// this creation time and id, `$6`: at most so many), for the steps and triggers queries.
+macro_rules! in_page {
     () => {
-        " WHERE tenant_id = $1 AND project_id = $2 AND ($3::uuid IS NULL OR action_id = $3)"
+        " WHERE tenant_id = $1 AND project_id = $2 AND action_id IN (SELECT a.action_id \
+           FROM actions a WHERE a.tenant_id = $1 AND a.project_id = $2 \
+             AND ($3::uuid IS NULL OR a.action_id = $3) AND ($4::timestamptz IS NULL OR (a.date_created, a.action_id) > ($4, $5::uuid)) \
+           ORDER BY a.date_created, a.action_id LIMIT $6)"
     };
 }
 const SELECT_ACTIONS: &str = "\
@@ -38,17 +43,18 @@ const SELECT_ACTIONS: &str = "\
         AND f.action_id = a.action_id AND f.date_ended IS NOT NULL \
       ORDER BY f.date_ended DESC LIMIT 1) last ON true \
     WHERE a.tenant_id = $1 AND a.project_id = $2 AND ($3::uuid IS NULL OR a.action_id = $3) \
-    ORDER BY a.date_created, a.action_id";
+      AND ($4::timestamptz IS NULL OR (a.date_created, a.action_id) > ($4, $5::uuid)) \
+    ORDER BY a.date_created, a.action_id LIMIT $6";
 const SELECT_STEPS: &str = concat!(
     "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
      FROM action_steps",
-    scoped!(),
+    in_page!(),
     " ORDER BY action_id, step_number"
 );
 const SELECT_TRIGGERS: &str = concat!(
     "SELECT trigger_id, action_id, trigger_type, settings, frequency, event_name, start_date, \
      date_created FROM action_triggers",
-    scoped!(),
+    in_page!(),
     " ORDER BY action_id, date_created, trigger_id"
 );
 
@@ -57,11 +63,15 @@ async fn load_actions(
     conn: &mut PgConnection,
     scope: Scope,
     only: Option<ActionId>,
+    page: ActionPage,
 ) -> StoreResult<Vec<Action>> {
     let rows: Vec<ActionRow> = sqlx::query_as(SELECT_ACTIONS)
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
     if rows.is_empty() {
@@ -71,12 +81,18 @@ async fn load_actions(
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
     let trigger_rows: Vec<TriggerRow> = sqlx::query_as(SELECT_TRIGGERS)
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
 
@@ -260,13 +276,28 @@ fn name_taken(err: sqlx::Error) -> StoreError {
 
 #[async_trait]
 impl ActionStore for PgStore {
-    async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>> {
-        load_actions(&mut *self.pool.acquire().await?, scope, None).await
+    async fn list_actions(&self, scope: Scope, page: ActionPage) -> StoreResult<Vec<Action>> {
+        load_actions(&mut *self.pool.acquire().await?, scope, None, page).await
+    }
+
+    async fn count_actions(&self, scope: Scope) -> StoreResult<i64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM actions WHERE tenant_id = $1 AND project_id = $2",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
     }
 
     async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>> {
         let mut conn = self.pool.acquire().await?;
-        Ok(load_actions(&mut conn, scope, Some(action_id)).await?.pop())
+        Ok(
+            load_actions(&mut conn, scope, Some(action_id), ActionPage::ALL)
+                .await?
+                .pop(),
+        )
     }
 
     async fn create_action(
@@ -311,7 +342,9 @@ impl ActionStore for PgStore {
             .collect();
         insert_steps(&mut tx, scope, action_id, &steps, &HashMap::new(), at).await?;
         insert_triggers(&mut tx, scope, action_id, &triggers, &HashMap::new(), at).await?;
-        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
+        let action = load_actions(&mut tx, scope, Some(action_id), ActionPage::ALL)
+            .await?
+            .pop();
         tx.commit().await?;
         action.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
     }
@@ -367,7 +400,9 @@ impl ActionStore for PgStore {
         } else if patch.is_enabled == Some(true) && !was_enabled {
             restart_schedules(&mut tx, scope, action_id, at).await?;
         }
-        let action = load_actions(&mut tx, scope, Some(action_id)).await?.pop();
+        let action = load_actions(&mut tx, scope, Some(action_id), ActionPage::ALL)
+            .await?
+            .pop();
         tx.commit().await?;
         Ok(action)
     }

@@ -4,7 +4,7 @@
 use super::PgStore;
 use super::batch::BatchWrite;
 use crate::domain::ids::{ActionId, ExecutionId, Scope};
-use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
+use crate::domain::model::{Execution, ExecutionDetail, TriggerKind};
 use crate::domain::names::EventName;
 use crate::domain::policy::outcome;
 use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow};
@@ -284,24 +284,9 @@ impl ExecutionStore for PgStore {
     async fn list_executions(
         &self,
         scope: Scope,
-        action_id: ActionId,
         filter: ExecutionFilter,
     ) -> StoreResult<Vec<Execution>> {
-        let rows: Vec<ExecutionRow> = sqlx::query_as(
-            "SELECT action_id, execution_id, date_started, date_ended, status, notes \
-             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
-               AND ($4::text IS NULL OR status = $4) \
-             ORDER BY date_started DESC, execution_id DESC LIMIT $5 OFFSET $6",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .bind(filter.status.map(ExecutionStatus::as_str))
-        .bind(filter.limit)
-        .bind(filter.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(ExecutionRow::into_execution).collect()
+        super::history::list(&self.pool, scope, filter).await
     }
 
     async fn cancel_execution(

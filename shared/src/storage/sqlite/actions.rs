@@ -8,7 +8,7 @@ use crate::domain::ids::{ActionId, KeyId, Scope, StepId, TriggerId};
 use crate::domain::model::Action;
 use crate::domain::names::EventName;
 use crate::storage::rows::{self, ActionRow, StepRow, TriggerRow};
-use crate::storage::{ActionStore, StoreError, StoreResult};
+use crate::storage::{ActionPage, ActionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Sqlite;
@@ -32,6 +32,16 @@ macro_rules! last_finished {
         )
     };
 }
+/// The page of actions the action query reads (`$3`: one action or all, `$4`, `$5`: after
+/// this creation time and id, `$6`: at most so many), for the steps and triggers queries.
+macro_rules! in_page {
+    () => {
+        " WHERE tenant_id = $1 AND project_id = $2 AND action_id IN (SELECT a.action_id \
+           FROM actions a WHERE a.tenant_id = $1 AND a.project_id = $2 \
+             AND ($3 IS NULL OR a.action_id = $3) AND ($4 IS NULL OR (a.date_created, a.action_id) > ($4, $5)) \
+           ORDER BY a.date_created, a.action_id LIMIT $6)"
+    };
+}
 const SELECT_ACTIONS: &str = concat!(
     "SELECT a.action_id, a.project_id, a.name, a.description, a.is_enabled, a.max_run_time, \
        CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.action_id = a.action_id \
@@ -47,18 +57,19 @@ const SELECT_ACTIONS: &str = concat!(
        a.date_created, a.date_modified, a.created_by, a.modified_by \
      FROM actions a \
      WHERE a.tenant_id = $1 AND a.project_id = $2 AND ($3 IS NULL OR a.action_id = $3) \
-     ORDER BY a.date_created, a.action_id"
+      AND ($4 IS NULL OR (a.date_created, a.action_id) > ($4, $5)) \
+     ORDER BY a.date_created, a.action_id LIMIT $6"
 );
 const SELECT_STEPS: &str = concat!(
     "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
      FROM action_steps",
-    scoped!(),
+    in_page!(),
     " ORDER BY action_id, step_number"
 );
 const SELECT_TRIGGERS: &str = concat!(
     "SELECT trigger_id, action_id, trigger_type, settings, frequency, event_name, start_date, \
      date_created FROM action_triggers",
-    scoped!(),
+    in_page!(),
     " ORDER BY action_id, date_created, trigger_id"
 );
 
@@ -67,11 +78,15 @@ async fn load_actions(
     conn: &mut SqliteConnection,
     scope: Scope,
     only: Option<ActionId>,
+    page: ActionPage,
 ) -> StoreResult<Vec<Action>> {
     let rows: Vec<ActionRow> = sqlx::query_as(SELECT_ACTIONS)
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
     if rows.is_empty() {
@@ -81,12 +96,18 @@ async fn load_actions(
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
     let trigger_rows: Vec<TriggerRow> = sqlx::query_as(SELECT_TRIGGERS)
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(only)
+        .bind(page.after.map(|c| c.at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.limit)
         .fetch_all(&mut *conn)
         .await?;
 
@@ -261,13 +282,28 @@ fn name_taken(err: sqlx::Error) -> StoreError {
 
 #[async_trait]
 impl ActionStore for SqliteStore {
-    async fn list_actions(&self, scope: Scope) -> StoreResult<Vec<Action>> {
-        load_actions(&mut *self.reader.acquire().await?, scope, None).await
+    async fn list_actions(&self, scope: Scope, page: ActionPage) -> StoreResult<Vec<Action>> {
+        load_actions(&mut *self.reader.acquire().await?, scope, None, page).await
+    }
+
+    async fn count_actions(&self, scope: Scope) -> StoreResult<i64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM actions WHERE tenant_id = $1 AND project_id = $2",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(count)
     }
 
     async fn get_action(&self, scope: Scope, action_id: ActionId) -> StoreResult<Option<Action>> {
         let mut conn = self.reader.acquire().await?;
-        Ok(load_actions(&mut conn, scope, Some(action_id)).await?.pop())
+        Ok(
+            load_actions(&mut conn, scope, Some(action_id), ActionPage::ALL)
+                .await?
+                .pop(),
+        )
     }
 
     async fn create_action(
@@ -354,7 +390,9 @@ async fn create(
         .collect();
     insert_steps(conn, scope, action_id, &steps, &HashMap::new(), at).await?;
     insert_triggers(conn, scope, action_id, &triggers, &HashMap::new(), at).await?;
-    let action = load_actions(conn, scope, Some(action_id)).await?.pop();
+    let action = load_actions(conn, scope, Some(action_id), ActionPage::ALL)
+        .await?
+        .pop();
     Ok(Write::Keep(
         action.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?,
     ))
@@ -411,6 +449,8 @@ async fn update(
         restart_schedules(conn, scope, action_id, at).await?;
     }
     Ok(Write::Keep(
-        load_actions(conn, scope, Some(action_id)).await?.pop(),
+        load_actions(conn, scope, Some(action_id), ActionPage::ALL)
+            .await?
+            .pop(),
     ))
 }

@@ -159,24 +159,9 @@ impl ExecutionStore for SqliteStore {
     async fn list_executions(
         &self,
         scope: Scope,
-        action_id: ActionId,
         filter: ExecutionFilter,
     ) -> StoreResult<Vec<Execution>> {
-        let rows: Vec<ExecutionRow> = sqlx::query_as(
-            "SELECT action_id, execution_id, date_started, date_ended, status, notes \
-             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
-               AND ($4 IS NULL OR status = $4) \
-             ORDER BY date_started DESC, execution_id DESC LIMIT $5 OFFSET $6",
-        )
-        .bind(scope.tenant_id)
-        .bind(scope.project_id)
-        .bind(action_id)
-        .bind(filter.status.map(ExecutionStatus::as_str))
-        .bind(filter.limit)
-        .bind(filter.offset)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter().map(ExecutionRow::into_execution).collect()
+        super::history::list(&self.reader, scope, filter).await
     }
 
     async fn cancel_execution(
