@@ -52,7 +52,9 @@ pub enum ApiError {
     StorageUnavailable(#[source] anyhow::Error),
     /// The tenant is over `ACTUATE_EXECUTE_RATE_LIMIT` (`rate_limit.rs`): 429 with
     /// `Retry-After`; nothing was written.
-    #[error("execute rate limit exceeded: at most {per_second} execute requests per second per tenant")]
+    #[error(
+        "execute rate limit exceeded: at most {per_second} execute requests per second per tenant"
+    )]
     RateLimited {
         per_second: NonZeroU32,
         /// Until the tenant's next execute request would be let through.

@@ -61,7 +61,7 @@ pub struct TriggerRequest {
 /// An optional integer field. JSON has one kind of number, so `60.0` is the integer 60 (as
 /// JSON Schema's `integer` has it, and as some serialisers write whole numbers); a number with
 /// a fraction, or beyond an `i64`, is refused.
-fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };

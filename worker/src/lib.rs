@@ -7,7 +7,8 @@
 //!   through database outages by [`durable`];
 //! - [`steps`] has one module per step kind behind `steps::run`;
 //! - [`consumer`] is the AMQP loop and the only place that acks or nacks;
-//! - [`maintenance`] reaps executions of lost workers; [`cancel`] listens for cancellations;
+//! - [`maintenance`] reaps executions of lost workers; [`release`] releases delayed runs when
+//!   due; [`cancel`] listens for cancellations;
 //! - [`net_guard`] keeps webhooks away from private addresses;
 //! - [`python`] runs Python steps in a pool of isolated runner processes;
 //! - [`startup`] wires it together and owns graceful shutdown; [`settings`] reads the
@@ -23,6 +24,7 @@ pub mod http;
 pub mod maintenance;
 pub mod net_guard;
 pub mod python;
+pub mod release;
 pub mod settings;
 pub mod startup;
 pub mod steps;

@@ -8,7 +8,7 @@
 
 use crate::context::WorkerContext;
 use crate::settings::WorkerSettings;
-use crate::{cancel, consumer, http, maintenance};
+use crate::{cancel, consumer, http, maintenance, release};
 use actuate_shared::queue::{DynBroker, RabbitBroker};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
@@ -119,6 +119,9 @@ impl Worker {
             cancel::listen(ctx.store.clone(), ctx.cancellations.clone(), stop)
         });
         background.spawn("maintenance", |stop| maintenance::run(ctx.clone(), stop));
+        background.spawn("release of delayed executions", |stop| {
+            release::run(ctx.clone(), stop)
+        });
 
         consumer::run(ctx.clone(), shutdown.clone()).await;
 

@@ -5,9 +5,11 @@
 //! and the first key still works. An execution left Running by a killed process is run again
 //! by the next start at once, not after its lease.
 //!
+//! `control`: execution control (delayed runs) end to end.
 //! `crash`: SIGKILLed twice in the middle of 200 executions, every one ends, exactly once.
 //! `helpers`: starting the binary, its key, the API calls.
 
+mod control;
 mod crash;
 mod helpers;
 

@@ -3,6 +3,7 @@
 
 use super::{Schemas, reference};
 use actuate_shared::domain::draft::limits;
+use actuate_shared::domain::policy::start::MAX_DELAY_SECONDS;
 use serde_json::json;
 
 pub fn schemas() -> Schemas {
@@ -69,13 +70,25 @@ pub fn schemas() -> Schemas {
             "ExecuteRequest".into(),
             json!({
                 "type": "object",
-                "description": "Optional body of POST /action/execute/{actionId}. Unknown fields are ignored.",
+                "description": "Optional body of POST /action/execute/{actionId}. Unknown fields are ignored. `runAt` or `delaySeconds` (not both) delays the start: the execution stays Queued until then.",
                 "properties": {
                     "input": {
                         "anyOf": [reference("StorableJson")],
                         "description": "Any JSON value handed to the steps (null means no input); no NUL in any string or key."
+                    },
+                    "runAt": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "Start no earlier than this RFC 3339 time, at most a year ahead; a past time starts at once."
+                    },
+                    "delaySeconds": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": MAX_DELAY_SECONDS,
+                        "description": "Start no earlier than this many seconds from now (at most a year)."
                     }
-                }
+                },
+                "not": {"required": ["runAt", "delaySeconds"]}
             }),
         ),
     ]

@@ -12,11 +12,13 @@ use crate::startup::AppState;
 use actuate_shared::domain::ids::ActionId;
 use actuate_shared::domain::model::{Execution, TriggerKind};
 use actuate_shared::domain::names::EventName;
+use actuate_shared::domain::policy::start;
 use actuate_shared::domain::storable;
 use actuate_shared::storage::{ExecuteOutcome, NewExecution};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,8 +32,28 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The optional body of `POST /action/execute/{actionId}`.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ExecuteRequest {
     input: Option<Value>,
+    /// Start no earlier than this (RFC 3339).
+    run_at: Option<String>,
+    /// Start no earlier than this many seconds from now.
+    #[serde(default, deserialize_with = "crate::requests::integer")]
+    delay_seconds: Option<i64>,
+}
+
+impl ExecuteRequest {
+    /// When the execution may start (`None`: at once); a 400 naming the field otherwise.
+    fn not_before(&self) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let run_at = self
+            .run_at
+            .as_deref()
+            .map(super::history::time)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(format!("runAt: {e}")))?;
+        start::not_before(run_at, self.delay_seconds, Utc::now())
+            .map_err(|(field, problem)| ApiError::BadRequest(format!("{field}: {problem}")))
+    }
 }
 
 impl ObjectShape for ExecuteRequest {}
@@ -88,7 +110,7 @@ async fn execute_get(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Execution>, ApiError> {
-    execute(&state, caller, action_id, &headers, None).await
+    execute(&state, caller, action_id, &headers, None, None).await
 }
 
 /// Execute an action with input (extension)
@@ -98,6 +120,8 @@ async fn execute_get(
 /// repeated for the same action within 24 hours, the first execution is answered instead of a
 /// new one.
 /// An optional JSON body `{"input": ...}` is handed to the steps; an empty body is allowed.
+/// With `runAt` (an RFC 3339 time) or `delaySeconds`, the execution stays `Queued` until then
+/// (at most a year ahead; a past time starts at once) and can be cancelled meanwhile.
 #[utoipa::path(
     post, path = "/api/{tenantId}/{projectId}/action/execute/{actionId}",
     operation_id = "executeActionWithInput", tag = "Executions", security(("bearerAuth" = [])),
@@ -116,8 +140,14 @@ async fn execute_post(
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody<ExecuteRequest>,
 ) -> Result<Json<Execution>, ApiError> {
-    let input = storable_input(body.and_then(|b| b.input), "input")?;
-    execute(&state, caller, action_id, &headers, input).await
+    let (input, run_at) = match body {
+        Some(body) => {
+            let run_at = body.not_before()?;
+            (storable_input(body.input, "input")?, run_at)
+        }
+        None => (None, None),
+    };
+    execute(&state, caller, action_id, &headers, input, run_at).await
 }
 
 /// Answers 200 only once the execution and its outbox row are committed; the relay publishes
@@ -128,11 +158,12 @@ async fn execute(
     action_id: ActionId,
     headers: &HeaderMap,
     input: Option<Value>,
+    run_at: Option<DateTime<Utc>>,
 ) -> Result<Json<Execution>, ApiError> {
     let request = NewExecution {
-        trigger: TriggerKind::Manual,
-        input,
         idempotency_key: idempotency_key(headers)?,
+        run_at,
+        ..NewExecution::new(TriggerKind::Manual, input)
     };
     state.execute_limiter.check(caller.scope.tenant_id)?;
     match state

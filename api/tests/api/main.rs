@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod delayed;
 mod document;
 mod executions;
 mod hardening;

@@ -13,7 +13,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 const EVENT: &str = "report.requested";
-const LIMITED: &str = "execute rate limit exceeded: at most 2 execute requests per second per tenant";
+const LIMITED: &str =
+    "execute rate limit exceeded: at most 2 execute requests per second per tenant";
 
 /// An action of the app's tenant, also reached by [`EVENT`].
 async fn action_with_event(app: &TestApp) -> String {

@@ -223,6 +223,13 @@ pub struct ExecutionDetail {
     /// The execution's input (any JSON value), or null.
     #[schema(required = true)]
     pub input: Option<serde_json::Value>,
+    /// A delayed run's start time: it stays Queued until then. Null: started when a worker
+    /// was free.
+    #[schema(required = true)]
+    pub run_at: Option<DateTime<Utc>>,
+    /// The execution this one re-runs (`POST .../rerun`), or null.
+    #[schema(required = true)]
+    pub rerun_of: Option<ExecutionId>,
     pub steps: Vec<ExecutionStep>,
 }
 

@@ -258,11 +258,10 @@ pub trait ExecutionStore: Send + Sync + 'static {
         let mut executions = Vec::with_capacity(actions.len());
         for action_id in actions {
             let request = NewExecution {
-                trigger: TriggerKind::Event,
-                input: input.clone(),
                 idempotency_key: idempotency_key
                     .as_deref()
                     .map(|k| events::action_key(event_name, k)),
+                ..NewExecution::new(TriggerKind::Event, input.clone())
             };
             match self.create_execution(scope, action_id, request).await? {
                 ExecuteOutcome::Created(e) | ExecuteOutcome::Existing(e) => executions.push(e),
@@ -323,8 +322,13 @@ pub trait WorkStore: Send + Sync + 'static {
         limit: i64,
     ) -> StoreResult<ReapReport>;
     /// Puts Queued executions that no worker took for `older_than` back in the outbox: a
-    /// backstop for messages lost to the broker (duplicates are dropped by the claim).
+    /// backstop for messages lost to the broker (duplicates are dropped by the claim). Held executions are
+    /// not stale: they wait for [`release_due`](Self::release_due).
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64>;
+    /// Releases up to `limit` held executions whose time has come (a delayed run's `runAt`):
+    /// each gets its outbox row, in the same write, and is claimable from then on. Safe to run
+    /// in many processes at once; answers how many it released.
+    async fn release_due(&self, limit: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -3,10 +3,14 @@
 //! under these names, and the mapping to the model (and the check that stored enums still
 //! parse) is written once.
 
-use super::{OutboxItem, StoreError, StoreResult};
+use super::{NewExecution, OutboxItem, StoreError, StoreResult};
 use crate::domain::auth::ApiKey;
-use crate::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TenantId, TriggerId};
-use crate::domain::model::{Action, Execution, ExecutionDetail, ExecutionStep, Step, Trigger};
+use crate::domain::ids::{
+    ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId,
+};
+use crate::domain::model::{
+    Action, Execution, ExecutionDetail, ExecutionStep, Step, Trigger, TriggerKind,
+};
 use crate::message::ExecuteMessage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -180,7 +184,38 @@ impl ExecutionRow {
     }
 }
 
-/// An [`ExecutionRow`] with `action_name, attempt, trigger, input`.
+/// A Queued execution to write, of an enabled action, as both backends write one.
+pub(super) struct NewRow {
+    pub(super) scope: Scope,
+    pub(super) action_id: ActionId,
+    pub(super) execution_id: ExecutionId,
+    pub(super) trigger: TriggerKind,
+    pub(super) input: Option<Value>,
+    /// Held in the store until then, with no outbox row (see [`NewExecution::run_at`]).
+    pub(super) run_at: Option<DateTime<Utc>>,
+    pub(super) rerun_of: Option<ExecutionId>,
+}
+
+impl NewRow {
+    pub(super) fn new(
+        scope: Scope,
+        action_id: ActionId,
+        execution_id: ExecutionId,
+        request: &NewExecution,
+    ) -> Self {
+        Self {
+            scope,
+            action_id,
+            execution_id,
+            trigger: request.trigger,
+            input: request.input.clone(),
+            run_at: request.run_at,
+            rerun_of: request.rerun_of,
+        }
+    }
+}
+
+/// An [`ExecutionRow`] with `action_name, attempt, trigger, input, run_at, rerun_of`.
 #[derive(FromRow)]
 pub(super) struct DetailRow {
     #[sqlx(flatten)]
@@ -189,7 +224,18 @@ pub(super) struct DetailRow {
     attempt: i32,
     trigger: String,
     input: Option<Value>,
+    run_at: Option<DateTime<Utc>>,
+    rerun_of: Option<ExecutionId>,
 }
+
+/// The columns of a [`DetailRow`], for the SELECT list of each backend.
+macro_rules! detail_columns {
+    () => {
+        "action_id, execution_id, date_started, date_ended, status, notes, action_name, \
+         attempt, trigger, input, run_at, rerun_of"
+    };
+}
+pub(super) use detail_columns;
 
 /// One step of an execution as the history shows it.
 #[derive(FromRow)]
@@ -228,6 +274,8 @@ pub(super) fn detail(row: DetailRow, steps: Vec<ExecutionStepRow>) -> StoreResul
         attempt: row.attempt,
         trigger: decode("trigger", &row.trigger)?,
         input: row.input,
+        run_at: row.run_at,
+        rerun_of: row.rerun_of,
         steps,
     })
 }

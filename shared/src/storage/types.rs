@@ -18,6 +18,25 @@ pub struct NewExecution {
     /// A repeated key for the same action within [`IDEMPOTENCY_WINDOW_HOURS`] returns the
     /// first execution.
     pub idempotency_key: Option<String>,
+    /// Start no earlier than this: the execution waits in the store, Queued and unpublished,
+    /// until [`WorkStore::release_due`](super::WorkStore::release_due) releases it. `None`:
+    /// publish at once.
+    pub run_at: Option<DateTime<Utc>>,
+    /// The execution this one re-runs.
+    pub rerun_of: Option<ExecutionId>,
+}
+
+impl NewExecution {
+    /// An execution to start at once, with no idempotency key.
+    pub fn new(trigger: TriggerKind, input: Option<Value>) -> Self {
+        Self {
+            trigger,
+            input,
+            idempotency_key: None,
+            run_at: None,
+            rerun_of: None,
+        }
+    }
 }
 
 pub const IDEMPOTENCY_WINDOW_HOURS: i32 = 24;

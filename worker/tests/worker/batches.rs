@@ -201,6 +201,8 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
             trigger: TriggerKind::Manual,
             input: Some(json!({"n": i})),
             idempotency_key: None,
+            run_at: None,
+            rerun_of: None,
         };
         pg.create_execution(worker.scope, *action, request)
     }))

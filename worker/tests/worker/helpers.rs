@@ -214,6 +214,8 @@ impl TestWorker {
             trigger: TriggerKind::Manual,
             input: Some(input),
             idempotency_key: None,
+            run_at: None,
+            rerun_of: None,
         };
         let ExecuteOutcome::Created(execution) = self
             .store

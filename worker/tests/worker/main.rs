@@ -3,6 +3,7 @@
 
 mod attempts;
 mod batches;
+mod delayed;
 mod email;
 mod helpers;
 mod limits;

@@ -22,6 +22,8 @@ async fn outbox_rows_run_to_completed_once(queue: Queue) {
             trigger: TriggerKind::Manual,
             input: None,
             idempotency_key: None,
+            run_at: None,
+            rerun_of: None,
         };
         match worker
             .store

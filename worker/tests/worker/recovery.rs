@@ -196,6 +196,8 @@ async fn released_outbox_leases_are_taken_again_at_once() {
         trigger: TriggerKind::Manual,
         input: None,
         idempotency_key: None,
+        run_at: None,
+        rerun_of: None,
     };
     let created = worker
         .store

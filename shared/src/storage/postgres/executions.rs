@@ -4,16 +4,15 @@
 use super::PgStore;
 use super::batch::BatchWrite;
 use crate::domain::ids::{ActionId, ExecutionId, Scope};
-use crate::domain::model::{Execution, ExecutionDetail, TriggerKind};
+use crate::domain::model::{Execution, ExecutionDetail};
 use crate::domain::names::EventName;
 use crate::domain::policy::outcome;
-use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow};
+use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow, NewRow};
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
 };
 use async_trait::async_trait;
-use serde_json::Value;
 use sqlx::PgExecutor;
 use sqlx::postgres::{PgConnection, PgPool};
 use std::collections::HashMap;
@@ -35,15 +34,6 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
-/// A Queued execution to write, of an enabled action.
-pub(super) struct NewRow {
-    pub(super) scope: Scope,
-    pub(super) action_id: ActionId,
-    pub(super) execution_id: ExecutionId,
-    pub(super) trigger: TriggerKind,
-    pub(super) input: Option<Value>,
-}
-
 /// Writes each execution (its row, the snapshot of its action's steps and its outbox row) if
 /// its action exists and is enabled, with one call of `actuate_insert_executions`: one
 /// statement per item reads the action and its steps in one snapshot, so the snapshot is
@@ -55,7 +45,7 @@ async fn insert_rows<'c>(
 ) -> StoreResult<Vec<ExecutionRow>> {
     Ok(sqlx::query_as(
         "SELECT action_id, execution_id, date_started, date_ended, status, notes \
-         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6)",
+         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(
         items
@@ -73,6 +63,13 @@ async fn insert_rows<'c>(
     .bind(items.iter().map(|i| i.execution_id.0).collect::<Vec<_>>())
     .bind(items.iter().map(|i| i.trigger.as_str()).collect::<Vec<_>>())
     .bind(items.iter().map(|i| i.input.clone()).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.run_at).collect::<Vec<_>>())
+    .bind(
+        items
+            .iter()
+            .map(|i| i.rerun_of.map(|id| id.0))
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(conn)
     .await?)
 }
@@ -81,25 +78,14 @@ async fn insert_rows<'c>(
 /// a schedule or an event firing): see [`insert_rows`].
 pub(super) async fn insert_execution(
     conn: &mut PgConnection,
-    scope: Scope,
-    action_id: ActionId,
-    execution_id: ExecutionId,
-    trigger: TriggerKind,
-    input: Option<&Value>,
+    item: NewRow,
 ) -> StoreResult<ExecuteOutcome> {
-    let item = NewRow {
-        scope,
-        action_id,
-        execution_id,
-        trigger,
-        input: input.cloned(),
-    };
     match insert_rows(&mut *conn, std::slice::from_ref(&item))
         .await?
         .pop()
     {
         Some(row) => Ok(ExecuteOutcome::Created(row.into_execution()?)),
-        None => not_written(conn, scope, action_id).await,
+        None => not_written(conn, item.scope, item.action_id).await,
     }
 }
 
@@ -154,13 +140,7 @@ impl ExecutionStore for PgStore {
     ) -> StoreResult<ExecuteOutcome> {
         let execution_id = ExecutionId::new();
         let Some(key) = &request.idempotency_key else {
-            let item = NewRow {
-                scope,
-                action_id,
-                execution_id,
-                trigger: request.trigger,
-                input: request.input,
-            };
+            let item = NewRow::new(scope, action_id, execution_id, &request);
             return match self.batchers.executes.submit(item).await? {
                 Some(row) => Ok(ExecuteOutcome::Created(row.into_execution()?)),
                 None => not_written(&mut *self.pool.acquire().await?, scope, action_id).await,
@@ -215,15 +195,8 @@ impl ExecutionStore for PgStore {
             .await;
         }
 
-        let outcome = insert_execution(
-            &mut tx,
-            scope,
-            action_id,
-            execution_id,
-            request.trigger,
-            request.input.as_ref(),
-        )
-        .await?;
+        let item = NewRow::new(scope, action_id, execution_id, &request);
+        let outcome = insert_execution(&mut tx, item).await?;
         if matches!(outcome, ExecuteOutcome::Created(_)) {
             tx.commit().await?;
         }
@@ -256,11 +229,11 @@ impl ExecutionStore for PgStore {
         execution_id: ExecutionId,
     ) -> StoreResult<Option<ExecutionDetail>> {
         let mut conn = self.pool.acquire().await?;
-        let row: Option<DetailRow> = sqlx::query_as(
-            "SELECT action_id, execution_id, date_started, date_ended, status, notes, \
-               action_name, attempt, trigger, input \
-             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-        )
+        let row: Option<DetailRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            rows::detail_columns!(),
+            " FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        ))
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(execution_id)
@@ -297,7 +270,7 @@ impl ExecutionStore for PgStore {
         let mut tx = self.pool.begin().await?;
         let row: Option<ExecutionRow> = sqlx::query_as(
             "UPDATE executions SET status = 'Failed', notes = $4, date_ended = now(), \
-               lease_owner = NULL, lease_expires_at = NULL \
+               lease_owner = NULL, lease_expires_at = NULL, not_before = NULL \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
                AND status IN ('Queued', 'Running') \
              RETURNING action_id, execution_id, date_started, date_ended, status, notes",

@@ -6,6 +6,7 @@ mod actions;
 mod batch;
 mod batched;
 mod executions;
+mod held;
 mod history;
 #[cfg(feature = "test-support")]
 mod inspect;

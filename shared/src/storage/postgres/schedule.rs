@@ -8,8 +8,8 @@ use super::executions::insert_execution;
 use crate::domain::ids::{ExecutionId, Scope, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
-use crate::storage::rows::DueRow;
-use crate::storage::{ExecuteOutcome, FireReport, ScheduleStore, StoreResult};
+use crate::storage::rows::{DueRow, NewRow};
+use crate::storage::{ExecuteOutcome, FireReport, NewExecution, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -66,11 +66,12 @@ impl ScheduleStore for PgStore {
                 if record(&mut tx, scope, &row, slot, "fired", Some(execution_id)).await? {
                     let inserted = insert_execution(
                         &mut tx,
-                        scope,
-                        row.action_id,
-                        execution_id,
-                        TriggerKind::Schedule,
-                        None,
+                        NewRow::new(
+                            scope,
+                            row.action_id,
+                            execution_id,
+                            &NewExecution::new(TriggerKind::Schedule, None),
+                        ),
                     )
                     .await?;
                     if let ExecuteOutcome::Created(_) = inserted {

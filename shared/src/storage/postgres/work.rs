@@ -252,6 +252,7 @@ impl WorkStore for PgStore {
                SELECT tenant_id, project_id, execution_id FROM executions e \
                WHERE status = 'Queued' \
                  AND COALESCE(requeued_at, date_started) < now() - make_interval(secs => $1) \
+                 AND not_before IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
                ORDER BY date_started LIMIT $2 FOR UPDATE SKIP LOCKED), \
              marked AS ( \
@@ -269,6 +270,10 @@ impl WorkStore for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn release_due(&self, limit: i64) -> StoreResult<u64> {
+        super::held::release_due(&self.pool, limit).await
     }
 }
 

@@ -4,16 +4,15 @@
 use super::writer::Write;
 use super::{SqliteStore, now};
 use crate::domain::ids::{ActionId, ExecutionId, Scope};
-use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
+use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus};
 use crate::domain::names::EventName;
 use crate::domain::policy::outcome;
-use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow};
+use crate::storage::rows::{self, DetailRow, ExecutionRow, ExecutionStepRow, NewRow};
 use crate::storage::{
     CancelOutcome, ExecuteOutcome, ExecutionFilter, ExecutionStore, IDEMPOTENCY_WINDOW_HOURS,
     NewExecution, StoreResult,
 };
 use async_trait::async_trait;
-use serde_json::Value;
 use sqlx::sqlite::SqliteConnection;
 
 async fn fetch_execution(
@@ -38,18 +37,22 @@ async fn fetch_execution(
 /// on the writer, so the action read and the writes see one state.
 pub(super) async fn insert_execution(
     conn: &mut SqliteConnection,
-    scope: Scope,
-    action_id: ActionId,
-    execution_id: ExecutionId,
-    trigger: TriggerKind,
-    input: Option<&Value>,
+    item: NewRow,
 ) -> StoreResult<ExecuteOutcome> {
     let at = now();
-    // The action is read by the insert itself: one statement on the hot path.
+    let NewRow {
+        scope,
+        action_id,
+        execution_id,
+        ..
+    } = item;
+    // The action is read by the insert itself: one statement on the hot path. A delayed run
+    // is held (not_before) and gets no outbox row until `release_due` (see the PostgreSQL
+    // migration 20261206000002).
     let row: Option<ExecutionRow> = sqlx::query_as(
         "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
-           status, trigger, input, max_run_time, date_started) \
-         SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8 FROM actions \
+           status, trigger, input, max_run_time, date_started, run_at, not_before, rerun_of) \
+         SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8, $9, $9, $10 FROM actions \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $4 AND is_enabled \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",
     )
@@ -58,9 +61,11 @@ pub(super) async fn insert_execution(
     .bind(execution_id)
     .bind(action_id)
     .bind(ExecutionStatus::Queued.as_str())
-    .bind(trigger.as_str())
-    .bind(input)
+    .bind(item.trigger.as_str())
+    .bind(item.input.as_ref())
     .bind(at)
+    .bind(item.run_at)
+    .bind(item.rerun_of)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
@@ -87,7 +92,9 @@ pub(super) async fn insert_execution(
     .bind(execution_id)
     .execute(&mut *conn)
     .await?;
-    super::outbox::enqueue(conn, scope, execution_id, at).await?;
+    if item.run_at.is_none() {
+        super::outbox::enqueue(conn, scope, execution_id, at).await?;
+    }
     Ok(ExecuteOutcome::Created(row.into_execution()?))
 }
 
@@ -131,11 +138,11 @@ impl ExecutionStore for SqliteStore {
     ) -> StoreResult<Option<ExecutionDetail>> {
         // One read transaction: the execution and its steps from one snapshot.
         let mut tx = self.reader.begin().await?;
-        let row: Option<DetailRow> = sqlx::query_as(
-            "SELECT action_id, execution_id, date_started, date_ended, status, notes, \
-               action_name, attempt, trigger, input \
-             FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
-        )
+        let row: Option<DetailRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            rows::detail_columns!(),
+            " FROM executions WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+        ))
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(execution_id)
@@ -242,15 +249,8 @@ async fn create(
             .await?;
         }
     }
-    let inserted = insert_execution(
-        conn,
-        scope,
-        action_id,
-        execution_id,
-        request.trigger,
-        request.input.as_ref(),
-    )
-    .await?;
+    let item = NewRow::new(scope, action_id, execution_id, &request);
+    let inserted = insert_execution(conn, item).await?;
     Ok(match inserted {
         ExecuteOutcome::Created(_) => Write::Keep(inserted),
         // Nothing to keep, the idempotency key included.
@@ -266,7 +266,7 @@ async fn cancel(
     let at = now();
     let row: Option<ExecutionRow> = sqlx::query_as(
         "UPDATE executions SET status = 'Failed', notes = $4, date_ended = $5, \
-           lease_owner = NULL, lease_expires_at = NULL \
+           lease_owner = NULL, lease_expires_at = NULL, not_before = NULL \
          WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
            AND status IN ('Queued', 'Running') \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",

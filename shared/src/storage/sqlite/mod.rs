@@ -19,6 +19,7 @@
 
 mod actions;
 mod executions;
+mod held;
 mod history;
 #[cfg(feature = "test-support")]
 mod inspect;

@@ -9,8 +9,8 @@ use super::writer::Write;
 use crate::domain::ids::{ExecutionId, Scope, TriggerId};
 use crate::domain::model::TriggerKind;
 use crate::domain::policy::firing;
-use crate::storage::rows::DueRow;
-use crate::storage::{ExecuteOutcome, FireReport, ScheduleStore, StoreResult};
+use crate::storage::rows::{DueRow, NewRow};
+use crate::storage::{ExecuteOutcome, FireReport, NewExecution, ScheduleStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteConnection;
@@ -78,11 +78,12 @@ async fn fire_due(
             if record(conn, scope, &row, slot, "fired", Some(execution_id), at).await? {
                 let inserted = insert_execution(
                     conn,
-                    scope,
-                    row.action_id,
-                    execution_id,
-                    TriggerKind::Schedule,
-                    None,
+                    NewRow::new(
+                        scope,
+                        row.action_id,
+                        execution_id,
+                        &NewExecution::new(TriggerKind::Schedule, None),
+                    ),
                 )
                 .await?;
                 if let ExecuteOutcome::Created(_) = inserted {

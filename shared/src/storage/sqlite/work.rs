@@ -234,6 +234,12 @@ impl WorkStore for SqliteStore {
             .write(move |conn| Box::pin(requeue_stale(conn, older_than, limit)))
             .await
     }
+
+    async fn release_due(&self, limit: i64) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| Box::pin(super::held::release_due(conn, limit)))
+            .await
+    }
 }
 
 async fn claim(
@@ -253,6 +259,7 @@ async fn claim(
            deadline_at = COALESCE(deadline_at, \
              strftime('%Y-%m-%dT%H:%M:%f+00:00', $6, '+' || max_run_time || ' seconds')) \
          WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Queued' \
+           AND not_before IS NULL \
          RETURNING attempt, action_id, action_name, trigger, input, max_run_time, deadline_at",
     )
     .bind(scope.tenant_id)
@@ -505,6 +512,7 @@ async fn requeue_stale(
         "UPDATE executions SET requeued_at = $1 \
          WHERE rowid IN (SELECT e.rowid FROM executions e \
            WHERE e.status = 'Queued' AND COALESCE(e.requeued_at, e.date_started) < $2 \
+             AND e.not_before IS NULL \
              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
            ORDER BY e.date_started LIMIT $3) \
          RETURNING tenant_id, project_id, execution_id",
