@@ -2,6 +2,7 @@
 //! optional body of an execute.
 
 use super::{Schemas, reference};
+use crate::routes::BULK_LIMIT;
 use actuate_shared::domain::draft::limits;
 use actuate_shared::domain::policy::start::MAX_DELAY_SECONDS;
 use serde_json::json;
@@ -63,6 +64,21 @@ pub fn schemas() -> Schemas {
                     "maxRunTime": max_run_time,
                     "steps": update_steps,
                     "triggers": update_triggers
+                }
+            }),
+        ),
+        (
+            "BulkFilter".into(),
+            json!({
+                "type": "object",
+                "description": "Optional body of POST /actionexecution/cancel and /actionexecution/rerun: which executions, newest first. Every field is optional; unknown fields are a 400.",
+                "additionalProperties": false,
+                "properties": {
+                    "actionId": {"anyOf": [reference("Guid")], "description": "Only executions of this action."},
+                    "status": {"anyOf": [reference("ExecutionStatus")], "description": "Only executions with this status (for a cancel: Queued or Running; without it, both)."},
+                    "since": {"type": "string", "format": "date-time", "description": "Only executions queued at or after this time."},
+                    "until": {"type": "string", "format": "date-time", "description": "Only executions queued before this time; after since."},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": BULK_LIMIT, "default": BULK_LIMIT, "description": "Most executions to act on."}
                 }
             }),
         ),

@@ -35,6 +35,7 @@ markers!(
     ActionNotFoundOrNoExecutions,
     ExecutionNotFound,
     ExecutionAlreadyFinished,
+    RerunNotFound,
     RateLimited,
 );
 
@@ -57,4 +58,10 @@ macro_rules! bodies {
     };
 }
 
-bodies!(ActionCreate, ActionUpdate, ExecuteRequest, StorableJson);
+bodies!(
+    ActionCreate,
+    ActionUpdate,
+    ExecuteRequest,
+    BulkFilter,
+    StorableJson
+);

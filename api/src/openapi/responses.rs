@@ -90,6 +90,13 @@ pub fn schemas() -> Schemas {
             }),
         ),
         (
+            "RerunNotFoundError".into(),
+            json!({
+                "description": "A 404 of a re-run: no such execution, or its action is gone or disabled.",
+                "anyOf": [reference("ExecutionNotFoundError"), reference("ActionNotFoundError")]
+            }),
+        ),
+        (
             "ExecutionNotFoundError".into(),
             json!({
                 "type": "object",
@@ -300,6 +307,22 @@ pub fn responses() -> Vec<(&'static str, u16, Value)> {
                 "No such execution in this tenant and project.",
                 "ExecutionNotFoundError",
                 &[("", ApiError::ExecutionNotFound(example_execution()))],
+            ),
+        ),
+        (
+            "RerunNotFound",
+            404,
+            error(
+                "No such execution (`Execution not found`), or its action was deleted (`Action not found`) or is disabled (`Action can't create execution`).",
+                "RerunNotFoundError",
+                &[
+                    (
+                        "executionNotFound",
+                        ApiError::ExecutionNotFound(example_execution()),
+                    ),
+                    ("actionNotFound", ApiError::ActionNotFound(example_action())),
+                    ("cannotExecute", ApiError::CannotExecute(example_action())),
+                ],
             ),
         ),
         (

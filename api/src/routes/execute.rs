@@ -71,7 +71,7 @@ fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, Api
 
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };

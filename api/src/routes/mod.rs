@@ -3,12 +3,14 @@
 //! the OpenAPI document is built from the same list as the router.
 
 mod actions;
+mod control;
 mod execute;
 mod executions;
 mod health;
 mod history;
 mod paths;
 
+pub use control::BULK_LIMIT;
 pub use execute::IDEMPOTENCY_KEY_MAX;
 
 use crate::error::ApiError;
@@ -24,6 +26,7 @@ fn documented() -> (Router<AppState>, Value) {
         .merge(actions::router())
         .merge(execute::router())
         .merge(executions::router())
+        .merge(control::router())
         .merge(history::router())
         .merge(health::router())
         .split_for_parts();

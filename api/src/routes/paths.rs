@@ -19,6 +19,7 @@ const FIXED: &[&str] = &[
     "ping",
     "unauthorized-ping",
     "cancel",
+    "rerun",
     "enable",
     "disable",
     "healthz",

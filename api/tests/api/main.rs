@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod control;
 mod delayed;
 mod document;
 mod executions;

@@ -1,0 +1,264 @@
+//! Acting on executions already made: re-run one (`/actionexecution/{id}/rerun`), and cancel or
+//! re-run many at once with a filter (`/actionexecution/cancel`, `/actionexecution/rerun`).
+//! Bulk actions are bounded by `limit` and take the newest matching executions first; each
+//! execution is cancelled or re-run on its own, exactly as the single-execution routes do it,
+//! so one that ends meanwhile is skipped rather than failing the whole request.
+
+use super::execute::idempotency_key;
+use super::history::{parsed, time};
+use crate::error::ApiError;
+use crate::extract::{Caller, ExecutionIdPath, ObjectShape, OptionalJsonBody};
+use crate::openapi::markers::{BulkFilter as BulkFilterBody, RateLimited, RerunNotFound};
+use crate::startup::AppState;
+use actuate_shared::domain::ids::{ActionId, ExecutionId, Scope};
+use actuate_shared::domain::model::{Execution, ExecutionStatus, TriggerKind};
+use actuate_shared::domain::paging::MAX_PAGE_SIZE;
+use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rerun))
+        .routes(routes!(cancel_many))
+        .routes(routes!(rerun_many))
+}
+
+/// The filter of a bulk action. Unknown fields are a 400: a misspelt filter must not widen
+/// what is cancelled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BulkFilter {
+    action_id: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    #[serde(default, deserialize_with = "crate::requests::integer")]
+    limit: Option<i64>,
+}
+
+impl ObjectShape for BulkFilter {}
+
+/// Default and largest number of executions one bulk request acts on.
+pub const BULK_LIMIT: i64 = MAX_PAGE_SIZE;
+
+impl BulkFilter {
+    fn filter(self) -> Result<ExecutionFilter, ApiError> {
+        let limit = self.limit.unwrap_or(BULK_LIMIT);
+        if !(1..=BULK_LIMIT).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "limit: must be between 1 and {BULK_LIMIT}"
+            )));
+        }
+        let since = parsed("since", self.since, time)?;
+        let until = parsed("until", self.until, time)?;
+        if let (Some(since), Some(until)) = (since, until)
+            && since >= until
+        {
+            return Err(ApiError::BadRequest("since: must be before until".into()));
+        }
+        Ok(ExecutionFilter {
+            action_id: parsed("actionId", self.action_id, |s| {
+                s.parse::<ActionId>()
+                    .map_err(|_| format!("'{s}' is not a GUID"))
+            })?,
+            status: parsed("status", self.status, str::parse::<ExecutionStatus>)?,
+            since,
+            until,
+            limit,
+            ..ExecutionFilter::default()
+        })
+    }
+}
+
+/// What a bulk action did: how many executions it acted on, and their ids.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BulkResult {
+    #[schema(minimum = 0)]
+    count: usize,
+    /// The executions acted on (for a re-run: the originals), newest first.
+    ids: Vec<ExecutionId>,
+    /// A re-run's new executions, in the order of `ids`; absent for a cancel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<Execution>>,
+}
+
+/// Creates a re-run of `original`: the same input, the action's current steps, `rerunOf`.
+async fn rerun_one(
+    state: &AppState,
+    scope: Scope,
+    original: ExecutionId,
+    idempotency_key: Option<String>,
+) -> Result<Option<Execution>, ApiError> {
+    let Some(detail) = state.store.get_execution(scope, original).await? else {
+        return Ok(None);
+    };
+    let action_id = detail.execution.action_id;
+    let request = NewExecution {
+        // Its own key space: the same key on an execute of the action is another request.
+        idempotency_key: idempotency_key.map(|k| format!("rerun {original} {k}")),
+        rerun_of: Some(original),
+        ..NewExecution::new(TriggerKind::Manual, detail.input)
+    };
+    match state
+        .store
+        .create_execution(scope, action_id, request)
+        .await?
+    {
+        ExecuteOutcome::Created(execution) => {
+            metrics::counter!("actuate_executions_created_total", "trigger" => "rerun")
+                .increment(1);
+            tracing::info!(
+                %action_id,
+                execution_id = %execution.action_execution_id,
+                rerun_of = %original,
+                "execution queued"
+            );
+            Ok(Some(execution))
+        }
+        ExecuteOutcome::Existing(execution) => Ok(Some(execution)),
+        ExecuteOutcome::ActionNotFound => Err(ApiError::ActionNotFound(action_id)),
+        ExecuteOutcome::ActionDisabled => Err(ApiError::CannotExecute(action_id)),
+    }
+}
+
+/// Re-run an execution (extension)
+///
+/// Creates a new execution of the same action with the same input and the action's current
+/// steps; its `rerunOf` names the original. The action must still exist and be enabled. An
+/// `Idempotency-Key` repeated for the same original within 24 hours answers the first re-run.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/actionexecution/{actionExecutionId}/rerun",
+    operation_id = "rerunExecution", tag = "Executions", security(("bearerAuth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The new execution, Queued.", body = Execution),
+        (status = 404, response = RerunNotFound),
+        (status = 429, response = RateLimited),
+    )
+)]
+async fn rerun(
+    caller: Caller,
+    ExecutionIdPath(execution_id): ExecutionIdPath,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Execution>, ApiError> {
+    let key = idempotency_key(&headers)?;
+    state.execute_limiter.check(caller.scope.tenant_id)?;
+    let execution = rerun_one(&state, caller.scope, execution_id, key)
+        .await?
+        .ok_or(ApiError::ExecutionNotFound(execution_id))?;
+    state.relay.wake();
+    Ok(Json(execution))
+}
+
+/// The executions `filter` selects, newest first, at most `filter.limit`.
+async fn select(
+    state: &AppState,
+    scope: Scope,
+    filter: ExecutionFilter,
+) -> Result<Vec<Execution>, ApiError> {
+    Ok(state.store.list_executions(scope, filter).await?)
+}
+
+/// Cancel many executions (extension)
+///
+/// Cancels the Queued and Running executions the filter selects (all fields optional:
+/// `actionId`, `status` (`Queued` or `Running`), `since`, `until` on `dateStarted`), newest
+/// first, at most `limit` (default and most 1,000). An execution that ends meanwhile is skipped.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/actionexecution/cancel",
+    operation_id = "cancelExecutions", tag = "Executions", security(("bearerAuth" = [])),
+    request_body = Option<BulkFilterBody>,
+    responses((status = 200, description = "The executions cancelled.", body = BulkResult))
+)]
+async fn cancel_many(
+    caller: Caller,
+    State(state): State<AppState>,
+    OptionalJsonBody(body): OptionalJsonBody<BulkFilter>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let filter = body.unwrap_or_default().filter()?;
+    let statuses = match filter.status {
+        None => vec![ExecutionStatus::Running, ExecutionStatus::Queued],
+        Some(s @ (ExecutionStatus::Queued | ExecutionStatus::Running)) => vec![s],
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "status: only Queued or Running executions can be cancelled".into(),
+            ));
+        }
+    };
+    let mut candidates = Vec::new();
+    for status in statuses {
+        let filter = ExecutionFilter {
+            status: Some(status),
+            ..filter
+        };
+        candidates.extend(select(&state, caller.scope, filter).await?);
+    }
+    candidates.sort_by_key(|e| std::cmp::Reverse(ExecutionFilter::cursor_of(e).at));
+    candidates.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
+    let mut ids = Vec::with_capacity(candidates.len());
+    for execution in candidates {
+        let id = execution.action_execution_id;
+        if let CancelOutcome::Cancelled(_) = state.store.cancel_execution(caller.scope, id).await? {
+            ids.push(id);
+        }
+    }
+    tracing::info!(count = ids.len(), tenant_id = %caller.scope.tenant_id, "executions cancelled");
+    Ok(Json(BulkResult {
+        count: ids.len(),
+        ids,
+        items: None,
+    }))
+}
+
+/// Re-run many executions (extension)
+///
+/// Re-runs the executions the filter selects (all fields optional: `actionId`, `status`,
+/// `since`, `until` on `dateStarted`), newest first, at most `limit` (default and most 1,000),
+/// each as `POST .../{actionExecutionId}/rerun` would. Executions of actions deleted or
+/// disabled since are skipped. Counts once against the execute rate limit.
+#[utoipa::path(
+    post, path = "/api/{tenantId}/{projectId}/actionexecution/rerun",
+    operation_id = "rerunExecutions", tag = "Executions", security(("bearerAuth" = [])),
+    request_body = Option<BulkFilterBody>,
+    responses(
+        (status = 200, description = "The executions re-run, and their new executions.", body = BulkResult),
+        (status = 429, response = RateLimited),
+    )
+)]
+async fn rerun_many(
+    caller: Caller,
+    State(state): State<AppState>,
+    OptionalJsonBody(body): OptionalJsonBody<BulkFilter>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let filter = body.unwrap_or_default().filter()?;
+    state.execute_limiter.check(caller.scope.tenant_id)?;
+    let originals = select(&state, caller.scope, filter).await?;
+    let mut ids = Vec::with_capacity(originals.len());
+    let mut items = Vec::with_capacity(originals.len());
+    for original in originals {
+        let id = original.action_execution_id;
+        match rerun_one(&state, caller.scope, id, None).await {
+            Ok(Some(execution)) => {
+                ids.push(id);
+                items.push(execution);
+            }
+            Ok(None) | Err(ApiError::ActionNotFound(_) | ApiError::CannotExecute(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !items.is_empty() {
+        state.relay.wake();
+    }
+    Ok(Json(BulkResult {
+        count: ids.len(),
+        ids,
+        items: Some(items),
+    }))
+}
