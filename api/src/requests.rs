@@ -27,6 +27,8 @@ pub struct ActionRequest {
     is_enabled: Option<bool>,
     #[serde(default, deserialize_with = "integer")]
     max_run_time: Option<i64>,
+    #[serde(default, deserialize_with = "integer")]
+    retention_days: Option<i64>,
     steps: Option<Vec<StepRequest>>,
     triggers: Option<Vec<TriggerRequest>>,
 }
@@ -102,6 +104,22 @@ fn check_description(field: &str, d: Option<String>) -> Result<Option<String>, A
         check_text(field, d, limits::DESCRIPTION_MAX_CHARS)?;
     }
     Ok(d)
+}
+
+/// `retentionDays`: 1 to [`limits::RETENTION_DAYS_MAX`] days, or 0 for the service's default
+/// (`None`).
+fn check_retention_days(v: i64) -> Result<Option<i32>, ApiError> {
+    match v {
+        0 => Ok(None),
+        1..=limits::RETENTION_DAYS_MAX => Ok(Some(v as i32)),
+        _ => Err(bad(
+            "retentionDays",
+            format_args!(
+                "{v} is out of range: must be between 1 and {} days, or 0 for the default",
+                limits::RETENTION_DAYS_MAX
+            ),
+        )),
+    }
 }
 
 fn check_max_run_time(v: i64) -> Result<i32, ApiError> {
@@ -312,6 +330,11 @@ impl ActionRequest {
                 Some(v) => check_max_run_time(v)?,
                 None => limits::MAX_RUN_TIME_DEFAULT,
             },
+            retention_days: self
+                .retention_days
+                .map(check_retention_days)
+                .transpose()?
+                .flatten(),
             steps: steps(
                 self.steps
                     .ok_or_else(|| bad("steps", "required (at least one step)"))?,
@@ -326,6 +349,7 @@ impl ActionRequest {
             description: check_description("description", self.description)?,
             is_enabled: self.is_enabled,
             max_run_time: self.max_run_time.map(check_max_run_time).transpose()?,
+            retention_days: self.retention_days.map(check_retention_days).transpose()?,
             steps: self.steps.map(steps).transpose()?,
             triggers: self.triggers.map(triggers).transpose()?,
         })

@@ -8,7 +8,8 @@
 //! - [`steps`] has one module per step kind behind `steps::run`;
 //! - [`consumer`] is the AMQP loop and the only place that acks or nacks;
 //! - [`maintenance`] reaps executions of lost workers; [`release`] releases delayed runs when
-//!   due; [`cancel`] listens for cancellations;
+//!   due; [`retention`] deletes finished executions past their age; [`cancel`] listens for
+//!   cancellations;
 //! - [`net_guard`] keeps webhooks away from private addresses;
 //! - [`python`] runs Python steps in a pool of isolated runner processes;
 //! - [`startup`] wires it together and owns graceful shutdown; [`settings`] reads the
@@ -25,6 +26,7 @@ pub mod maintenance;
 pub mod net_guard;
 pub mod python;
 pub mod release;
+pub mod retention;
 pub mod settings;
 pub mod startup;
 pub mod steps;

@@ -2,6 +2,7 @@
 
 use crate::net_guard::NetGuard;
 use crate::python::{Limits, NetworkPolicy, PoolConfig, RunnerUser};
+use actuate_shared::domain::draft::limits::RETENTION_DAYS_MAX;
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
 use actuate_shared::telemetry::LogFormat;
@@ -30,6 +31,9 @@ pub struct WorkerSettings {
     /// `ACTUATE_REQUEUE_STALE_AFTER`: a Queued execution no worker took for this long is
     /// published again (a backstop for messages lost by the broker).
     pub requeue_stale_after: Duration,
+    /// `ACTUATE_RETENTION_DAYS`: finished executions are deleted this many days after they
+    /// ended, unless their action says otherwise (`retentionDays`); 0 keeps them forever.
+    pub retention_days: i32,
     /// `ACTUATE_WEBHOOK_ALLOW`: private destinations webhooks may reach anyway.
     pub webhook_guard: NetGuard,
     /// `ACTUATE_WORKER_ID`: names this process in leases and logs.
@@ -276,6 +280,13 @@ impl WorkerSettings {
                 problem: "must be at least 1".into(),
             });
         }
+        let retention_days: i32 = settings::parsed(src, "ACTUATE_RETENTION_DAYS", 30)?;
+        if !(0..=RETENTION_DAYS_MAX as i32).contains(&retention_days) {
+            return Err(SettingError {
+                name: "ACTUATE_RETENTION_DAYS",
+                problem: format!("must be between 0 (keep forever) and {RETENTION_DAYS_MAX} days"),
+            });
+        }
         let allow = settings::parsed(src, "ACTUATE_WEBHOOK_ALLOW", String::new())?;
         let allow = NetGuard::parse_allowlist(&allow).map_err(|problem| SettingError {
             name: "ACTUATE_WEBHOOK_ALLOW",
@@ -290,6 +301,7 @@ impl WorkerSettings {
             db_outage_grace: seconds(src, "ACTUATE_DB_OUTAGE_GRACE", 60, 0)?,
             max_attempts,
             requeue_stale_after: seconds(src, "ACTUATE_REQUEUE_STALE_AFTER", 900, 1)?,
+            retention_days,
             webhook_guard: NetGuard::new(allow),
             worker_id: settings::parsed(src, "ACTUATE_WORKER_ID", default_worker_id())?,
             bind: settings::parsed(

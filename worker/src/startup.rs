@@ -8,7 +8,7 @@
 
 use crate::context::WorkerContext;
 use crate::settings::WorkerSettings;
-use crate::{cancel, consumer, http, maintenance, release};
+use crate::{cancel, consumer, http, maintenance, release, retention};
 use actuate_shared::queue::{DynBroker, RabbitBroker};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
@@ -122,6 +122,7 @@ impl Worker {
         background.spawn("release of delayed executions", |stop| {
             release::run(ctx.clone(), stop)
         });
+        background.spawn("retention", |stop| retention::run(ctx.clone(), stop));
 
         consumer::run(ctx.clone(), shutdown.clone()).await;
 

@@ -14,6 +14,12 @@ pub fn schemas() -> Schemas {
         "maximum": limits::MAX_RUN_TIME_MAX,
         "description": "Seconds."
     });
+    let retention_days = json!({
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": limits::RETENTION_DAYS_MAX,
+        "description": "Days this action's finished executions are kept (extension); 0 or absent: the service's default, ACTUATE_RETENTION_DAYS."
+    });
     let mut create_max_run_time = max_run_time.clone();
     create_max_run_time["default"] = json!(limits::MAX_RUN_TIME_DEFAULT);
     let steps = |nullable: bool| {
@@ -47,6 +53,7 @@ pub fn schemas() -> Schemas {
                     "description": reference("Description"),
                     "isEnabled": {"type": ["boolean", "null"], "default": true},
                     "maxRunTime": create_max_run_time,
+                    "retentionDays": retention_days,
                     "steps": steps(false),
                     "triggers": triggers
                 }
@@ -62,6 +69,7 @@ pub fn schemas() -> Schemas {
                     "description": reference("Description"),
                     "isEnabled": {"type": ["boolean", "null"]},
                     "maxRunTime": max_run_time,
+                    "retentionDays": retention_days,
                     "steps": update_steps,
                     "triggers": update_triggers
                 }

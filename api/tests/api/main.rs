@@ -13,6 +13,7 @@ mod history;
 mod openapi;
 mod operator;
 mod rate_limit;
+mod retention;
 mod seeds;
 mod triggers;
 mod validation;

@@ -19,6 +19,8 @@ pub mod limits {
     pub const MAX_STEPS: usize = 100;
     pub const MAX_TRIGGERS: usize = 100;
     pub const FREQUENCY_MAX: i64 = 10_000;
+    /// `retentionDays` of an action: a hundred years at most.
+    pub const RETENTION_DAYS_MAX: i64 = 36_500;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +29,8 @@ pub struct ActionDraft {
     pub description: Option<String>,
     pub is_enabled: bool,
     pub max_run_time: i32,
+    /// Days its finished executions are kept; `None`: the service's default.
+    pub retention_days: Option<i32>,
     pub steps: Vec<StepDraft>,
     pub triggers: Vec<TriggerDraft>,
 }
@@ -39,6 +43,8 @@ pub struct ActionPatch {
     pub description: Option<String>,
     pub is_enabled: Option<bool>,
     pub max_run_time: Option<i32>,
+    /// `Some(None)`: back to the service's default.
+    pub retention_days: Option<Option<i32>>,
     pub steps: Option<Vec<StepDraft>>,
     pub triggers: Option<Vec<TriggerDraft>>,
 }

@@ -85,6 +85,10 @@ pub struct Action {
     /// Bound on a whole execution, in seconds.
     #[schema(minimum = 1, maximum = 86400)]
     pub max_run_time: i32,
+    /// Days this action's finished executions are kept before they are deleted (extension);
+    /// null: the service's default (`ACTUATE_RETENTION_DAYS`).
+    #[schema(required = true, minimum = 1, maximum = 36500)]
+    pub retention_days: Option<i32>,
     /// `Running` while one of the action's executions is Running.
     pub action_status: ActionStatus,
     /// Earliest next firing of its schedule triggers; null when disabled or when it has none.

@@ -35,6 +35,11 @@ pub trait Inspect: Send + Sync + 'static {
     /// Writes a step's settings without validation, as an older version might have stored
     /// them.
     async fn overwrite_step_settings(&self, action: ActionId, settings: &str) -> StoreResult<()>;
+    /// Moves a finished execution's end (and start, the same distance) to `ended`, as if it
+    /// had run then.
+    async fn backdate_execution(&self, id: ExecutionId, ended: DateTime<Utc>) -> StoreResult<()>;
+    /// The stored steps of an execution.
+    async fn count_execution_steps(&self, id: ExecutionId) -> StoreResult<i64>;
 }
 
 /// A store a test can also inspect: every backend is both.

@@ -329,6 +329,11 @@ pub trait WorkStore: Send + Sync + 'static {
     /// each gets its outbox row, in the same write, and is claimable from then on. Safe to run
     /// in many processes at once; answers how many it released.
     async fn release_due(&self, limit: i64) -> StoreResult<u64>;
+    /// Deletes up to `limit` finished executions (with their steps) that ended more than their
+    /// action's `retention_days` ago (`default_days` when it has none, or is deleted), oldest
+    /// first; answers how many. Never touches a Queued or Running execution, and never waits
+    /// for a row another transaction holds.
+    async fn delete_expired(&self, default_days: i32, limit: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -62,6 +62,7 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         db_outage_grace: Duration::from_secs(60),
         max_attempts: 3,
         requeue_stale_after: Duration::from_secs(900),
+        retention_days: 30,
         webhook_guard: NetGuard::new(NetGuard::parse_allowlist(allow).unwrap()),
         worker_id: "test-worker".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -174,6 +175,7 @@ impl TestWorker {
             description: None,
             is_enabled: true,
             max_run_time,
+            retention_days: None,
             steps: steps
                 .iter()
                 .enumerate()

@@ -12,6 +12,7 @@ mod plans;
 mod python;
 mod queues;
 mod recovery;
+mod retention;
 mod sandbox;
 mod ssrf;
 mod storable;

@@ -78,4 +78,25 @@ impl Inspect for PgStore {
             .await?;
         Ok(())
     }
+
+    async fn backdate_execution(&self, id: ExecutionId, ended: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE executions SET date_started = date_started - (date_ended - $2), \
+               date_ended = $2 WHERE execution_id = $1 AND date_ended IS NOT NULL",
+        )
+        .bind(id)
+        .bind(ended)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_execution_steps(&self, id: ExecutionId) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM execution_steps WHERE execution_id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
 }

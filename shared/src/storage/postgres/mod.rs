@@ -13,6 +13,7 @@ mod inspect;
 mod keys;
 mod notices;
 mod outbox;
+mod retention;
 mod schedule;
 mod work;
 

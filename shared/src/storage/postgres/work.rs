@@ -275,6 +275,10 @@ impl WorkStore for PgStore {
     async fn release_due(&self, limit: i64) -> StoreResult<u64> {
         super::held::release_due(&self.pool, limit).await
     }
+
+    async fn delete_expired(&self, default_days: i32, limit: i64) -> StoreResult<u64> {
+        super::retention::delete_expired(&self.pool, default_days, limit).await
+    }
 }
 
 /// Puts a Running execution (locked by the caller) back in the queue: Queued, no lease, the

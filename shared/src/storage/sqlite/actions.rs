@@ -44,6 +44,7 @@ macro_rules! in_page {
 }
 const SELECT_ACTIONS: &str = concat!(
     "SELECT a.action_id, a.project_id, a.name, a.description, a.is_enabled, a.max_run_time, \
+       a.retention_days, \
        CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.action_id = a.action_id \
          AND r.tenant_id = a.tenant_id AND r.project_id = a.project_id \
          AND r.status = 'Running') THEN 'Running' ELSE 'Idle' END AS action_status, \
@@ -359,8 +360,9 @@ async fn create(
     let action_id = ActionId::new();
     sqlx::query(
         "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
-         is_enabled, max_run_time, date_created, date_modified, created_by, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
+         is_enabled, max_run_time, date_created, date_modified, created_by, modified_by, \
+         retention_days) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10)",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
@@ -371,6 +373,7 @@ async fn create(
     .bind(draft.max_run_time)
     .bind(at)
     .bind(by)
+    .bind(draft.retention_days)
     .execute(&mut *conn)
     .await
     .map_err(name_taken)?;
@@ -424,6 +427,7 @@ async fn update(
            description = CASE WHEN $5 THEN $6 ELSE description END, \
            is_enabled = COALESCE($7, is_enabled), \
            max_run_time = COALESCE($8, max_run_time), \
+           retention_days = CASE WHEN $11 THEN $12 ELSE retention_days END, \
            date_modified = $9, modified_by = $10 \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
     )
@@ -437,6 +441,8 @@ async fn update(
     .bind(patch.max_run_time)
     .bind(at)
     .bind(by)
+    .bind(patch.retention_days.is_some())
+    .bind(patch.retention_days.flatten())
     .execute(&mut *conn)
     .await
     .map_err(name_taken)?;

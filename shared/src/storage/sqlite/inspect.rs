@@ -95,4 +95,32 @@ impl Inspect for SqliteStore {
             })
             .await
     }
+
+    async fn backdate_execution(&self, id: ExecutionId, ended: DateTime<Utc>) -> StoreResult<()> {
+        // SQLite has no interval arithmetic on the stored text: the start moves to the end.
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE executions SET date_started = $2, date_ended = $2 \
+                         WHERE execution_id = $1 AND date_ended IS NOT NULL",
+                    )
+                    .bind(id)
+                    .bind(ended)
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(()))
+                })
+            })
+            .await
+    }
+
+    async fn count_execution_steps(&self, id: ExecutionId) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM execution_steps WHERE execution_id = $1")
+                .bind(id)
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
 }

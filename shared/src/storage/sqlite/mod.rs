@@ -26,6 +26,7 @@ mod inspect;
 mod keys;
 mod notices;
 mod outbox;
+mod retention;
 mod schedule;
 mod work;
 mod writer;

@@ -240,6 +240,14 @@ impl WorkStore for SqliteStore {
             .write(move |conn| Box::pin(super::held::release_due(conn, limit)))
             .await
     }
+
+    async fn delete_expired(&self, default_days: i32, limit: i64) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(super::retention::delete_expired(conn, default_days, limit))
+            })
+            .await
+    }
 }
 
 async fn claim(
