@@ -75,11 +75,39 @@ impl ExecuteLimiter {
             })
     }
 
+    /// Counts `n` executions at once (a bulk re-run creates one per original, so it is charged
+    /// for each): refused with 429 like [`check`](Self::check), or with a 400 when `n` is more
+    /// than the burst, which no wait would ever allow.
+    pub fn check_n(&self, tenant: TenantId, n: usize) -> Result<(), ApiError> {
+        let Some(on) = &self.on else {
+            return Ok(());
+        };
+        let Some(count) = u32::try_from(n).ok().and_then(NonZeroU32::new) else {
+            return if n == 0 { Ok(()) } else { Err(too_many(on)) };
+        };
+        match on.limiter.check_key_n(&tenant, count) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(ApiError::RateLimited {
+                per_second: on.limit.per_second,
+                retry_after: not_until.wait_time_from(on.limiter.clock().now()),
+            }),
+            Err(_) => Err(too_many(on)),
+        }
+    }
+
     /// Tenants the limiter currently holds an entry for (tests of the sweep).
     #[cfg(test)]
     fn tenants(&self) -> usize {
         self.on.as_ref().map_or(0, |on| on.limiter.len())
     }
+}
+
+fn too_many(on: &On) -> ApiError {
+    ApiError::BadRequest(format!(
+        "limit: this server's execute rate limit allows at most {} executions at once; \
+         narrow the filter or lower the limit",
+        on.limit.burst
+    ))
 }
 
 #[cfg(test)]
@@ -139,5 +167,28 @@ mod tests {
         // The SWEEP_EVERY-th check sweeps first, then adds its own tenant.
         limiter.check(TenantId::new()).unwrap();
         assert_eq!(limiter.tenants(), 1);
+    }
+
+    #[test]
+    fn a_bulk_request_is_charged_for_each_execution() {
+        let limiter = ExecuteLimiter::new(limit(1, 5));
+        let tenant = TenantId::new();
+        limiter.check_n(tenant, 3).unwrap();
+        assert!(
+            matches!(
+                limiter.check_n(tenant, 3),
+                Err(ApiError::RateLimited { .. })
+            ),
+            "two left of five"
+        );
+        limiter.check_n(tenant, 2).unwrap();
+        match limiter.check_n(TenantId::new(), 6) {
+            Err(ApiError::BadRequest(message)) => {
+                assert!(message.contains("at most 5"), "{message}")
+            }
+            other => panic!("more than the burst: {other:?}"),
+        }
+        assert!(limiter.check_n(tenant, 0).is_ok());
+        assert!(ExecuteLimiter::new(None).check_n(tenant, 1_000_000).is_ok());
     }
 }

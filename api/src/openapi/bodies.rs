@@ -79,8 +79,14 @@ pub fn schemas() -> Schemas {
             "BulkFilter".into(),
             json!({
                 "type": "object",
-                "description": "Optional body of POST /actionexecution/cancel and /actionexecution/rerun: which executions, newest first. Every field is optional; unknown fields are a 400.",
+                "description": "Body of POST /actionexecution/cancel and /actionexecution/rerun: which executions, newest first. At least one of actionId, status, since, until; unknown fields are a 400.",
                 "additionalProperties": false,
+                "anyOf": [
+                    {"required": ["actionId"]},
+                    {"required": ["status"]},
+                    {"required": ["since"]},
+                    {"required": ["until"]}
+                ],
                 "properties": {
                     "actionId": {"anyOf": [reference("Guid")], "description": "Only executions of this action."},
                     "status": {"anyOf": [reference("ExecutionStatus")], "description": "Only executions with this status (for a cancel: Queued or Running; without it, both)."},
@@ -94,7 +100,8 @@ pub fn schemas() -> Schemas {
             "ExecuteRequest".into(),
             json!({
                 "type": "object",
-                "description": "Optional body of POST /action/execute/{actionId}. Unknown fields are ignored. `runAt` or `delaySeconds` (not both) delays the start: the execution stays Queued until then.",
+                "description": "Optional body of POST /action/execute/{actionId}. Unknown fields are a 400 (a misspelt runAt must not start the execution at once). `runAt` or `delaySeconds` (not both) delays the start: the execution stays Queued until then.",
+                "additionalProperties": false,
                 "properties": {
                     "input": {
                         "anyOf": [reference("StorableJson")],

@@ -7,17 +7,18 @@
 use super::execute::idempotency_key;
 use super::history::{parsed, time};
 use crate::error::ApiError;
-use crate::extract::{Caller, ExecutionIdPath, ObjectShape, OptionalJsonBody};
+use crate::extract::{Caller, ExecutionIdPath, JsonBody, ObjectShape};
 use crate::openapi::markers::{BulkFilter as BulkFilterBody, RateLimited, RerunNotFound};
 use crate::startup::AppState;
 use actuate_shared::domain::ids::{ActionId, ExecutionId, Scope};
-use actuate_shared::domain::model::{Execution, ExecutionStatus, TriggerKind};
+use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
 use actuate_shared::domain::paging::MAX_PAGE_SIZE;
 use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The filter of a bulk action. Unknown fields are a 400: a misspelt filter must not widen
 /// what is cancelled.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct BulkFilter {
     action_id: Option<String>,
@@ -47,6 +48,9 @@ impl ObjectShape for BulkFilter {}
 pub const BULK_LIMIT: i64 = MAX_PAGE_SIZE;
 
 impl BulkFilter {
+    /// The executions to act on. At least one condition is required: an empty or forgotten
+    /// body must not act on the whole project (`{"since": "2000-01-01T00:00:00Z"}` says
+    /// "everything" on purpose).
     fn filter(self) -> Result<ExecutionFilter, ApiError> {
         let limit = self.limit.unwrap_or(BULK_LIMIT);
         if !(1..=BULK_LIMIT).contains(&limit) {
@@ -61,12 +65,19 @@ impl BulkFilter {
         {
             return Err(ApiError::BadRequest("since: must be before until".into()));
         }
+        let action_id = parsed("actionId", self.action_id, |s| {
+            s.parse::<ActionId>()
+                .map_err(|_| format!("'{s}' is not a GUID"))
+        })?;
+        let status = parsed("status", self.status, str::parse::<ExecutionStatus>)?;
+        if action_id.is_none() && status.is_none() && since.is_none() && until.is_none() {
+            return Err(ApiError::BadRequest(
+                "body: give at least one of actionId, status, since, until".into(),
+            ));
+        }
         Ok(ExecutionFilter {
-            action_id: parsed("actionId", self.action_id, |s| {
-                s.parse::<ActionId>()
-                    .map_err(|_| format!("'{s}' is not a GUID"))
-            })?,
-            status: parsed("status", self.status, str::parse::<ExecutionStatus>)?,
+            action_id,
+            status,
             since,
             until,
             limit,
@@ -98,6 +109,19 @@ async fn rerun_one(
     let Some(detail) = state.store.get_execution(scope, original).await? else {
         return Ok(None);
     };
+    rerun_of(state, scope, detail, idempotency_key)
+        .await
+        .map(Some)
+}
+
+/// Creates a re-run of the execution `detail` shows.
+async fn rerun_of(
+    state: &AppState,
+    scope: Scope,
+    detail: ExecutionDetail,
+    idempotency_key: Option<String>,
+) -> Result<Execution, ApiError> {
+    let original = detail.execution.action_execution_id;
     let action_id = detail.execution.action_id;
     let request = NewExecution {
         // Its own key space: the same key on an execute of the action is another request.
@@ -119,9 +143,9 @@ async fn rerun_one(
                 rerun_of = %original,
                 "execution queued"
             );
-            Ok(Some(execution))
+            Ok(execution)
         }
-        ExecuteOutcome::Existing(execution) => Ok(Some(execution)),
+        ExecuteOutcome::Existing(execution) => Ok(execution),
         ExecuteOutcome::ActionNotFound => Err(ApiError::ActionNotFound(action_id)),
         ExecuteOutcome::ActionDisabled => Err(ApiError::CannotExecute(action_id)),
     }
@@ -168,21 +192,21 @@ async fn select(
 
 /// Cancel many executions (extension)
 ///
-/// Cancels the Queued and Running executions the filter selects (all fields optional:
-/// `actionId`, `status` (`Queued` or `Running`), `since`, `until` on `dateStarted`), newest
-/// first, at most `limit` (default and most 1,000). An execution that ends meanwhile is skipped.
+/// Cancels the Queued and Running executions the filter selects (at least one of `actionId`,
+/// `status` (`Queued` or `Running`), `since`, `until` on `dateStarted`), newest first, at most
+/// `limit` (default and most 1,000). An execution that ends meanwhile is skipped.
 #[utoipa::path(
     post, path = "/api/{tenantId}/{projectId}/actionexecution/cancel",
     operation_id = "cancelExecutions", tag = "Executions", security(("bearerAuth" = [])),
-    request_body = Option<BulkFilterBody>,
+    request_body = BulkFilterBody,
     responses((status = 200, description = "The executions cancelled.", body = BulkResult))
 )]
 async fn cancel_many(
     caller: Caller,
     State(state): State<AppState>,
-    OptionalJsonBody(body): OptionalJsonBody<BulkFilter>,
+    JsonBody(body): JsonBody<BulkFilter>,
 ) -> Result<Json<BulkResult>, ApiError> {
-    let filter = body.unwrap_or_default().filter()?;
+    let filter = body.filter()?;
     let statuses = match filter.status {
         None => vec![ExecutionStatus::Running, ExecutionStatus::Queued],
         Some(s @ (ExecutionStatus::Queued | ExecutionStatus::Running)) => vec![s],
@@ -219,14 +243,18 @@ async fn cancel_many(
 
 /// Re-run many executions (extension)
 ///
-/// Re-runs the executions the filter selects (all fields optional: `actionId`, `status`,
-/// `since`, `until` on `dateStarted`), newest first, at most `limit` (default and most 1,000),
+/// Re-runs the executions the filter selects (at least one of `actionId`, `status`, `since`,
+/// `until` on `dateStarted`), newest first, at most `limit` (default and most 1,000),
 /// each as `POST .../{actionExecutionId}/rerun` would. Executions of actions deleted or
-/// disabled since are skipped. Counts once against the execute rate limit.
+/// disabled since are skipped, and so is a re-run whose original is selected too (the
+/// original's new re-run covers it). Counts against the execute rate limit once per execution
+/// it may create. With an `Idempotency-Key`, each original gets the re-run that key gave it
+/// before, so a retried request creates nothing twice.
 #[utoipa::path(
     post, path = "/api/{tenantId}/{projectId}/actionexecution/rerun",
     operation_id = "rerunExecutions", tag = "Executions", security(("bearerAuth" = [])),
-    request_body = Option<BulkFilterBody>,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = BulkFilterBody,
     responses(
         (status = 200, description = "The executions re-run, and their new executions.", body = BulkResult),
         (status = 429, response = RateLimited),
@@ -235,21 +263,36 @@ async fn cancel_many(
 async fn rerun_many(
     caller: Caller,
     State(state): State<AppState>,
-    OptionalJsonBody(body): OptionalJsonBody<BulkFilter>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<BulkFilter>,
 ) -> Result<Json<BulkResult>, ApiError> {
-    let filter = body.unwrap_or_default().filter()?;
-    state.execute_limiter.check(caller.scope.tenant_id)?;
+    let key = idempotency_key(&headers)?;
+    let filter = body.filter()?;
     let originals = select(&state, caller.scope, filter).await?;
+    // Charged for each execution it may create, before any is written.
+    state
+        .execute_limiter
+        .check_n(caller.scope.tenant_id, originals.len())?;
+    let selected: HashSet<ExecutionId> = originals.iter().map(|e| e.action_execution_id).collect();
     let mut ids = Vec::with_capacity(originals.len());
     let mut items = Vec::with_capacity(originals.len());
     for original in originals {
         let id = original.action_execution_id;
-        match rerun_one(&state, caller.scope, id, None).await {
-            Ok(Some(execution)) => {
+        let Some(detail) = state.store.get_execution(caller.scope, id).await? else {
+            continue;
+        };
+        // A re-run whose original is selected too is covered by the original's new re-run;
+        // this is also what makes a retried keyed request find only its first answers, though
+        // its first attempt's re-runs now match the filter.
+        if detail.rerun_of.is_some_and(|of| selected.contains(&of)) {
+            continue;
+        }
+        match rerun_of(&state, caller.scope, detail, key.clone()).await {
+            Ok(execution) => {
                 ids.push(id);
                 items.push(execution);
             }
-            Ok(None) | Err(ApiError::ActionNotFound(_) | ApiError::CannotExecute(_)) => {}
+            Err(ApiError::ActionNotFound(_) | ApiError::CannotExecute(_)) => {}
             Err(e) => return Err(e),
         }
     }

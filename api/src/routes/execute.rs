@@ -31,8 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The optional body of `POST /action/execute/{actionId}`.
+/// Unknown fields are a 400: a misspelt `runAt` or `delaySeconds` must not start the execution
+/// at once.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ExecuteRequest {
     input: Option<Value>,
     /// Start no earlier than this (RFC 3339).

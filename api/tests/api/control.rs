@@ -204,6 +204,8 @@ async fn bulk_cancel_takes_the_filtered_queued_and_running_newest_first_within_t
         (json!({"actionID": a}), "actionID"),
         (json!({"since": "soon"}), "since"),
         (json!({"actionId": "x"}), "actionId"),
+        (json!({}), "at least one of"),
+        (json!({"limit": 5}), "at least one of"),
     ] {
         expect_error(
             post(&app, "/actionexecution/cancel", Some(&body)).await,
@@ -261,9 +263,28 @@ async fn bulk_rerun_creates_one_rerun_per_selected_execution() {
         200,
     )
     .await;
-    // The failed original, the queued one and the first re-run: newest first.
-    assert_eq!(all_of_a["count"], 3);
-    assert_eq!(all_of_a["ids"][1], queued.as_str());
+    // The failed original and the queued one, newest first; the first re-run is selected too
+    // but skipped: its original's new re-run covers it.
+    assert_eq!(all_of_a["count"], 2);
+    assert_eq!(all_of_a["ids"], json!([queued, failed]));
     let items = all_of_a["items"].as_array().unwrap();
     assert!(items.iter().all(|e| e["actionId"] == a.as_str()));
+
+    // With an Idempotency-Key a retried bulk re-run answers the same re-runs.
+    let keyed = || {
+        app.request(Method::POST, "/actionexecution/rerun")
+            .header("Idempotency-Key", "bulk-1")
+            .json(&json!({"actionId": b}))
+            .send()
+    };
+    let first = expect_json(keyed().await.unwrap(), 200).await;
+    let again = expect_json(keyed().await.unwrap(), 200).await;
+    assert_eq!(first["count"], 1);
+    assert_eq!(first["items"], again["items"], "nothing was created twice");
+    expect_error(
+        post(&app, "/actionexecution/rerun", Some(&json!({}))).await,
+        400,
+        "at least one of",
+    )
+    .await;
 }

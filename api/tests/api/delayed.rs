@@ -92,6 +92,8 @@ async fn bad_delays_are_400s_naming_the_field_and_write_nothing() {
         (json!({"runAt": "tomorrow"}), "runAt"),
         (json!({"runAt": "2026-12-04 10:00:00"}), "runAt"),
         (json!({"runAt": "2999-01-01T00:00:00Z"}), "runAt"),
+        (json!({"run_at": "2030-01-01T00:00:00Z"}), "run_at"),
+        (json!({"delay": 60}), "delay"),
         (
             json!({"runAt": "2030-01-01T00:00:00Z", "delaySeconds": 5}),
             "either runAt or delaySeconds",
