@@ -12,6 +12,7 @@ use actuate_shared::domain::draft::{ActionDraft, ActionPatch, StepDraft, Trigger
 use actuate_shared::domain::ids::{StepId, TriggerId};
 use actuate_shared::domain::model::{StepType, TriggerType};
 use actuate_shared::domain::names::{self, EventName};
+use actuate_shared::domain::retry::RetryPolicy;
 use actuate_shared::domain::schedule::Schedule;
 use actuate_shared::domain::step_settings::StepSettings;
 use chrono::NaiveDate;
@@ -46,6 +47,7 @@ pub struct StepRequest {
     step_type: Option<String>,
     description: Option<String>,
     settings: Option<Value>,
+    retry: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +244,12 @@ fn steps(list: Vec<StepRequest>) -> Result<Vec<StepDraft>, ApiError> {
             step_type,
             description: check_description(&field("description"), s.description)?,
             settings,
+            retry: s
+                .retry
+                .filter(|r| !r.is_null())
+                .map(|r| RetryPolicy::parse(&r))
+                .transpose()
+                .map_err(|e| bad(field("retry"), e))?,
         });
     }
     drafts.sort_by_key(|s| s.step_number);

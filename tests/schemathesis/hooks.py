@@ -14,6 +14,14 @@ another value it allows.
    actions behind (every list would then answer megabytes), while its negative cases should all
    be refused, so at most the wrongly accepted ones are created, and each is a failure.
 
+3. Opaque values in lists, bulk bodies and delayed executes. A `cursor` is valid only if the
+   API issued it, `offset` may not come with one, `since` must be before `until`, and `runAt`
+   may be at most a year ahead: rules the document states in words only. A generated cursor
+   (a non-empty string) is replaced with a well-formed one (a position before any item), an
+   offset beside it with 0, an `until` not after `since` with a day after it, and a `runAt`
+   more than 300 days ahead with one an hour ahead: each a value the document allows, for
+   another it allows.
+
 2. Typical settings in the stateful phase. Some settings are judged by a grammar the document
    can only describe: Python code must parse, templates (`{{ ... }}`) must compile, a URL must
    be one a URL parser reads, a cron expression must mean something, and a settings string
@@ -24,6 +32,8 @@ another value it allows.
    generated values, and the API's answers to them are checked as usual.
 """
 
+import base64
+import datetime
 import itertools
 import json
 import os
@@ -97,9 +107,50 @@ def _typical_trigger(trigger: dict) -> None:
         settings["cron"] = _CRON
 
 
+# A position before every item: the next page of the newest-first history is empty, that of
+# the oldest-first action list is all of it. Its form is the API's (paging.rs); only a test of
+# the API's own document may rely on it.
+_CURSOR = base64.urlsafe_b64encode(b"v1.0.00000000-0000-0000-0000-000000000000").decode().rstrip("=")
+
+
+def _time(value: object):
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _window(values: dict) -> None:
+    """`until` after `since` when both are times."""
+    since, until = _time(values.get("since")), _time(values.get("until"))
+    if since is not None and until is not None and since >= until:
+        values["until"] = (since + datetime.timedelta(days=1)).isoformat()
+
+
+def _opaque_values(case) -> None:
+    query = case.query
+    if isinstance(query, dict):
+        if isinstance(query.get("cursor"), str) and query["cursor"]:
+            query["cursor"] = _CURSOR
+            if "offset" in query:
+                query["offset"] = 0
+        _window(query)
+    body = case.body
+    if isinstance(body, dict):
+        _window(body)
+        run_at = _time(body.get("runAt"))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if run_at is not None and run_at > now + datetime.timedelta(days=300):
+            body["runAt"] = (now + datetime.timedelta(hours=1)).isoformat()
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     operation_id = context.operation.definition.raw.get("operationId") if context.operation else None
+    _opaque_values(case)
     body = case.body
     if operation_id not in ("createAction", "updateAction") or not isinstance(body, dict):
         return

@@ -36,7 +36,9 @@ pub struct Sink {
 
 impl Sink {
     /// Starts a sink: `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
-    /// many milliseconds, anything else 200 with `{"ok": true}`.
+    /// many milliseconds, `/flaky/{n}/{code}[/{retry_after}]` answers `code` (with that
+    /// `Retry-After`, if given) to the first `n` requests to that path and 200 after them,
+    /// anything else 200 with `{"ok": true}`.
     pub async fn start() -> Self {
         Self::start_on("127.0.0.1").await
     }
@@ -85,14 +87,40 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let path = uri.path().to_string();
-    inner.requests.lock().unwrap().push(Recorded {
-        method,
-        path: path.clone(),
-        headers,
-        body,
-    });
+    let earlier = {
+        let mut requests = inner.requests.lock().unwrap();
+        let earlier = requests.iter().filter(|r| r.path == path).count() as u64;
+        requests.push(Recorded {
+            method,
+            path: path.clone(),
+            headers,
+            body,
+        });
+        earlier
+    };
+    if let Some(rest) = path.strip_prefix("/flaky/") {
+        let numbers: Vec<u64> = rest.split('/').filter_map(|v| v.parse().ok()).collect();
+        if let [failures, code, ref after @ ..] = numbers[..]
+            && earlier < failures
+        {
+            let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::IM_A_TEAPOT);
+            let mut response =
+                (status, format!("failure {} of {failures}", earlier + 1)).into_response();
+            if let [seconds] = after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", seconds.to_string().parse().unwrap());
+            }
+            return response;
+        }
+    }
+    answer(&path).await.into_response()
+}
+
+async fn answer(path: &str) -> (StatusCode, [(&'static str, &'static str); 1], String) {
     let json = [("content-type", "application/json")];
     let mut parts = path.trim_start_matches('/').split('/');
     match (

@@ -9,6 +9,7 @@ use crate::python::Reservation;
 use crate::steps::{self, StepContext, StepFailure, StepSuccess};
 use actuate_shared::domain::model::StepType;
 use actuate_shared::domain::policy::outcome;
+use actuate_shared::domain::retry::{self, Decision, Retryable};
 use actuate_shared::domain::storable;
 use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, StepResult};
 use std::collections::BTreeMap;
@@ -25,6 +26,12 @@ enum Stop {
     Gone,
     /// Shutdown grace is over: hand the execution to another worker.
     Release,
+    /// A step failed and will run again after this wait (its `tries` so far): the execution
+    /// waits in the store, and any worker takes it up then.
+    Retry {
+        wait: std::time::Duration,
+        tries: u32,
+    },
 }
 
 /// `runner`: a Python runner reserved before the claim, for the first step to run (when it is
@@ -61,6 +68,11 @@ pub async fn run(ctx: &WorkerContext, claimed: ClaimedExecution, runner: Option<
                 false
             }
         },
+        Err(Stop::Retry { wait, tries }) => {
+            tracing::info!(execution_id = %fence.execution_id, tries, wait_ms = wait.as_millis() as u64, "step failed; retrying after the wait");
+            metrics::counter!("actuate_step_retries_total").increment(1);
+            false
+        }
         Err(Stop::Gone) => false,
     };
     if written {
@@ -220,21 +232,82 @@ async fn run_steps(
                 }
                 outputs.insert(step.step_number, output);
             }
-            Err((message, recorded)) => {
-                let notes = outcome::step_failed(step.step_number, step.step_type, &message);
-                return Err(Stop::Failed(notes, Some(ended(recorded))));
+            Err(failure) => {
+                let (message, recorded, retryable) = *failure;
+                let tries = u32::try_from(step.retries).unwrap_or(0) + 1;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let jitter: f64 = rand::random();
+                match retry::decide(step.retry.as_ref(), retryable, tries, left, jitter) {
+                    Decision::RetryAfter(wait) => {
+                        return Err(hold_for_retry(
+                            ctx,
+                            fence,
+                            step.step_number,
+                            recorded,
+                            wait,
+                            tries,
+                        )
+                        .await);
+                    }
+                    Decision::Fail { tries, out_of_time } => {
+                        let notes = outcome::step_failed_after(
+                            step.step_number,
+                            step.step_type,
+                            &message,
+                            tries,
+                            out_of_time,
+                        );
+                        return Err(Stop::Failed(notes, Some(ended(recorded))));
+                    }
+                }
             }
         }
     }
     Ok(None)
 }
 
+/// Records a failed try that will run again and hands the execution back to the store, held
+/// until the wait is over (see `WorkStore::retry_step`).
+async fn hold_for_retry(
+    ctx: &WorkerContext,
+    fence: Fence,
+    step_number: i32,
+    recorded: StepResult,
+    wait: std::time::Duration,
+    tries: u32,
+) -> Stop {
+    let not_before = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+    let written = durable::write(ctx, fence.execution_id, "retry", || {
+        ctx.store
+            .retry_step(fence, step_number, recorded.clone(), not_before)
+    })
+    .await;
+    match written {
+        Ok(true) => Stop::Retry { wait, tries },
+        Err(WriteError::Data(e)) => {
+            let (notes, result) = unstorable(step_number, &e);
+            Stop::Failed(
+                notes,
+                Some(FinalStep {
+                    step_number,
+                    result,
+                }),
+            )
+        }
+        Ok(false) | Err(WriteError::GaveUp(_)) => Stop::Gone,
+    }
+}
+
+/// A failed step as it will be stored: why, the result, and whether trying again may help
+/// (boxed: the rare path should not size every result).
+type Failure = Box<(String, StepResult, Retryable)>;
+
 /// A step's outcome as it will be stored (see [`storable`]): a success whose output cannot be
 /// stored becomes a failure saying why; logs and messages lose NUL and are cut to size.
 /// `Ok` carries the output again for the steps after this one.
 fn recordable(
     result: Result<StepSuccess, StepFailure>,
-) -> Result<(StepResult, serde_json::Value), (String, StepResult)> {
+) -> Result<(StepResult, serde_json::Value), Failure> {
     let log = |log: Option<String>| log.map(|l| storable::text(&l, storable::MAX_LOG_BYTES));
     match result {
         Ok(success) => match storable::check_output(&success.output) {
@@ -247,7 +320,7 @@ fn recordable(
                 },
                 success.output,
             )),
-            Err(why) => Err((
+            Err(why) => Err(Box::new((
                 why.clone(),
                 StepResult {
                     succeeded: false,
@@ -255,12 +328,13 @@ fn recordable(
                     log: log(success.log),
                     error: Some(why),
                 },
-            )),
+                Retryable::No,
+            ))),
         },
         Err(failure) => {
             let message = storable::text(&failure.message, storable::MAX_MESSAGE_BYTES);
             let output = failure.output.filter(|o| storable::check_output(o).is_ok());
-            Err((
+            Err(Box::new((
                 message.clone(),
                 StepResult {
                     succeeded: false,
@@ -268,7 +342,8 @@ fn recordable(
                     log: log(failure.log),
                     error: Some(message),
                 },
-            ))
+                failure.retryable,
+            )))
         }
     }
 }

@@ -77,24 +77,17 @@ pub fn schemas() -> Schemas {
         ),
         (
             "BulkFilter".into(),
-            json!({
-                "type": "object",
-                "description": "Body of POST /actionexecution/cancel and /actionexecution/rerun: which executions, newest first. At least one of actionId, status, since, until; unknown fields are a 400.",
-                "additionalProperties": false,
-                "anyOf": [
-                    {"required": ["actionId"]},
-                    {"required": ["status"]},
-                    {"required": ["since"]},
-                    {"required": ["until"]}
-                ],
-                "properties": {
-                    "actionId": {"anyOf": [reference("Guid")], "description": "Only executions of this action."},
-                    "status": {"anyOf": [reference("ExecutionStatus")], "description": "Only executions with this status (for a cancel: Queued or Running; without it, both)."},
-                    "since": {"type": "string", "format": "date-time", "description": "Only executions queued at or after this time."},
-                    "until": {"type": "string", "format": "date-time", "description": "Only executions queued before this time; after since."},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": BULK_LIMIT, "default": BULK_LIMIT, "description": "Most executions to act on."}
-                }
-            }),
+            bulk_filter(
+                "Body of POST /actionexecution/rerun: which executions to re-run, newest first.",
+                json!({"anyOf": [{"type": "null"}, reference("ExecutionStatus")], "description": "Only executions with this status."}),
+            ),
+        ),
+        (
+            "CancelFilter".into(),
+            bulk_filter(
+                "Body of POST /actionexecution/cancel: which executions to cancel, newest first.",
+                json!({"type": ["string", "null"], "enum": ["Queued", "Running", null], "description": "Only executions with this status; without it, both."}),
+            ),
         ),
         (
             "ExecuteRequest".into(),
@@ -108,19 +101,46 @@ pub fn schemas() -> Schemas {
                         "description": "Any JSON value handed to the steps (null means no input); no NUL in any string or key."
                     },
                     "runAt": {
-                        "type": "string",
+                        "type": ["string", "null"],
                         "format": "date-time",
                         "description": "Start no earlier than this RFC 3339 time, at most a year ahead; a past time starts at once."
                     },
                     "delaySeconds": {
-                        "type": "integer",
+                        "type": ["integer", "null"],
                         "minimum": 0,
                         "maximum": MAX_DELAY_SECONDS,
                         "description": "Start no earlier than this many seconds from now (at most a year)."
                     }
                 },
-                "not": {"required": ["runAt", "delaySeconds"]}
+                "not": {
+                    "required": ["runAt", "delaySeconds"],
+                    "properties": {"runAt": {"type": "string"}, "delaySeconds": {"type": "integer"}}
+                }
             }),
         ),
     ]
+}
+
+/// The filter of a bulk action: at least one of actionId, status, since, until with a value
+/// (a null counts as not given, as in every body).
+fn bulk_filter(description: &str, status: serde_json::Value) -> serde_json::Value {
+    let given = |field: &str, schema: serde_json::Value| json!({"required": [field], "properties": {field: schema}});
+    json!({
+        "type": "object",
+        "description": format!("{description} At least one of actionId, status, since, until; unknown fields are a 400."),
+        "additionalProperties": false,
+        "anyOf": [
+            given("actionId", json!({"type": "string"})),
+            given("status", json!({"type": "string"})),
+            given("since", json!({"type": "string"})),
+            given("until", json!({"type": "string"}))
+        ],
+        "properties": {
+            "actionId": {"anyOf": [{"type": "null"}, reference("Guid")], "description": "Only executions of this action."},
+            "status": status,
+            "since": {"type": ["string", "null"], "format": "date-time", "description": "Only executions queued at or after this time."},
+            "until": {"type": ["string", "null"], "format": "date-time", "description": "Only executions queued before this time; after since."},
+            "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": BULK_LIMIT, "default": BULK_LIMIT, "description": "Most executions to act on."}
+        }
+    })
 }

@@ -62,6 +62,7 @@ bodies!(
     ActionCreate,
     ActionUpdate,
     ExecuteRequest,
+    CancelFilter,
     BulkFilter,
     StorableJson
 );

@@ -6,6 +6,7 @@ use super::values::{TEMPLATE_OPENER, end, json_object_text, whitespace};
 use super::{Schemas, reference, references};
 use crate::python_syntax;
 use actuate_shared::domain::model::StepType;
+use actuate_shared::domain::retry::{BACKOFF_FACTOR_MAX, DELAY_SECONDS_MAX, MAX_ATTEMPTS_MAX};
 use actuate_shared::domain::step_settings::{WEBHOOK_METHODS, WEBHOOK_TIMEOUT_MAX_SECONDS};
 use serde_json::{Value, json};
 
@@ -89,7 +90,23 @@ fn request(step_type: StepType) -> Value {
             "settings": {
                 "description": "The step's settings: a string containing a JSON object (documented) or, as an extension, the object itself (stored as its string form).",
                 "oneOf": [json_object_text(Some(&settings)), reference(&settings)]
-            }
+            },
+            "retry": retry_request()
+        }
+    })
+}
+
+/// The `retry` object a request may give a step (absent fields take their defaults).
+fn retry_request() -> Value {
+    json!({
+        "type": ["object", "null"],
+        "description": "Extension: how a transient failure of the step is retried (a Python exception; a webhook timeout, 408, 429 or 5xx, honouring Retry-After; an SMTP 4xx). Absent or null fields take the defaults shown; maxDelaySeconds must not be less than initialDelaySeconds. Null or absent: not retried.",
+        "additionalProperties": false,
+        "properties": {
+            "maxAttempts": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ATTEMPTS_MAX, "default": 3, "description": "Tries in all, the first included."},
+            "initialDelaySeconds": {"type": ["number", "null"], "minimum": 0, "maximum": DELAY_SECONDS_MAX, "default": 1},
+            "backoffFactor": {"type": ["number", "null"], "minimum": 1, "maximum": BACKOFF_FACTOR_MAX, "default": 2},
+            "maxDelaySeconds": {"type": ["number", "null"], "minimum": 0, "maximum": DELAY_SECONDS_MAX, "default": 60}
         }
     })
 }

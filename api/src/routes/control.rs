@@ -8,7 +8,9 @@ use super::execute::idempotency_key;
 use super::history::{parsed, time};
 use crate::error::ApiError;
 use crate::extract::{Caller, ExecutionIdPath, JsonBody, ObjectShape};
-use crate::openapi::markers::{BulkFilter as BulkFilterBody, RateLimited, RerunNotFound};
+use crate::openapi::markers::{
+    BulkFilter as BulkFilterBody, CancelFilter as CancelFilterBody, RateLimited, RerunNotFound,
+};
 use crate::startup::AppState;
 use actuate_shared::domain::ids::{ActionId, ExecutionId, Scope};
 use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
@@ -198,7 +200,7 @@ async fn select(
 #[utoipa::path(
     post, path = "/api/{tenantId}/{projectId}/actionexecution/cancel",
     operation_id = "cancelExecutions", tag = "Executions", security(("bearerAuth" = [])),
-    request_body = BulkFilterBody,
+    request_body = CancelFilterBody,
     responses((status = 200, description = "The executions cancelled.", body = BulkResult))
 )]
 async fn cancel_many(

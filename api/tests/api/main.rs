@@ -14,6 +14,7 @@ mod openapi;
 mod operator;
 mod rate_limit;
 mod retention;
+mod retries;
 mod seeds;
 mod triggers;
 mod validation;

@@ -5,6 +5,7 @@
 use crate::domain::ids::{StepId, TriggerId};
 use crate::domain::model::{StepType, TriggerType};
 use crate::domain::names::EventName;
+use crate::domain::retry::RetryPolicy;
 use crate::domain::schedule::Schedule;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -58,6 +59,8 @@ pub struct StepDraft {
     pub description: Option<String>,
     /// Validated JSON text for `step_type`.
     pub settings: String,
+    /// `None`: a failure is not retried.
+    pub retry: Option<RetryPolicy>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

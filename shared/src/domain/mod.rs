@@ -10,6 +10,7 @@
 //!   minijinja templates their string values may hold; [`nesting`]: the depth bound on code
 //!   and templates.
 //! - [`paging`]: keyset cursors and page sizes of every paged list.
+//! - [`retry`]: a step's retry policy and what it decides after a failure.
 //! - [`schedule`]: when schedule triggers fire (time zones, DST policy).
 //! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
 //!   their notes say.
@@ -24,6 +25,7 @@ pub mod names;
 pub mod nesting;
 pub mod paging;
 pub mod policy;
+pub mod retry;
 pub mod schedule;
 pub mod step_settings;
 pub mod storable;

@@ -2,6 +2,7 @@
 //! documents them (camelCase field names, `settings` as a JSON string).
 
 use crate::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, StepId, TriggerId};
+use crate::domain::retry::RetryPolicy;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -130,6 +131,9 @@ pub struct Step {
         example = "{\"script\": \"refresh_data.py\"}"
     )]
     pub settings: String,
+    /// How a transient failure of the step is retried (extension); null: it is not.
+    #[schema(required = true)]
+    pub retry: Option<RetryPolicy>,
     pub date_created: DateTime<Utc>,
 }
 
@@ -255,6 +259,10 @@ pub struct ExecutionStep {
     pub output: Option<serde_json::Value>,
     #[schema(required = true)]
     pub log: Option<String>,
+    /// The error of the last failed try (while a retry waits, or when the step failed).
     #[schema(required = true)]
     pub error: Option<String>,
+    /// Tries of this step so far, the one running included (0 before the first).
+    #[schema(minimum = 0)]
+    pub attempts: i32,
 }

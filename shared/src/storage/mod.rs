@@ -304,6 +304,18 @@ pub trait WorkStore: Send + Sync + 'static {
         outcome: FinalOutcome,
         last_step: Option<FinalStep>,
     ) -> StoreResult<bool>;
+    /// Ends a failed try of a step that will run again: records `result` on the step (which
+    /// goes back to Pending, its retries + 1) and holds the execution Queued, with no lease and
+    /// no queue message, until `not_before` ([`release_due`](Self::release_due) then publishes
+    /// it for any worker). No worker holds anything while it waits. `false` when the claim is no
+    /// longer ours.
+    async fn retry_step(
+        &self,
+        fence: Fence,
+        step_number: i32,
+        result: StepResult,
+        not_before: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
     /// Running → Queued and back on the queue, for another worker to take at once.
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;
     /// Puts every Running execution back on the queue at once, attempt unchanged (the next

@@ -11,6 +11,7 @@ use crate::domain::ids::{
 use crate::domain::model::{
     Action, Execution, ExecutionDetail, ExecutionStep, Step, Trigger, TriggerKind,
 };
+use crate::domain::retry::{self, RetryPolicy};
 use crate::message::ExecuteMessage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -82,6 +83,7 @@ pub(super) struct StepRow {
     step_type: String,
     description: Option<String>,
     settings: String,
+    retry: Option<String>,
     date_created: DateTime<Utc>,
 }
 
@@ -113,6 +115,7 @@ pub(super) fn actions(
             step_type: decode("step_type", &s.step_type)?,
             description: s.description,
             settings: s.settings,
+            retry: retry_policy(s.retry.as_deref())?,
             date_created: s.date_created,
         });
     }
@@ -251,17 +254,30 @@ pub(super) struct ExecutionStepRow {
     output: Option<Value>,
     log: Option<String>,
     error: Option<String>,
+    retries: i32,
+}
+
+/// A stored retry policy (JSON text); text that no longer parses fails loudly, as a stored
+/// enum does.
+pub(super) fn retry_policy(text: Option<&str>) -> StoreResult<Option<RetryPolicy>> {
+    text.map(|t| {
+        serde_json::from_str(t)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("retry: {e}").into())))
+    })
+    .transpose()
 }
 
 pub(super) fn detail(row: DetailRow, steps: Vec<ExecutionStepRow>) -> StoreResult<ExecutionDetail> {
     let steps = steps
         .into_iter()
         .map(|s| {
+            let status = decode("status", &s.status)?;
             Ok(ExecutionStep {
+                attempts: retry::attempts(status, s.retries),
                 step_id: s.step_id,
                 step_number: s.step_number,
                 step_type: decode("step_type", &s.step_type)?,
-                status: decode("status", &s.status)?,
+                status,
                 date_started: s.date_started,
                 date_ended: s.date_ended,
                 output: s.output,

@@ -5,6 +5,7 @@ use crate::domain::model::{
     Action, Execution, ExecutionStatus, StepRunStatus, StepType, TriggerKind,
 };
 use crate::domain::paging::{Cursor, DEFAULT_PAGE_SIZE};
+use crate::domain::retry::RetryPolicy;
 use crate::message::ExecuteMessage;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -169,6 +170,10 @@ pub struct ClaimedStep {
     pub settings: String,
     /// Completed steps of an earlier attempt are not run again; their output is reused.
     pub completed_output: Option<Value>,
+    /// How the step is retried after a transient failure; `None`: it is not.
+    pub retry: Option<RetryPolicy>,
+    /// Tries of this step that failed and were retried already.
+    pub retries: i32,
 }
 
 /// Identifies one claim of an execution. Every write a worker makes carries it, and matches

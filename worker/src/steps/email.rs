@@ -124,12 +124,18 @@ impl EmailSender {
         .map_err(|e| StepFailure::new(format!("cannot build the message: {e}")))?;
 
         let response = transport.send(message).await.map_err(|e| {
-            StepFailure::new(format!(
+            let message = format!(
                 "SMTP {}:{}: {}",
                 smtp.host,
                 smtp.port,
                 super::error_chain(&e)
-            ))
+            );
+            // A 4xx answer ("try again later": greylisting, a full queue) may pass.
+            if e.is_transient() {
+                StepFailure::transient(message, None)
+            } else {
+                StepFailure::new(message)
+            }
         })?;
         let accepted: Vec<String> = to
             .iter()

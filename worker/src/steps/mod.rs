@@ -9,6 +9,7 @@ mod webhook;
 use crate::python::{PythonPool, Reservation};
 use crate::settings::WorkerSettings;
 use actuate_shared::domain::model::StepType;
+use actuate_shared::domain::retry::Retryable;
 use actuate_shared::domain::step_settings::StepSettings;
 use actuate_shared::storage::{ClaimedExecution, ClaimedStep};
 use serde_json::{Value, json};
@@ -111,14 +112,28 @@ pub struct StepFailure {
     pub message: String,
     pub output: Option<Value>,
     pub log: Option<String>,
+    /// Whether trying again may succeed (a step with a `retry` policy is then retried).
+    pub retryable: Retryable,
 }
 
 impl StepFailure {
+    /// A failure that trying again would repeat: invalid settings, a refused destination, a
+    /// permanent answer.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             output: None,
             log: None,
+            retryable: Retryable::No,
+        }
+    }
+
+    /// A failure that may pass: a timeout, an overloaded or briefly failing other side, a
+    /// Python exception. `after`: the wait the other side asked for (`Retry-After`).
+    pub fn transient(message: impl Into<String>, after: Option<std::time::Duration>) -> Self {
+        Self {
+            retryable: Retryable::Yes { after },
+            ..Self::new(message)
         }
     }
 }

@@ -67,14 +67,18 @@ impl PythonRunner {
             }
             log.push_str(&traceback);
         }
+        // An exception raised by the step's code: whatever it met (a service down, a race)
+        // may be gone at the next try, so a step with a retry policy tries again.
         Err(StepFailure {
-            message: if message.is_empty() {
-                error_type
-            } else {
-                format!("{error_type}: {message}")
-            },
-            output: None,
             log: Some(log).filter(|l| !l.is_empty()),
+            ..StepFailure::transient(
+                if message.is_empty() {
+                    error_type
+                } else {
+                    format!("{error_type}: {message}")
+                },
+                None,
+            )
         })
     }
 

@@ -7,7 +7,7 @@ use crate::net_guard::NetGuard;
 use actuate_shared::domain::step_settings::WebhookSettings;
 use actuate_shared::storage::ClaimedStep;
 use futures_util::StreamExt;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -105,11 +105,13 @@ impl WebhookRunner {
             }
         }
 
-        let response = request
-            .send()
-            .await
-            .map_err(|e| StepFailure::new(describe(&e, timeout)))?;
+        let response = request.send().await.map_err(|e| failure(&e, timeout))?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, chrono::Utc::now()));
         let is_json = response
             .headers()
             .get(CONTENT_TYPE)
@@ -129,10 +131,17 @@ impl WebhookRunner {
             Ok(StepSuccess { output, log: None })
         } else {
             let snippet: String = text.chars().take(200).collect();
+            let message = format!("HTTP {status}: {}", snippet.trim());
+            // 408, 429 and 5xx say "not now"; other answers would be given again.
+            let failure =
+                if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
+                    StepFailure::transient(message, retry_after)
+                } else {
+                    StepFailure::new(message)
+                };
             Err(StepFailure {
-                message: format!("HTTP {status}: {}", snippet.trim()),
                 output: Some(output),
-                log: None,
+                ..failure
             })
         }
     }
@@ -145,7 +154,7 @@ async fn read_capped(
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| StepFailure::new(describe(&e, timeout)))?;
+        let chunk = chunk.map_err(|e| failure(&e, timeout))?;
         let room = RESPONSE_CAP - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
@@ -154,6 +163,31 @@ async fn read_capped(
         body.extend_from_slice(&chunk);
     }
     Ok((body, false))
+}
+
+/// A request that got no (whole) answer. A timeout may pass; other errors (a refused
+/// destination, a malformed answer) are not tried again.
+fn failure(error: &reqwest::Error, timeout: Duration) -> StepFailure {
+    let message = describe(error, timeout);
+    if error.is_timeout() {
+        StepFailure::transient(message, None)
+    } else {
+        StepFailure::new(message)
+    }
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date (a date already past asks for no wait).
+fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// A request error as a person wants to read it: the whole cause chain, no debug noise.

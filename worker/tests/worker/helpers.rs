@@ -6,6 +6,7 @@
 use actuate_shared::domain::draft::{ActionDraft, StepDraft};
 use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
 use actuate_shared::domain::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
+use actuate_shared::domain::retry::RetryPolicy;
 use actuate_shared::message::ExecuteMessage;
 use actuate_shared::queue::{DynBroker, MemoryBroker, QueueSettings, RabbitBroker};
 use actuate_shared::settings::DatabaseSettings;
@@ -170,6 +171,17 @@ impl TestWorker {
         steps: &[(StepType, Value)],
         max_run_time: i32,
     ) -> ActionId {
+        self.action_retrying(scope, steps, None, max_run_time).await
+    }
+
+    /// An action whose every step has the `retry` policy.
+    pub async fn action_retrying(
+        &self,
+        scope: Scope,
+        steps: &[(StepType, Value)],
+        retry: Option<RetryPolicy>,
+        max_run_time: i32,
+    ) -> ActionId {
         let draft = ActionDraft {
             name: format!("action {}", uuid::Uuid::new_v4()),
             description: None,
@@ -185,6 +197,7 @@ impl TestWorker {
                     step_type: *step_type,
                     description: None,
                     settings: settings.to_string(),
+                    retry,
                 })
                 .collect(),
             triggers: vec![],

@@ -13,6 +13,7 @@ mod python;
 mod queues;
 mod recovery;
 mod retention;
+mod retries;
 mod sandbox;
 mod ssrf;
 mod storable;

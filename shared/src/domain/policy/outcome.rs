@@ -46,6 +46,31 @@ pub fn step_failed(step_number: i32, step_type: impl std::fmt::Display, message:
     format!("step {step_number} ({step_type}) failed: {message}")
 }
 
+/// The notes of an execution whose step failed after `tries` tries; `out_of_time`: a retry was
+/// due but its wait would have ended past maxRunTime. One try and no retry due reads as
+/// [`step_failed`].
+pub fn step_failed_after(
+    step_number: i32,
+    step_type: impl std::fmt::Display,
+    message: &str,
+    tries: u32,
+    out_of_time: bool,
+) -> String {
+    let tried = if tries == 1 {
+        "1 attempt".to_string()
+    } else {
+        format!("{tries} attempts")
+    };
+    match (tries, out_of_time) {
+        (1, false) => step_failed(step_number, step_type, message),
+        (_, false) => format!("step {step_number} ({step_type}) failed after {tried}: {message}"),
+        (_, true) => format!(
+            "step {step_number} ({step_type}) failed after {tried} (no time left within \
+             maxRunTime for another): {message}"
+        ),
+    }
+}
+
 /// The notes of an execution whose step's result the database refused (`message` says why).
 pub fn step_unstorable(step_number: i32, message: &str) -> String {
     format!("step {step_number} failed: {message}")
@@ -54,6 +79,23 @@ pub fn step_unstorable(step_number: i32, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_name_the_attempts_made() {
+        assert_eq!(
+            step_failed_after(2, "Webhook", "HTTP 503", 1, false),
+            "step 2 (Webhook) failed: HTTP 503"
+        );
+        assert_eq!(
+            step_failed_after(2, "Webhook", "HTTP 503", 3, false),
+            "step 2 (Webhook) failed after 3 attempts: HTTP 503"
+        );
+        assert_eq!(
+            step_failed_after(1, "Python", "ValueError: x", 1, true),
+            "step 1 (Python) failed after 1 attempt (no time left within maxRunTime for \
+             another): ValueError: x"
+        );
+    }
 
     #[test]
     fn reaping_fails_past_the_deadline_or_the_attempts_and_requeues_otherwise() {

@@ -11,6 +11,7 @@ use super::decode;
 use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
 use crate::domain::policy::outcome;
+use crate::storage::rows;
 use crate::storage::{
     ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, StepResult, StoreError,
     StoreResult,
@@ -113,6 +114,8 @@ struct WorkRow {
     settings: Option<String>,
     step_status: Option<String>,
     output: Option<Value>,
+    step_retry: Option<String>,
+    step_retries: Option<i32>,
 }
 
 impl WorkRow {
@@ -133,6 +136,8 @@ impl WorkRow {
             step_type: decode::<StepType>("step_type", &step_type)?,
             settings,
             completed_output: done.then(|| self.output.take().unwrap_or(Value::Null)),
+            retry: rows::retry_policy(self.step_retry.as_deref())?,
+            retries: self.step_retries.unwrap_or(0),
         }))
     }
 }
@@ -190,15 +195,18 @@ pub(super) struct FinishItem {
 const WORK: &str = "\
     SELECT 1 AS part, NULL::boolean[] AS landed, c.execution_id, c.attempt, c.action_id, \
       c.action_name, c.trigger, c.input, c.max_run_time, c.remaining_seconds, c.step_number, \
-      c.step_id, c.step_type, c.settings, c.step_status, c.output \
+      c.step_id, c.step_type, c.settings, c.step_status, c.output, c.step_retry, \
+      c.step_retries \
     FROM actuate_claim_executions($1, $2, $3, $4, $5) c \
     UNION ALL \
     SELECT 2, actuate_finish_steps($6, $7, $8, $9, $10, $11, $12, $13, $14, $15), \
-      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+      NULL, NULL \
     UNION ALL \
     SELECT 3, actuate_finish_executions($16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
         $26, $27), \
-      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+      NULL, NULL";
 
 pub(super) struct Work;
 

@@ -242,7 +242,7 @@ impl ExecutionStore for PgStore {
         let Some(row) = row else { return Ok(None) };
         let steps: Vec<ExecutionStepRow> = sqlx::query_as(
             "SELECT step_id, step_number, step_type, status, date_started, date_ended, output, \
-               log, error \
+               log, error, retries \
              FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
              ORDER BY step_number",
         )

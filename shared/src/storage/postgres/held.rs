@@ -1,9 +1,12 @@
-//! Held executions (delayed runs): Queued with `not_before` set and no outbox row, so nothing
-//! publishes or claims them. Releasing one clears `not_before` and writes its outbox row in
+//! Held executions (delayed runs, and executions waiting out a step's retry backoff): Queued
+//! with `not_before` set and no outbox row, so nothing publishes or claims them. Releasing one clears `not_before` and writes its outbox row in
 //! the same statement, so an execution is never released without being published, nor
 //! published twice by two releasing processes (`SKIP LOCKED`).
 
-use crate::storage::StoreResult;
+use super::work::{QUEUED, RUNNING};
+use crate::domain::model::StepRunStatus;
+use crate::storage::{Fence, StepResult, StoreResult};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
 
 pub(super) async fn release_due(pool: &PgPool, limit: i64) -> StoreResult<u64> {
@@ -28,4 +31,45 @@ pub(super) async fn release_due(pool: &PgPool, limit: i64) -> StoreResult<u64> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Ends a failed try of a step that will run again (see [`WorkStore::retry_step`]): one
+/// statement, fenced by the claim's attempt on both rows. Statuses are bound, not literals:
+/// a literal status could lead the planner to a partial index instead of the primary key.
+///
+/// [`WorkStore::retry_step`]: crate::storage::WorkStore::retry_step
+pub(super) async fn retry_step(
+    pool: &PgPool,
+    fence: Fence,
+    step_number: i32,
+    result: StepResult,
+    not_before: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "WITH e AS ( \
+           UPDATE executions SET status = $10, lease_owner = NULL, lease_expires_at = NULL, \
+             not_before = $9, retried = retried + 1 \
+           WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
+             AND status = $11 \
+           RETURNING 1) \
+         UPDATE execution_steps SET status = $12, retries = retries + 1, date_ended = now(), \
+           output = $6, log = $7, error = $8 \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND step_number = $5 \
+           AND attempt = $4 AND EXISTS (SELECT 1 FROM e)",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .bind(step_number)
+    .bind(&result.output)
+    .bind(&result.log)
+    .bind(&result.error)
+    .bind(not_before)
+    .bind(QUEUED)
+    .bind(RUNNING)
+    .bind(StepRunStatus::Pending.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -19,12 +19,13 @@ use crate::storage::{
     ClaimOutcome, Fence, FinalOutcome, FinalStep, ReapReport, StepResult, StoreResult, WorkStore,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 use std::time::Duration;
 
-const RUNNING: &str = ExecutionStatus::Running.as_str();
-const QUEUED: &str = ExecutionStatus::Queued.as_str();
+pub(super) const RUNNING: &str = ExecutionStatus::Running.as_str();
+pub(super) const QUEUED: &str = ExecutionStatus::Queued.as_str();
 
 /// Ends the steps of an execution that was stopped from outside (cancel, deadline, lost
 /// worker): the running one fails with `reason`, those not reached are skipped.
@@ -199,9 +200,11 @@ impl WorkStore for PgStore {
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: reapers in other processes take other rows instead of waiting; a worker
         // finishing the same row at this moment is fenced out by the status change.
-        let expired: Vec<(uuid::Uuid, uuid::Uuid, ExecutionId, i32, bool, i32)> = sqlx::query_as(
+        // `attempt - retried`: the claims that were lost, not ended by a step's retry.
+        type Expired = (uuid::Uuid, uuid::Uuid, ExecutionId, i32, bool, i32, i32);
+        let expired: Vec<Expired> = sqlx::query_as(
             "SELECT tenant_id, project_id, execution_id, attempt, deadline_at <= now(), \
-               max_run_time \
+               max_run_time, attempt - retried \
              FROM executions \
              WHERE status = 'Running' AND (lease_expires_at < now() \
                OR deadline_at < now() - interval '30 seconds') \
@@ -213,12 +216,14 @@ impl WorkStore for PgStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut report = ReapReport::default();
-        for (tenant_id, project_id, execution_id, attempt, past_deadline, max_run_time) in expired {
+        for (tenant_id, project_id, execution_id, attempt, past_deadline, max_run_time, lost) in
+            expired
+        {
             let scope = Scope {
                 tenant_id: tenant_id.into(),
                 project_id: project_id.into(),
             };
-            match outcome::reap(attempt, max_attempts, past_deadline, max_run_time) {
+            match outcome::reap(lost, max_attempts, past_deadline, max_run_time) {
                 Reaped::Fail(notes) => {
                     sqlx::query(
                         "UPDATE executions SET status = 'Failed', date_ended = now(), \
@@ -270,6 +275,16 @@ impl WorkStore for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn retry_step(
+        &self,
+        fence: Fence,
+        step_number: i32,
+        result: StepResult,
+        not_before: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        super::held::retry_step(&self.pool, fence, step_number, result, not_before).await
     }
 
     async fn release_due(&self, limit: i64) -> StoreResult<u64> {

@@ -62,7 +62,8 @@ const SELECT_ACTIONS: &str = concat!(
      ORDER BY a.date_created, a.action_id LIMIT $6"
 );
 const SELECT_STEPS: &str = concat!(
-    "SELECT step_id, action_id, step_number, step_type, description, settings, date_created \
+    "SELECT step_id, action_id, step_number, step_type, description, settings, retry, \
+       date_created \
      FROM action_steps",
     in_page!(),
     " ORDER BY action_id, step_number"
@@ -127,8 +128,8 @@ async fn insert_steps(
         let step_id = step.step_id.unwrap_or_default();
         sqlx::query(
             "INSERT INTO action_steps (tenant_id, project_id, action_id, step_id, step_number, \
-             step_type, description, settings, date_created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             step_type, description, settings, date_created, retry) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(scope.tenant_id)
         .bind(scope.project_id)
@@ -139,6 +140,10 @@ async fn insert_steps(
         .bind(&step.description)
         .bind(&step.settings)
         .bind(created.get(&step_id).copied().unwrap_or(at))
+        .bind(
+            step.retry
+                .map(|r| serde_json::to_string(&r).expect("a policy serialises")),
+        )
         .execute(&mut *conn)
         .await?;
     }

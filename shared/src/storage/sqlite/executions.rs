@@ -82,8 +82,8 @@ pub(super) async fn insert_execution(
     };
     sqlx::query(
         "INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number, \
-           step_id, step_type, settings) \
-         SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings \
+           step_id, step_type, settings, retry) \
+         SELECT tenant_id, project_id, $4, step_number, step_id, step_type, settings, retry \
          FROM action_steps WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
     )
     .bind(scope.tenant_id)
@@ -151,7 +151,7 @@ impl ExecutionStore for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let steps: Vec<ExecutionStepRow> = sqlx::query_as(
             "SELECT step_id, step_number, step_type, status, date_started, date_ended, output, \
-               log, error \
+               log, error, retries \
              FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
              ORDER BY step_number",
         )

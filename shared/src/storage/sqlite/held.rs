@@ -1,11 +1,12 @@
-//! Held executions (delayed runs): Queued with `not_before` set and no outbox row, so nothing
-//! publishes or claims them. Releasing one clears `not_before` and writes its outbox row in
+//! Held executions (delayed runs, and executions waiting out a step's retry backoff): Queued
+//! with `not_before` set and no outbox row, so nothing publishes or claims them. Releasing one clears `not_before` and writes its outbox row in
 //! the same write (the writer's transaction).
 
 use super::now;
 use super::writer::Write;
 use crate::domain::ids::{ExecutionId, ProjectId, Scope, TenantId};
-use crate::storage::StoreResult;
+use crate::storage::{Fence, StepResult, StoreResult};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteConnection;
 
 pub(super) async fn release_due(
@@ -35,4 +36,50 @@ pub(super) async fn release_due(
     } else {
         Write::Keep(due.len() as u64)
     })
+}
+
+/// Ends a failed try of a step that will run again (see
+/// [`WorkStore::retry_step`](crate::storage::WorkStore::retry_step)), fenced by the claim's
+/// attempt on both rows.
+pub(super) async fn retry_step(
+    conn: &mut SqliteConnection,
+    fence: Fence,
+    step_number: i32,
+    result: StepResult,
+    not_before: DateTime<Utc>,
+) -> StoreResult<Write<bool>> {
+    let held = sqlx::query(
+        "UPDATE executions SET status = 'Queued', lease_owner = NULL, lease_expires_at = NULL, \
+           not_before = $5, retried = retried + 1 \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
+           AND status = 'Running'",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .bind(not_before)
+    .execute(&mut *conn)
+    .await?;
+    if held.rows_affected() == 0 {
+        return Ok(Write::Discard(false));
+    }
+    let step = sqlx::query(
+        "UPDATE execution_steps SET status = 'Pending', retries = retries + 1, date_ended = $9, \
+           output = $6, log = $7, error = $8 \
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND step_number = $5 \
+           AND attempt = $4",
+    )
+    .bind(fence.scope.tenant_id)
+    .bind(fence.scope.project_id)
+    .bind(fence.execution_id)
+    .bind(fence.attempt)
+    .bind(step_number)
+    .bind(&result.output)
+    .bind(&result.log)
+    .bind(&result.error)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Write::Keep(step.rows_affected() == 1))
 }

@@ -9,6 +9,7 @@ use super::{SqliteStore, after, decode, now};
 use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, StepId, TenantId};
 use crate::domain::model::{ExecutionStatus, StepRunStatus, StepType, TriggerKind};
 use crate::domain::policy::outcome::{self, Reaped};
+use crate::storage::rows;
 use crate::storage::{
     ClaimOutcome, ClaimedExecution, ClaimedStep, Fence, FinalOutcome, FinalStep, ReapReport,
     StepResult, StoreResult, WorkStore,
@@ -113,13 +114,14 @@ async fn requeue(
     super::outbox::enqueue(conn, scope, execution_id, at).await
 }
 
-/// An expired claim: tenant, project, execution, attempt, deadline, maxRunTime.
+/// An expired claim: tenant, project, execution, deadline, maxRunTime, and the claims that
+/// were lost rather than ended by a step's retry (attempt - retried).
 type Expired = (
     TenantId,
     ProjectId,
     ExecutionId,
-    i32,
     Option<DateTime<Utc>>,
+    i32,
     i32,
 );
 
@@ -235,6 +237,26 @@ impl WorkStore for SqliteStore {
             .await
     }
 
+    async fn retry_step(
+        &self,
+        fence: Fence,
+        step_number: i32,
+        result: StepResult,
+        not_before: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(super::held::retry_step(
+                    conn,
+                    fence,
+                    step_number,
+                    result,
+                    not_before,
+                ))
+            })
+            .await
+    }
+
     async fn release_due(&self, limit: i64) -> StoreResult<u64> {
         self.writer
             .write(move |conn| Box::pin(super::held::release_due(conn, limit)))
@@ -295,8 +317,18 @@ async fn claim(
             None => ClaimOutcome::Unknown,
         }));
     };
-    let rows: Vec<(i32, StepId, String, String, String, Option<Value>)> = sqlx::query_as(
-        "SELECT step_number, step_id, step_type, settings, status, output \
+    type StepColumns = (
+        i32,
+        StepId,
+        String,
+        String,
+        String,
+        Option<Value>,
+        Option<String>,
+        i32,
+    );
+    let rows: Vec<StepColumns> = sqlx::query_as(
+        "SELECT step_number, step_id, step_type, settings, status, output, retry, retries \
          FROM execution_steps WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
          ORDER BY step_number",
     )
@@ -306,7 +338,7 @@ async fn claim(
     .fetch_all(&mut *conn)
     .await?;
     let mut steps = Vec::with_capacity(rows.len());
-    for (step_number, step_id, step_type, settings, status, output) in rows {
+    for (step_number, step_id, step_type, settings, status, output, retry, retries) in rows {
         let done = decode::<StepRunStatus>("status", &status)? == StepRunStatus::Completed;
         steps.push(ClaimedStep {
             step_number,
@@ -314,6 +346,8 @@ async fn claim(
             step_type: decode::<StepType>("step_type", &step_type)?,
             settings,
             completed_output: done.then(|| output.unwrap_or(Value::Null)),
+            retry: rows::retry_policy(retry.as_deref())?,
+            retries,
         });
     }
     if let Some(first) = steps.iter().find(|s| s.completed_output.is_none()) {
@@ -466,7 +500,8 @@ async fn reap(
     let at = now();
     let slack = chrono::Duration::from_std(DEADLINE_SLACK).unwrap_or_default();
     let expired: Vec<Expired> = sqlx::query_as(
-        "SELECT tenant_id, project_id, execution_id, attempt, deadline_at, max_run_time \
+        "SELECT tenant_id, project_id, execution_id, deadline_at, max_run_time, \
+               attempt - retried \
              FROM executions \
              WHERE status = 'Running' AND (lease_expires_at < $2 OR deadline_at < $3) \
              ORDER BY lease_expires_at LIMIT $1",
@@ -477,13 +512,13 @@ async fn reap(
     .fetch_all(&mut *conn)
     .await?;
     let mut report = ReapReport::default();
-    for (tenant_id, project_id, execution_id, attempt, deadline, max_run_time) in expired {
+    for (tenant_id, project_id, execution_id, deadline, max_run_time, lost) in expired {
         let scope = Scope {
             tenant_id,
             project_id,
         };
         let past_deadline = deadline.is_some_and(|d| d <= at);
-        match outcome::reap(attempt, max_attempts, past_deadline, max_run_time) {
+        match outcome::reap(lost, max_attempts, past_deadline, max_run_time) {
             Reaped::Fail(notes) => {
                 sqlx::query(
                     "UPDATE executions SET status = 'Failed', date_ended = $4, \
