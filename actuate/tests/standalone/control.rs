@@ -1,9 +1,11 @@
 //! Execution control end to end in one process: a delayed run is released by the worker's
-//! own release task at its time, not before, and then runs.
+//! own release task at its time, not before, and then runs; a step waiting out a retry's
+//! backoff survives a SIGKILL of the process and is retried after the restart.
 
 use crate::helpers::{
-    Standalone, base_url, create_action, ended, free_port, json_of, temp_dir, wait_for,
+    Standalone, base_url, create_action, ended, execute, free_port, json_of, temp_dir, wait_for,
 };
+use actuate_tests::sink::Sink;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -54,6 +56,54 @@ async fn a_delayed_run_starts_at_its_time_and_not_before() {
     );
 
     let status = standalone.terminate().await;
+    assert!(status.success(), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_retry_waiting_out_its_backoff_survives_a_kill_of_the_process() {
+    let dir = temp_dir();
+    let client = reqwest::Client::new();
+    let sink = Sink::start().await;
+    let allow = [("ACTUATE_WEBHOOK_ALLOW", "127.0.0.1/32")];
+    let mut first = Standalone::start(&dir, free_port(), 1, &allow);
+    let banner = first.read_until(|l| l.starts_with("act_")).await;
+    let token = banner.last().unwrap().clone();
+    let base = base_url(&banner);
+    let action = json!({
+        "name": "flaky",
+        "steps": [{
+            "stepType": "Webhook",
+            "settings": json!({"url": sink.url("/flaky/1/503")}).to_string(),
+            "retry": {"maxAttempts": 3, "initialDelaySeconds": 3, "maxDelaySeconds": 3},
+        }],
+    });
+    let action_id = create_action(&client, &base, &token, &action).await;
+    let id = execute(&client, &base, &token, &action_id).await;
+
+    // The first try fails with a 503; the execution waits out its backoff (1.5 to 3 s).
+    let held = wait_for(&client, &base, &token, &id, |d| {
+        d["steps"][0]["attempts"] == 1 && d["status"] == "Queued"
+    })
+    .await;
+    assert!(
+        held["steps"][0]["error"].as_str().unwrap().contains("503"),
+        "{held}"
+    );
+    first.kill().await;
+
+    // Nothing of it was held by the killed process: the next one retries it when the wait is
+    // over, and the second try passes.
+    let mut second = Standalone::start(&dir, free_port(), 2, &allow);
+    let banner = second.read_until(|l| l.starts_with("API keys:")).await;
+    let base = base_url(&banner);
+    let done = wait_for(&client, &base, &token, &id, ended).await;
+    assert_eq!(done["status"], "Completed", "{done}\n{}", second.logs());
+    assert_eq!(done["steps"][0]["attempts"], 2, "{done}");
+    let requests = sink.requests();
+    assert_eq!(requests.len(), 2, "one request per try");
+
+    let status = second.terminate().await;
     assert!(status.success(), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
