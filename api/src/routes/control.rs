@@ -5,14 +5,14 @@
 //! so one that ends meanwhile is skipped rather than failing the whole request.
 
 use super::execute::idempotency_key;
-use super::history::{parsed, time};
+use super::history::{action_id, parsed, window};
 use crate::error::ApiError;
 use crate::extract::{Caller, ExecutionIdPath, JsonBody, ObjectShape};
 use crate::openapi::markers::{
     BulkFilter as BulkFilterBody, CancelFilter as CancelFilterBody, RateLimited, RerunNotFound,
 };
 use crate::startup::AppState;
-use actuate_shared::domain::ids::{ActionId, ExecutionId, Scope};
+use actuate_shared::domain::ids::{ExecutionId, Scope};
 use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
 use actuate_shared::domain::paging::MAX_PAGE_SIZE;
 use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
@@ -60,17 +60,8 @@ impl BulkFilter {
                 "limit: must be between 1 and {BULK_LIMIT}"
             )));
         }
-        let since = parsed("since", self.since, time)?;
-        let until = parsed("until", self.until, time)?;
-        if let (Some(since), Some(until)) = (since, until)
-            && since >= until
-        {
-            return Err(ApiError::BadRequest("since: must be before until".into()));
-        }
-        let action_id = parsed("actionId", self.action_id, |s| {
-            s.parse::<ActionId>()
-                .map_err(|_| format!("'{s}' is not a GUID"))
-        })?;
+        let (since, until) = window(self.since, self.until)?;
+        let action_id = action_id("actionId", self.action_id)?;
         let status = parsed("status", self.status, str::parse::<ExecutionStatus>)?;
         if action_id.is_none() && status.is_none() && since.is_none() && until.is_none() {
             return Err(ApiError::BadRequest(

@@ -80,6 +80,28 @@ pub(super) fn parsed<T>(
         .transpose()
 }
 
+/// An action id given as a parameter or field `name`.
+pub(super) fn action_id(name: &str, value: Option<String>) -> Result<Option<ActionId>, ApiError> {
+    parsed(name, value, |s| {
+        s.parse::<ActionId>()
+            .map_err(|_| format!("'{s}' is not a GUID"))
+    })
+}
+
+/// `since` and `until` (RFC 3339 times), `since` before `until` when both are given.
+pub(super) type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+pub(super) fn window(since: Option<String>, until: Option<String>) -> Result<Window, ApiError> {
+    let since = parsed("since", since, time)?;
+    let until = parsed("until", until, time)?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(ApiError::BadRequest("since: must be before until".into()));
+    }
+    Ok((since, until))
+}
+
 /// An RFC 3339 time with its offset, as the API answers times.
 pub(super) fn time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
@@ -100,13 +122,7 @@ impl HistoryQuery {
                 "cursor: give either cursor or offset, not both".into(),
             ));
         }
-        let since = parsed("since", self.since, time)?;
-        let until = parsed("until", self.until, time)?;
-        if let (Some(since), Some(until)) = (since, until)
-            && since >= until
-        {
-            return Err(ApiError::BadRequest("since: must be before until".into()));
-        }
+        let (since, until) = window(self.since, self.until)?;
         Ok(ExecutionFilter {
             action_id,
             status: parsed("status", self.status, str::parse::<ExecutionStatus>)?,
@@ -163,11 +179,8 @@ async fn list_project(
     State(state): State<AppState>,
     QueryParams(query): QueryParams<ProjectHistoryQuery>,
 ) -> Result<Json<ExecutionList>, ApiError> {
-    let (action_id, history) = query.split();
-    let action_id = parsed("actionId", action_id, |s| {
-        s.parse::<ActionId>()
-            .map_err(|_| format!("'{s}' is not a GUID"))
-    })?;
+    let (given, history) = query.split();
+    let action_id = action_id("actionId", given)?;
     let filter = history.filter(action_id)?;
     Ok(Json(page(&state, &caller, filter).await?))
 }
@@ -226,11 +239,7 @@ async fn action_known(
     if !any_execution {
         return Ok(false);
     }
-    let one = ExecutionFilter {
-        action_id: Some(action_id),
-        limit: 1,
-        ..ExecutionFilter::default()
-    };
+    let one = ExecutionFilter::newest_of(action_id);
     Ok(!state
         .store
         .list_executions(caller.scope, one)
@@ -252,11 +261,7 @@ async fn last(
     ActionIdPath(action_id): ActionIdPath,
     State(state): State<AppState>,
 ) -> Result<Json<Execution>, ApiError> {
-    let filter = ExecutionFilter {
-        action_id: Some(action_id),
-        limit: 1,
-        ..ExecutionFilter::default()
-    };
+    let filter = ExecutionFilter::newest_of(action_id);
     let newest = state
         .store
         .list_executions(caller.scope, filter)

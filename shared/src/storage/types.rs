@@ -99,6 +99,15 @@ impl Default for ExecutionFilter {
 }
 
 impl ExecutionFilter {
+    /// The newest execution of an action.
+    pub fn newest_of(action_id: ActionId) -> Self {
+        Self {
+            action_id: Some(action_id),
+            limit: 1,
+            ..Self::default()
+        }
+    }
+
     /// The cursor that continues a list after `execution`.
     pub fn cursor_of(execution: &Execution) -> Cursor<ExecutionId> {
         Cursor {
