@@ -16,6 +16,11 @@ use std::collections::BTreeMap;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// Time a retry needs beyond its wait to be running again: the release tick, the queue, a
+/// claim. A wait that leaves less before maxRunTime is not made: the retry would be claimed
+/// past the deadline and fail as out of time, hiding the step's own error.
+const RETRY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why an execution ended before all its steps completed.
 enum Stop {
     /// A step failed or maxRunTime passed: the execution fails with these notes, and the
@@ -235,7 +240,9 @@ async fn run_steps(
             Err(failure) => {
                 let (message, recorded, retryable) = *failure;
                 let tries = u32::try_from(step.retries).unwrap_or(0) + 1;
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(RETRY_MARGIN);
                 let jitter: f64 = rand::random();
                 match retry::decide(step.retry.as_ref(), retryable, tries, left, jitter) {
                     Decision::RetryAfter(wait) => {
@@ -276,10 +283,9 @@ async fn hold_for_retry(
     wait: std::time::Duration,
     tries: u32,
 ) -> Stop {
-    let not_before = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
     let written = durable::write(ctx, fence.execution_id, "retry", || {
         ctx.store
-            .retry_step(fence, step_number, recorded.clone(), not_before)
+            .retry_step(fence, step_number, recorded.clone(), wait)
     })
     .await;
     match written {

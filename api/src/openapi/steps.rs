@@ -106,7 +106,7 @@ fn retry_request() -> Value {
             "maxAttempts": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ATTEMPTS_MAX, "default": 3, "description": "Tries in all, the first included."},
             "initialDelaySeconds": {"type": ["number", "null"], "minimum": 0, "maximum": DELAY_SECONDS_MAX, "default": 1},
             "backoffFactor": {"type": ["number", "null"], "minimum": 1, "maximum": BACKOFF_FACTOR_MAX, "default": 2},
-            "maxDelaySeconds": {"type": ["number", "null"], "minimum": 0, "maximum": DELAY_SECONDS_MAX, "default": 60}
+            "maxDelaySeconds": {"type": ["number", "null"], "minimum": 0, "maximum": DELAY_SECONDS_MAX, "default": 60, "description": "Default 60, or initialDelaySeconds when that is larger."}
         }
     })
 }

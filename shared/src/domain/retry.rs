@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
-/// How often and how patiently a step is tried. Stored as its JSON, beside the step.
+/// How often and how patiently a step is tried. Stored as its JSON, beside the step. Read
+/// back leniently (a field a later release adds is ignored); requests go through
+/// [`RetryPolicy::parse`], which refuses unknown fields.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct RetryPolicy {
     /// Tries in all, the first included: 1 means no retry.
     #[schema(minimum = 1, maximum = 100)]

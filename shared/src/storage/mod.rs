@@ -306,15 +306,15 @@ pub trait WorkStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Ends a failed try of a step that will run again: records `result` on the step (which
     /// goes back to Pending, its retries + 1) and holds the execution Queued, with no lease and
-    /// no queue message, until `not_before` ([`release_due`](Self::release_due) then publishes
-    /// it for any worker). No worker holds anything while it waits. `false` when the claim is no
-    /// longer ours.
+    /// no queue message, for `wait` by the database's clock ([`release_due`](Self::release_due)
+    /// then publishes it for any worker). No worker holds anything while it waits. `false` when
+    /// the claim is no longer ours.
     async fn retry_step(
         &self,
         fence: Fence,
         step_number: i32,
         result: StepResult,
-        not_before: chrono::DateTime<chrono::Utc>,
+        wait: Duration,
     ) -> StoreResult<bool>;
     /// Running → Queued and back on the queue, for another worker to take at once.
     async fn release_execution(&self, fence: Fence) -> StoreResult<bool>;

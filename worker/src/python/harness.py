@@ -112,7 +112,11 @@ def run(request_json, tmp):
         if function:
             target = scope.get(function)
             if not _callable(target):
-                raise NameError("the step names function %r, which the code does not define" % function)
+                return _dumps({
+                    "ok": False, "errorType": "NameError", "permanent": True,
+                    "message": "the step names function %r, which the code does not define" % function,
+                    "log": log.value(),
+                })
             value = target(context)
         elif _callable(scope.get("main")):
             value = scope["main"](context)
@@ -122,7 +126,7 @@ def run(request_json, tmp):
             output = _dumps(value)
         except (TypeError, ValueError) as e:
             return _dumps({
-                "ok": False, "errorType": _type(e).__name__,
+                "ok": False, "errorType": _type(e).__name__, "permanent": True,
                 "message": "the step's result cannot be converted to JSON: %s" % e,
                 "log": log.value(),
             })
@@ -130,6 +134,9 @@ def run(request_json, tmp):
     except BaseException as e:  # SystemExit and KeyboardInterrupt fail the step too
         return _dumps({
             "ok": False, "errorType": _type(e).__name__, "message": _str(e),
+            # Code that does not compile fails the same way every time; any other exception
+            # raised by the step's code may not (a service down, a race).
+            "permanent": isinstance(e, SyntaxError),
             # Without this harness's own frame: the user's code is what matters.
             "traceback": "".join(_format_exception(_type(e), e, e.__traceback__.tb_next)),
             "log": log.value(),

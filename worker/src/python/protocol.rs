@@ -41,6 +41,10 @@ pub struct RunResponse {
     pub error_type: Option<String>,
     pub message: Option<String>,
     pub traceback: Option<String>,
+    /// The failure would repeat: the code does not compile, the named function is missing, the
+    /// result is not JSON. Other exceptions of the step's code may pass at another try.
+    #[serde(default)]
+    pub permanent: bool,
 }
 
 pub fn encode(kind: u8, payload: &[u8]) -> Vec<u8> {

@@ -67,18 +67,21 @@ impl PythonRunner {
             }
             log.push_str(&traceback);
         }
+        let message = if message.is_empty() {
+            error_type
+        } else {
+            format!("{error_type}: {message}")
+        };
         // An exception raised by the step's code: whatever it met (a service down, a race)
         // may be gone at the next try, so a step with a retry policy tries again.
+        let failure = if response.permanent {
+            StepFailure::new(message)
+        } else {
+            StepFailure::transient(message, None)
+        };
         Err(StepFailure {
             log: Some(log).filter(|l| !l.is_empty()),
-            ..StepFailure::transient(
-                if message.is_empty() {
-                    error_type
-                } else {
-                    format!("{error_type}: {message}")
-                },
-                None,
-            )
+            ..failure
         })
     }
 

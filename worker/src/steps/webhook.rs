@@ -132,13 +132,17 @@ impl WebhookRunner {
         } else {
             let snippet: String = text.chars().take(200).collect();
             let message = format!("HTTP {status}: {}", snippet.trim());
-            // 408, 429 and 5xx say "not now"; other answers would be given again.
-            let failure =
-                if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
-                    StepFailure::transient(message, retry_after)
-                } else {
-                    StepFailure::new(message)
-                };
+            // 408, 429 and 5xx say "not now"; other answers (and 501, 505: "never") would be
+            // given again.
+            let code = status.as_u16();
+            let not_now = code == 408
+                || code == 429
+                || (status.is_server_error() && code != 501 && code != 505);
+            let failure = if not_now {
+                StepFailure::transient(message, retry_after)
+            } else {
+                StepFailure::new(message)
+            };
             Err(StepFailure {
                 output: Some(output),
                 ..failure

@@ -242,3 +242,26 @@ async fn a_wait_past_max_run_time_fails_the_step_now() {
     );
     assert!(failed.execution.date_ended.unwrap() - started < chrono::Duration::seconds(10));
 }
+
+#[tokio::test]
+async fn python_failures_that_would_repeat_are_not_retried() {
+    let worker = TestWorker::start().await;
+    for (settings, why) in [
+        (
+            serde_json::json!({"code": "x = 1", "function": "missing"}),
+            "the named function does not exist",
+        ),
+        (
+            serde_json::json!({"code": "result = object()"}),
+            "the result is not JSON",
+        ),
+    ] {
+        let step = (actuate_shared::domain::model::StepType::Python, settings);
+        let message = queue_retrying(&worker, step, policy(3, 0.0, 1.0, 0.0), 60).await;
+        let failed = worker
+            .deliver_until(&message, ExecutionStatus::Failed, WAIT)
+            .await;
+        assert_eq!(failed.steps[0].attempts, 1, "{why}: {failed:?}");
+    }
+    assert_eq!(worker.store.release_due(100).await.unwrap(), 0);
+}

@@ -3,11 +3,12 @@
 //! the same statement, so an execution is never released without being published, nor
 //! published twice by two releasing processes (`SKIP LOCKED`).
 
+use super::secs;
 use super::work::{QUEUED, RUNNING};
 use crate::domain::model::StepRunStatus;
 use crate::storage::{Fence, StepResult, StoreResult};
-use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
+use std::time::Duration;
 
 pub(super) async fn release_due(pool: &PgPool, limit: i64) -> StoreResult<u64> {
     let done = sqlx::query(
@@ -43,12 +44,12 @@ pub(super) async fn retry_step(
     fence: Fence,
     step_number: i32,
     result: StepResult,
-    not_before: DateTime<Utc>,
+    wait: Duration,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
         "WITH e AS ( \
            UPDATE executions SET status = $10, lease_owner = NULL, lease_expires_at = NULL, \
-             not_before = $9, retried = retried + 1 \
+             not_before = now() + make_interval(secs => $9), retried = retried + 1 \
            WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND attempt = $4 \
              AND status = $11 \
            RETURNING 1) \
@@ -65,7 +66,7 @@ pub(super) async fn retry_step(
     .bind(&result.output)
     .bind(&result.log)
     .bind(&result.error)
-    .bind(not_before)
+    .bind(secs(wait))
     .bind(QUEUED)
     .bind(RUNNING)
     .bind(StepRunStatus::Pending.as_str())

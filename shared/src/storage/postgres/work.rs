@@ -19,7 +19,6 @@ use crate::storage::{
     ClaimOutcome, Fence, FinalOutcome, FinalStep, ReapReport, StepResult, StoreResult, WorkStore,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 use std::time::Duration;
@@ -282,9 +281,9 @@ impl WorkStore for PgStore {
         fence: Fence,
         step_number: i32,
         result: StepResult,
-        not_before: DateTime<Utc>,
+        wait: Duration,
     ) -> StoreResult<bool> {
-        super::held::retry_step(&self.pool, fence, step_number, result, not_before).await
+        super::held::retry_step(&self.pool, fence, step_number, result, wait).await
     }
 
     async fn release_due(&self, limit: i64) -> StoreResult<u64> {

@@ -6,8 +6,8 @@ use super::now;
 use super::writer::Write;
 use crate::domain::ids::{ExecutionId, ProjectId, Scope, TenantId};
 use crate::storage::{Fence, StepResult, StoreResult};
-use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteConnection;
+use std::time::Duration;
 
 pub(super) async fn release_due(
     conn: &mut SqliteConnection,
@@ -46,8 +46,10 @@ pub(super) async fn retry_step(
     fence: Fence,
     step_number: i32,
     result: StepResult,
-    not_before: DateTime<Utc>,
+    wait: Duration,
 ) -> StoreResult<Write<bool>> {
+    // The process's clock is the database's here.
+    let not_before = super::after(now(), wait);
     let held = sqlx::query(
         "UPDATE executions SET status = 'Queued', lease_owner = NULL, lease_expires_at = NULL, \
            not_before = $5, retried = retried + 1 \

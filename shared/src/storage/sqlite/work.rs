@@ -242,7 +242,7 @@ impl WorkStore for SqliteStore {
         fence: Fence,
         step_number: i32,
         result: StepResult,
-        not_before: DateTime<Utc>,
+        wait: Duration,
     ) -> StoreResult<bool> {
         self.writer
             .write(move |conn| {
@@ -251,7 +251,7 @@ impl WorkStore for SqliteStore {
                     fence,
                     step_number,
                     result,
-                    not_before,
+                    wait,
                 ))
             })
             .await
