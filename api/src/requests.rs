@@ -8,7 +8,9 @@
 
 use crate::error::ApiError;
 use crate::extract::ObjectShape;
+use actuate_shared::domain::concurrency::{KeyPath, MAX_CONCURRENCY_MAX};
 use actuate_shared::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft, limits};
+use actuate_shared::domain::draft::{Concurrency, ConcurrencyKey};
 use actuate_shared::domain::ids::{StepId, TriggerId};
 use actuate_shared::domain::model::{StepType, TriggerType};
 use actuate_shared::domain::names::{self, EventName};
@@ -30,6 +32,9 @@ pub struct ActionRequest {
     max_run_time: Option<i64>,
     #[serde(default, deserialize_with = "integer")]
     retention_days: Option<i64>,
+    #[serde(default, deserialize_with = "integer")]
+    max_concurrency: Option<i64>,
+    concurrency_key: Option<String>,
     steps: Option<Vec<StepRequest>>,
     triggers: Option<Vec<TriggerRequest>>,
 }
@@ -122,6 +127,29 @@ fn check_retention_days(v: i64) -> Result<Option<i32>, ApiError> {
             ),
         )),
     }
+}
+
+/// `maxConcurrency`: 1 to [`MAX_CONCURRENCY_MAX`], or 0 for no limit (`None`).
+fn check_max_concurrency(v: i64) -> Result<Option<i32>, ApiError> {
+    match v {
+        0 => Ok(None),
+        1..=MAX_CONCURRENCY_MAX => Ok(Some(v as i32)),
+        _ => Err(bad(
+            "maxConcurrency",
+            format_args!(
+                "{v} is out of range: must be between 1 and {MAX_CONCURRENCY_MAX}, or 0 for no limit"
+            ),
+        )),
+    }
+}
+
+/// `concurrencyKey`: a path into the input, or "" for none (`None`).
+fn check_concurrency_key(template: String) -> Result<Option<ConcurrencyKey>, ApiError> {
+    if template.is_empty() {
+        return Ok(None);
+    }
+    let path = KeyPath::parse(&template).map_err(|e| bad("concurrencyKey", e))?;
+    Ok(Some(ConcurrencyKey { template, path }))
 }
 
 fn check_max_run_time(v: i64) -> Result<i32, ApiError> {
@@ -343,6 +371,18 @@ impl ActionRequest {
                 .map(check_retention_days)
                 .transpose()?
                 .flatten(),
+            concurrency: Concurrency {
+                max: self
+                    .max_concurrency
+                    .map(check_max_concurrency)
+                    .transpose()?
+                    .flatten(),
+                key: self
+                    .concurrency_key
+                    .map(check_concurrency_key)
+                    .transpose()?
+                    .flatten(),
+            },
             steps: steps(
                 self.steps
                     .ok_or_else(|| bad("steps", "required (at least one step)"))?,
@@ -358,6 +398,14 @@ impl ActionRequest {
             is_enabled: self.is_enabled,
             max_run_time: self.max_run_time.map(check_max_run_time).transpose()?,
             retention_days: self.retention_days.map(check_retention_days).transpose()?,
+            max_concurrency: self
+                .max_concurrency
+                .map(check_max_concurrency)
+                .transpose()?,
+            concurrency_key: self
+                .concurrency_key
+                .map(check_concurrency_key)
+                .transpose()?,
             steps: self.steps.map(steps).transpose()?,
             triggers: self.triggers.map(triggers).transpose()?,
         })

@@ -238,7 +238,8 @@ impl Cluster {
         .await
     }
 
-    async fn post_action(&self, body: Value) -> String {
+    /// Creates an action from `body` (the body of `POST /action`) through API 0.
+    pub async fn post_action(&self, body: Value) -> String {
         let response = self
             .client
             .post(format!("{}/action", self.base(0)))

@@ -96,6 +96,11 @@ pub async fn handle(
             });
             Disposition::Ack
         }
+        ClaimOutcome::Waiting => {
+            tracing::debug!(execution_id = %message.execution_id, "waits for a concurrency slot or its time");
+            metrics::counter!("actuate_executions_waiting_total").increment(1);
+            Disposition::Ack
+        }
         ClaimOutcome::NotQueued(status) => {
             tracing::info!(execution_id = %message.execution_id, %status, "duplicate delivery dropped");
             metrics::counter!("actuate_messages_duplicate_total").increment(1);

@@ -1,8 +1,10 @@
 //! Schemas of the request bodies: action create and update (`crate::requests`) and the
 //! optional body of an execute.
 
+use super::values::end;
 use super::{Schemas, reference};
 use crate::routes::BULK_LIMIT;
+use actuate_shared::domain::concurrency::MAX_CONCURRENCY_MAX;
 use actuate_shared::domain::draft::limits;
 use actuate_shared::domain::policy::start::MAX_DELAY_SECONDS;
 use serde_json::json;
@@ -19,6 +21,20 @@ pub fn schemas() -> Schemas {
         "minimum": 0,
         "maximum": limits::RETENTION_DAYS_MAX,
         "description": "Days this action's finished executions are kept (extension); 0 or absent: the service's default, ACTUATE_RETENTION_DAYS."
+    });
+    let max_concurrency = json!({
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_CONCURRENCY_MAX,
+        "description": "At most this many executions of the action Running at once, across all workers (per concurrencyKey value when it has one; extension); 0 or absent: no limit (or 1 per key value when only concurrencyKey is given)."
+    });
+    let concurrency_key = json!({
+        "type": ["string", "null"],
+        "pattern": concat!(
+            r"^(\s*\{\{\s*input(\.[A-Za-z0-9_-]+){1,10}\s*\}\}\s*)?",
+            end!()
+        ),
+        "description": "A path into the execution's input, as a template (`{{ input.customerId }}`): executions with the same value share maxConcurrency (extension); \"\" or absent: one group for the whole action."
     });
     let mut create_max_run_time = max_run_time.clone();
     create_max_run_time["default"] = json!(limits::MAX_RUN_TIME_DEFAULT);
@@ -54,6 +70,8 @@ pub fn schemas() -> Schemas {
                     "isEnabled": {"type": ["boolean", "null"], "default": true},
                     "maxRunTime": create_max_run_time,
                     "retentionDays": retention_days,
+                    "maxConcurrency": max_concurrency,
+                    "concurrencyKey": concurrency_key,
                     "steps": steps(false),
                     "triggers": triggers
                 }
@@ -70,6 +88,8 @@ pub fn schemas() -> Schemas {
                     "isEnabled": {"type": ["boolean", "null"]},
                     "maxRunTime": max_run_time,
                     "retentionDays": retention_days,
+                    "maxConcurrency": max_concurrency,
+                    "concurrencyKey": concurrency_key,
                     "steps": update_steps,
                     "triggers": update_triggers
                 }

@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod concurrency;
 mod control;
 mod delayed;
 mod document;

@@ -2,6 +2,7 @@
 //! (naming the offending field on failure); storage backends take only these, so nothing
 //! unvalidated ever reaches a table.
 
+use crate::domain::concurrency::{self, KeyPath};
 use crate::domain::ids::{StepId, TriggerId};
 use crate::domain::model::{StepType, TriggerType};
 use crate::domain::names::EventName;
@@ -32,6 +33,7 @@ pub struct ActionDraft {
     pub max_run_time: i32,
     /// Days its finished executions are kept; `None`: the service's default.
     pub retention_days: Option<i32>,
+    pub concurrency: Concurrency,
     pub steps: Vec<StepDraft>,
     pub triggers: Vec<TriggerDraft>,
 }
@@ -46,8 +48,49 @@ pub struct ActionPatch {
     pub max_run_time: Option<i32>,
     /// `Some(None)`: back to the service's default.
     pub retention_days: Option<Option<i32>>,
+    /// `Some(None)`: no more limit of this kind.
+    pub max_concurrency: Option<Option<i32>>,
+    pub concurrency_key: Option<Option<ConcurrencyKey>>,
     pub steps: Option<Vec<StepDraft>>,
     pub triggers: Option<Vec<TriggerDraft>>,
+}
+
+/// A `concurrencyKey`: the template as given, and the path into the input it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConcurrencyKey {
+    pub template: String,
+    pub path: KeyPath,
+}
+
+/// An action's concurrency limit (see [`crate::domain::concurrency`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Concurrency {
+    pub max: Option<i32>,
+    pub key: Option<ConcurrencyKey>,
+}
+
+impl Concurrency {
+    /// Executions of one group that may run at once; `None`: no limit.
+    pub fn limit(&self) -> Option<i32> {
+        concurrency::limit(self.max, self.key.as_ref().map(|k| &k.path))
+    }
+
+    /// This limit with a patch's fields applied.
+    pub fn patched(self, patch: &ActionPatch) -> Self {
+        Self {
+            max: patch.max_concurrency.unwrap_or(self.max),
+            key: patch.concurrency_key.clone().unwrap_or(self.key),
+        }
+    }
+
+    /// The limit as stored: the max and key template as given (the path is read again from
+    /// the template).
+    pub fn from_stored(max: Option<i32>, template: Option<String>) -> Result<Self, String> {
+        let key = template
+            .map(|template| KeyPath::parse(&template).map(|path| ConcurrencyKey { template, path }))
+            .transpose()?;
+        Ok(Self { max, key })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

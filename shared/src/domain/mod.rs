@@ -11,6 +11,7 @@
 //!   and templates.
 //! - [`paging`]: keyset cursors and page sizes of every paged list.
 //! - [`retry`]: a step's retry policy and what it decides after a failure.
+//! - [`concurrency`]: how many executions of an action (or of one key value) run at once.
 //! - [`schedule`]: when schedule triggers fire (time zones, DST policy).
 //! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
 //!   their notes say.
@@ -18,6 +19,7 @@
 //! - [`auth`]: API tokens and their hashes.
 
 pub mod auth;
+pub mod concurrency;
 pub mod draft;
 pub mod ids;
 pub mod model;

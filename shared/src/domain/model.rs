@@ -90,6 +90,14 @@ pub struct Action {
     /// null: the service's default (`ACTUATE_RETENTION_DAYS`).
     #[schema(required = true, minimum = 1, maximum = 36500)]
     pub retention_days: Option<i32>,
+    /// At most this many of its executions Running at once (per `concurrencyKey` value when it
+    /// has one; extension); null: no limit, or 1 per key value when only a key is given.
+    #[schema(required = true, minimum = 1, maximum = 10000)]
+    pub max_concurrency: Option<i32>,
+    /// A path into the input (`{{ input.customerId }}`) whose value groups executions for
+    /// `maxConcurrency` (extension); null: one group for the whole action.
+    #[schema(required = true)]
+    pub concurrency_key: Option<String>,
     /// `Running` while one of the action's executions is Running.
     pub action_status: ActionStatus,
     /// Earliest next firing of its schedule triggers; null when disabled or when it has none.

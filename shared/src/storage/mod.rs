@@ -337,8 +337,10 @@ pub trait WorkStore: Send + Sync + 'static {
     /// backstop for messages lost to the broker (duplicates are dropped by the claim). Held executions are
     /// not stale: they wait for [`release_due`](Self::release_due).
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64>;
-    /// Releases up to `limit` held executions whose time has come (a delayed run's `runAt`):
-    /// each gets its outbox row, in the same write, and is claimable from then on. Safe to run
+    /// Releases up to `limit` held executions whose time has come (a delayed run's `runAt`, a
+    /// retry's backoff), and as many waiting executions as their groups of a concurrency limit
+    /// have free slots (oldest first): each gets its outbox row, in the same write, and is
+    /// claimable from then on. Safe to run
     /// in many processes at once; answers how many it released.
     async fn release_due(&self, limit: i64) -> StoreResult<u64>;
     /// Deletes up to `limit` finished executions (with their steps) that ended more than their

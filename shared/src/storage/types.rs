@@ -153,6 +153,10 @@ pub enum ClaimOutcome {
     Claimed(ClaimedExecution),
     /// The execution exists but is not Queued: a duplicate or late delivery.
     NotQueued(ExecutionStatus),
+    /// Queued, but not to be run now: its group of a concurrency limit has no free slot (it
+    /// waits for one, released by `release_due`), or it is held until a later time. Its
+    /// message is done with; the store publishes it again when its turn comes.
+    Waiting,
     /// No such execution: a message that cannot be processed.
     Unknown,
 }

@@ -2,6 +2,7 @@
 //! real RabbitMQ, a real webhook sink; processes killed, stopped and cut off from the broker.
 
 mod bench_smoke;
+mod concurrency;
 mod faults;
 mod flow;
 mod isolation;

@@ -188,6 +188,7 @@ impl TestWorker {
             is_enabled: true,
             max_run_time,
             retention_days: None,
+            concurrency: Default::default(),
             steps: steps
                 .iter()
                 .enumerate()

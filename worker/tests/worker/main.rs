@@ -3,6 +3,7 @@
 
 mod attempts;
 mod batches;
+mod concurrency;
 mod delayed;
 mod email;
 mod helpers;

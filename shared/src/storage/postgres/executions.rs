@@ -270,7 +270,8 @@ impl ExecutionStore for PgStore {
         let mut tx = self.pool.begin().await?;
         let row: Option<ExecutionRow> = sqlx::query_as(
             "UPDATE executions SET status = 'Failed', notes = $4, date_ended = now(), \
-               lease_owner = NULL, lease_expires_at = NULL, not_before = NULL \
+               lease_owner = NULL, lease_expires_at = NULL, not_before = NULL, \
+               waiting_slot = false \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
                AND status IN ('Queued', 'Running') \
              RETURNING action_id, execution_id, date_started, date_ended, status, notes",

@@ -5,6 +5,7 @@
 mod actions;
 mod batch;
 mod batched;
+mod concurrency;
 mod executions;
 mod held;
 mod history;

@@ -92,9 +92,10 @@ impl WorkStore for PgStore {
         if let Some(claimed) = claimed {
             return Ok(ClaimOutcome::Claimed(claimed));
         }
-        // Not claimed: a duplicate delivery, or a message naming no execution.
-        let status: Option<(String,)> = sqlx::query_as(
-            "SELECT status FROM executions \
+        // Not claimed: waiting for a slot or its time, a duplicate delivery, or a message
+        // naming no execution.
+        let status: Option<(String, bool)> = sqlx::query_as(
+            "SELECT status, waiting_slot OR not_before IS NOT NULL FROM executions \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
         )
         .bind(scope.tenant_id)
@@ -103,7 +104,10 @@ impl WorkStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(match status {
-            Some((s,)) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
+            Some((s, waiting)) => match decode::<ExecutionStatus>("status", &s)? {
+                ExecutionStatus::Queued if waiting => ClaimOutcome::Waiting,
+                status => ClaimOutcome::NotQueued(status),
+            },
             None => ClaimOutcome::Unknown,
         })
     }
@@ -256,7 +260,7 @@ impl WorkStore for PgStore {
                SELECT tenant_id, project_id, execution_id FROM executions e \
                WHERE status = 'Queued' \
                  AND COALESCE(requeued_at, date_started) < now() - make_interval(secs => $1) \
-                 AND not_before IS NULL \
+                 AND not_before IS NULL AND NOT waiting_slot \
                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
                ORDER BY date_started LIMIT $2 FOR UPDATE SKIP LOCKED), \
              marked AS ( \
@@ -287,7 +291,9 @@ impl WorkStore for PgStore {
     }
 
     async fn release_due(&self, limit: i64) -> StoreResult<u64> {
-        super::held::release_due(&self.pool, limit).await
+        let due = super::held::release_due(&self.pool, limit).await?;
+        let slots = super::concurrency::release_waiting(&self.pool, limit).await?;
+        Ok(due + slots)
     }
 
     async fn delete_expired(&self, default_days: i32, limit: i64) -> StoreResult<u64> {

@@ -3,7 +3,7 @@
 
 use super::writer::Write;
 use super::{SqliteStore, decode, is_unique_violation, now};
-use crate::domain::draft::{ActionDraft, ActionPatch, StepDraft, TriggerDraft};
+use crate::domain::draft::{ActionDraft, ActionPatch, Concurrency, StepDraft, TriggerDraft};
 use crate::domain::ids::{ActionId, KeyId, Scope, StepId, TriggerId};
 use crate::domain::model::Action;
 use crate::domain::names::EventName;
@@ -44,7 +44,7 @@ macro_rules! in_page {
 }
 const SELECT_ACTIONS: &str = concat!(
     "SELECT a.action_id, a.project_id, a.name, a.description, a.is_enabled, a.max_run_time, \
-       a.retention_days, \
+       a.retention_days, a.max_concurrency, a.concurrency_key, \
        CASE WHEN EXISTS (SELECT 1 FROM executions r WHERE r.action_id = a.action_id \
          AND r.tenant_id = a.tenant_id AND r.project_id = a.project_id \
          AND r.status = 'Running') THEN 'Running' ELSE 'Idle' END AS action_status, \
@@ -366,8 +366,9 @@ async fn create(
     sqlx::query(
         "INSERT INTO actions (tenant_id, project_id, action_id, name, description, \
          is_enabled, max_run_time, date_created, date_modified, created_by, modified_by, \
-         retention_days) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10)",
+         retention_days, max_concurrency, concurrency_key, concurrency_key_path, \
+         concurrency_limit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11, $12, $13, $14)",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
@@ -379,6 +380,10 @@ async fn create(
     .bind(at)
     .bind(by)
     .bind(draft.retention_days)
+    .bind(draft.concurrency.max)
+    .bind(draft.concurrency.key.as_ref().map(|k| k.template.clone()))
+    .bind(draft.concurrency.key.as_ref().map(|k| k.path.sqlite_path()))
+    .bind(draft.concurrency.limit())
     .execute(&mut *conn)
     .await
     .map_err(name_taken)?;
@@ -414,8 +419,8 @@ async fn update(
     by: KeyId,
 ) -> StoreResult<Write<Option<Action>>> {
     let at = now();
-    let current: Option<(bool,)> = sqlx::query_as(
-        "SELECT is_enabled FROM actions \
+    let current: Option<(bool, Option<i32>, Option<String>)> = sqlx::query_as(
+        "SELECT is_enabled, max_concurrency, concurrency_key FROM actions \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
     )
     .bind(scope.tenant_id)
@@ -423,9 +428,13 @@ async fn update(
     .bind(action_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((was_enabled,)) = current else {
+    let Some((was_enabled, max, template)) = current else {
         return Ok(Write::Discard(None));
     };
+    // The limit as patched, decided here once: the stored columns follow from it.
+    let concurrency = Concurrency::from_stored(max, template)
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?
+        .patched(&patch);
     sqlx::query(
         "UPDATE actions SET \
            name = COALESCE($4, name), \
@@ -433,6 +442,8 @@ async fn update(
            is_enabled = COALESCE($7, is_enabled), \
            max_run_time = COALESCE($8, max_run_time), \
            retention_days = CASE WHEN $11 THEN $12 ELSE retention_days END, \
+           max_concurrency = $13, concurrency_key = $14, concurrency_key_path = $15, \
+           concurrency_limit = $16, \
            date_modified = $9, modified_by = $10 \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3",
     )
@@ -448,6 +459,10 @@ async fn update(
     .bind(by)
     .bind(patch.retention_days.is_some())
     .bind(patch.retention_days.flatten())
+    .bind(concurrency.max)
+    .bind(concurrency.key.as_ref().map(|k| k.template.clone()))
+    .bind(concurrency.key.as_ref().map(|k| k.path.sqlite_path()))
+    .bind(concurrency.limit())
     .execute(&mut *conn)
     .await
     .map_err(name_taken)?;

@@ -51,8 +51,10 @@ pub(super) async fn insert_execution(
     // migration 20261206000002).
     let row: Option<ExecutionRow> = sqlx::query_as(
         "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
-           status, trigger, input, max_run_time, date_started, run_at, not_before, rerun_of) \
-         SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8, $9, $9, $10 FROM actions \
+           status, trigger, input, max_run_time, date_started, run_at, not_before, rerun_of, \
+           concurrency_limit, concurrency_key) \
+         SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8, $9, $9, $10, \
+           concurrency_limit, COALESCE(json_extract($7, concurrency_key_path), '') FROM actions \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $4 AND is_enabled \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",
     )
@@ -266,7 +268,8 @@ async fn cancel(
     let at = now();
     let row: Option<ExecutionRow> = sqlx::query_as(
         "UPDATE executions SET status = 'Failed', notes = $4, date_ended = $5, \
-           lease_owner = NULL, lease_expires_at = NULL, not_before = NULL \
+           lease_owner = NULL, lease_expires_at = NULL, not_before = NULL, \
+           waiting_slot = 0 \
          WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
            AND status IN ('Queued', 'Running') \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",

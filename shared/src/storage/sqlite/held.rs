@@ -24,6 +24,8 @@ pub(super) async fn release_due(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
+    let mut due = due;
+    due.extend(super::concurrency::release_waiting(conn, limit).await?);
     for (tenant_id, project_id, execution_id) in &due {
         let scope = Scope {
             tenant_id: *tenant_id,

@@ -279,6 +279,9 @@ async fn claim(
     worker: String,
     lease: Duration,
 ) -> StoreResult<Write<ClaimOutcome>> {
+    if !super::concurrency::claimable(conn, scope, execution_id).await? {
+        return Ok(Write::Keep(ClaimOutcome::Waiting));
+    }
     let at = now();
     // The deadline is set by the first claim and kept by later ones: maxRunTime bounds the
     // whole execution, retries included. SQLite adds the seconds to this claim's instant
@@ -302,9 +305,9 @@ async fn claim(
     .await?;
     let Some((attempt, action_id, action_name, trigger, input, max_run_time, deadline)) = claimed
     else {
-        // A duplicate or late delivery, or no such execution: the rare path.
-        let status: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM executions \
+        // Held until later, a duplicate or late delivery, or no such execution: the rare path.
+        let status: Option<(String, bool)> = sqlx::query_as(
+            "SELECT status, waiting_slot OR not_before IS NOT NULL FROM executions \
              WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
         )
         .bind(scope.tenant_id)
@@ -313,7 +316,10 @@ async fn claim(
         .fetch_optional(&mut *conn)
         .await?;
         return Ok(Write::Discard(match status {
-            Some(s) => ClaimOutcome::NotQueued(decode::<ExecutionStatus>("status", &s)?),
+            Some((s, waiting)) => match decode::<ExecutionStatus>("status", &s)? {
+                ExecutionStatus::Queued if waiting => ClaimOutcome::Waiting,
+                status => ClaimOutcome::NotQueued(status),
+            },
             None => ClaimOutcome::Unknown,
         }));
     };
@@ -555,7 +561,7 @@ async fn requeue_stale(
         "UPDATE executions SET requeued_at = $1 \
          WHERE rowid IN (SELECT e.rowid FROM executions e \
            WHERE e.status = 'Queued' AND COALESCE(e.requeued_at, e.date_started) < $2 \
-             AND e.not_before IS NULL \
+             AND e.not_before IS NULL AND NOT e.waiting_slot \
              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = e.execution_id) \
            ORDER BY e.date_started LIMIT $3) \
          RETURNING tenant_id, project_id, execution_id",

@@ -1,0 +1,156 @@
+-- Concurrency limits. An action's maxConcurrency and concurrencyKey (the template as given,
+-- and the path into the input it names) and the limit they make (concurrency_limit, decided
+-- in Rust: NULL for none). Each execution takes the limit and its key's value (concurrency_key,
+-- '' when the action has no key or the input no value) when it is written. A limited
+-- execution that finds no free slot at its claim waits (waiting_slot): Queued, with no queue
+-- message, until release_due gives its group's free slots to the oldest waiting ones.
+-- Slots are counted from the Running executions themselves, so nothing can leak one: a lost
+-- worker's slot frees when the reaper takes its lease.
+
+ALTER TABLE actions ADD COLUMN max_concurrency integer
+        CHECK (max_concurrency BETWEEN 1 AND 10000),
+    ADD COLUMN concurrency_key text, ADD COLUMN concurrency_key_path text[],
+    ADD COLUMN concurrency_limit integer;
+ALTER TABLE executions ADD COLUMN concurrency_limit integer,
+    ADD COLUMN concurrency_key text NOT NULL DEFAULT '',
+    ADD COLUMN waiting_slot boolean NOT NULL DEFAULT false;
+
+-- Waiting executions by action, oldest first. Partial (waiting_slot), so that no statement
+-- that does not state it can be planned onto it (see 20261206000001).
+CREATE INDEX executions_waiting ON executions (action_id, date_started) WHERE waiting_slot;
+
+-- As in 20261206000004, also taking each execution's concurrency limit and key.
+CREATE OR REPLACE FUNCTION actuate_insert_executions(
+    tenant_ids uuid[], project_ids uuid[], action_ids uuid[], execution_ids uuid[],
+    triggers text[], inputs jsonb[], run_ats timestamptz[], rerun_ofs uuid[])
+RETURNS TABLE (action_id uuid, execution_id uuid, date_started timestamptz,
+    date_ended timestamptz, status text, notes text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    queued text := 'Queued';
+    t uuid;
+    p uuid;
+    a uuid;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(execution_ids, 1), 0) LOOP
+        t := tenant_ids[i];
+        p := project_ids[i];
+        a := action_ids[i];
+        -- One statement reads the action and its steps in one snapshot, so the snapshot is
+        -- consistent without locking the action row.
+        RETURN QUERY
+        WITH act AS (
+            SELECT name, max_run_time, concurrency_limit, concurrency_key_path FROM actions
+            WHERE tenant_id = t AND project_id = p AND action_id = a AND is_enabled),
+        e AS (
+            INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name,
+                status, trigger, input, max_run_time, date_started, run_at, not_before,
+                rerun_of, concurrency_limit, concurrency_key)
+            SELECT t, p, execution_ids[i], a, act.name, queued, triggers[i], inputs[i],
+                act.max_run_time, now(), run_ats[i], run_ats[i], rerun_ofs[i],
+                act.concurrency_limit, COALESCE(inputs[i] #>> act.concurrency_key_path, '')
+            FROM act
+            RETURNING action_id, execution_id, date_started, date_ended, status, notes),
+        s AS (
+            INSERT INTO execution_steps (tenant_id, project_id, execution_id, step_number,
+                step_id, step_type, settings, retry)
+            SELECT st.tenant_id, st.project_id, e.execution_id, st.step_number, st.step_id,
+                st.step_type, st.settings, st.retry
+            FROM action_steps st, e
+            WHERE st.tenant_id = t AND st.project_id = p AND st.action_id = a),
+        o AS (
+            INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type)
+            SELECT t, p, e.execution_id, (SELECT st.step_type FROM action_steps st
+                WHERE st.tenant_id = t AND st.project_id = p AND st.action_id = a
+                ORDER BY st.step_number LIMIT 1) FROM e WHERE run_ats[i] IS NULL)
+        SELECT e.action_id, e.execution_id, e.date_started, e.date_ended, e.status, e.notes
+        FROM e;
+    END LOOP;
+END
+$$;
+
+-- As in 20261206000004, refusing a limited execution whose group has no free slot.
+CREATE OR REPLACE FUNCTION actuate_claim_executions(
+    tenant_ids uuid[], project_ids uuid[], execution_ids uuid[], workers text[],
+    leases float8[])
+RETURNS TABLE (execution_id uuid, attempt integer, action_id uuid, action_name text,
+    trigger text, input jsonb, max_run_time integer, remaining_seconds float8,
+    step_number integer, step_id uuid, step_type text, settings text, step_status text,
+    output jsonb, step_retry text, step_retries integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    running text := 'Running';
+    queued text := 'Queued';
+    t uuid;
+    p uuid;
+    x uuid;
+    lim integer;
+    grp text;
+    act uuid;
+    queued_at timestamptz;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(execution_ids, 1), 0) LOOP
+        t := tenant_ids[i];
+        p := project_ids[i];
+        x := execution_ids[i];
+        -- A limited execution is claimed only while its group has a free slot (not taken by a
+        -- Running execution, nor by an older Queued one on its way to a claim) and no older
+        -- execution of the group waits for one: first come, first served. Otherwise it waits
+        -- (waiting_slot) until release_due gives it a slot.
+        SELECT e.concurrency_limit, e.concurrency_key, e.action_id, e.date_started
+            INTO lim, grp, act, queued_at
+            FROM executions e
+            WHERE e.tenant_id = t AND e.project_id = p AND e.execution_id = x
+                AND e.status = queued AND e.not_before IS NULL;
+        IF lim IS NOT NULL THEN
+            -- One claim of a group at a time, until this batch commits: the count below
+            -- then sees every claim of the group made before it.
+            PERFORM pg_advisory_xact_lock(hashtextextended(
+                t::text || '/' || p::text || '/' || act::text || '/' || grp, 0));
+            IF (SELECT count(*) FROM executions r
+                    WHERE r.action_id = act AND r.tenant_id = t AND r.project_id = p
+                        AND r.concurrency_key = grp
+                        AND (r.status = running OR (r.status = queued AND NOT r.waiting_slot
+                            AND r.not_before IS NULL
+                            AND (r.date_started, r.execution_id) < (queued_at, x)))) >= lim
+                OR EXISTS (SELECT 1 FROM executions w
+                    WHERE w.action_id = act AND w.tenant_id = t AND w.project_id = p
+                        AND w.waiting_slot AND w.status = queued AND w.concurrency_key = grp
+                        AND (w.date_started, w.execution_id) < (queued_at, x)) THEN
+                UPDATE executions SET waiting_slot = true
+                    WHERE tenant_id = t AND project_id = p AND execution_id = x;
+                CONTINUE;
+            END IF;
+        END IF;
+        RETURN QUERY
+        WITH claimed AS (
+            UPDATE executions SET status = running, attempt = attempt + 1,
+                lease_owner = workers[i],
+                lease_expires_at = now() + make_interval(secs => leases[i]),
+                date_running = COALESCE(date_running, now()),
+                deadline_at = COALESCE(deadline_at, now() + make_interval(secs => max_run_time))
+            WHERE tenant_id = t AND project_id = p AND execution_id = x AND status = queued
+                AND not_before IS NULL
+            RETURNING execution_id, attempt, action_id, action_name, trigger, input,
+                max_run_time,
+                GREATEST(EXTRACT(EPOCH FROM deadline_at - now()), 0)::float8 AS remaining),
+        started AS (
+            UPDATE execution_steps SET status = running,
+                attempt = (SELECT c.attempt FROM claimed c),
+                date_started = now(), date_ended = NULL, output = NULL, log = NULL, error = NULL
+            WHERE tenant_id = t AND project_id = p AND execution_id = x
+                AND EXISTS (SELECT 1 FROM claimed)
+                AND step_number = (SELECT min(s.step_number) FROM execution_steps s
+                    WHERE s.tenant_id = t AND s.project_id = p AND s.execution_id = x
+                        AND s.status <> 'Completed'))
+        SELECT c.execution_id, c.attempt, c.action_id, c.action_name, c.trigger, c.input,
+            c.max_run_time, c.remaining, s.step_number, s.step_id, s.step_type, s.settings,
+            s.status, s.output, s.retry, s.retries
+        FROM claimed c LEFT JOIN execution_steps s ON s.tenant_id = t AND s.project_id = p
+            AND s.execution_id = x
+        ORDER BY s.step_number;
+    END LOOP;
+END
+$$;

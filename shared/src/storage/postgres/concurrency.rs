@@ -1,0 +1,51 @@
+//! Concurrency limits on PostgreSQL: giving free slots to waiting executions (the claim's
+//! side is in the claim function; migration `20261206000005` says how limits work).
+
+use crate::storage::StoreResult;
+use sqlx::postgres::PgPool;
+
+/// Gives each group's free slots to its oldest waiting executions (at most `limit` in all),
+/// and writes their outbox rows, in one statement. A slot counts as taken by a Running
+/// execution and by a Queued one on its way to a claim. Two processes releasing at once may
+/// both give the same slot (each skips the other's rows): the claim, which counts under the
+/// group's lock, sends the extra one back to wait.
+pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "WITH groups AS ( \
+           SELECT tenant_id, project_id, action_id, concurrency_key, \
+             max(concurrency_limit) AS lim FROM executions \
+           WHERE waiting_slot AND status = 'Queued' \
+           GROUP BY tenant_id, project_id, action_id, concurrency_key), \
+         open AS ( \
+           SELECT g.*, g.lim - (SELECT count(*) FROM executions o \
+             WHERE o.action_id = g.action_id AND o.tenant_id = g.tenant_id \
+               AND o.project_id = g.project_id AND o.concurrency_key = g.concurrency_key \
+               AND (o.status = 'Running' OR (o.status = 'Queued' AND NOT o.waiting_slot \
+                 AND o.not_before IS NULL))) AS slots \
+           FROM groups g), \
+         picked AS ( \
+           SELECT w.tenant_id, w.project_id, w.execution_id FROM open g \
+           CROSS JOIN LATERAL (SELECT e.tenant_id, e.project_id, e.execution_id \
+             FROM executions e WHERE e.action_id = g.action_id AND e.tenant_id = g.tenant_id \
+               AND e.project_id = g.project_id AND e.concurrency_key = g.concurrency_key \
+               AND e.waiting_slot AND e.status = 'Queued' \
+             ORDER BY e.date_started, e.execution_id LIMIT greatest(g.slots, 0) \
+             FOR UPDATE SKIP LOCKED) w \
+           LIMIT $1), \
+         released AS ( \
+           UPDATE executions e SET waiting_slot = false, requeued_at = now() FROM picked d \
+           WHERE e.tenant_id = d.tenant_id AND e.project_id = d.project_id \
+             AND e.execution_id = d.execution_id \
+           RETURNING e.tenant_id, e.project_id, e.execution_id) \
+         INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+         SELECT r.tenant_id, r.project_id, r.execution_id, (SELECT st.step_type \
+           FROM execution_steps st WHERE st.tenant_id = r.tenant_id \
+             AND st.project_id = r.project_id AND st.execution_id = r.execution_id \
+             AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
+         FROM released r",
+    )
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
