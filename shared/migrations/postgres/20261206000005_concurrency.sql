@@ -18,6 +18,9 @@ ALTER TABLE executions ADD COLUMN concurrency_limit integer,
 -- Waiting executions by action, oldest first. Partial (waiting_slot), so that no statement
 -- that does not state it can be planned onto it (see 20261206000001).
 CREATE INDEX executions_waiting ON executions (action_id, date_started) WHERE waiting_slot;
+-- A group's Running and Queued executions, for the counts of a claim and a release.
+CREATE INDEX executions_by_group ON executions (action_id, concurrency_key)
+    WHERE status IN ('Running', 'Queued');
 
 -- As in 20261206000004, also taking each execution's concurrency limit and key.
 CREATE OR REPLACE FUNCTION actuate_insert_executions(
@@ -90,7 +93,28 @@ DECLARE
     grp text;
     act uuid;
     queued_at timestamptz;
+    k bigint;
+    keys bigint[] := '{}';
 BEGIN
+    -- The groups of the limited executions of this batch, locked first and in one order, so
+    -- that two batches claiming in the same groups wait for each other instead of deadlocking.
+    -- Held until the batch commits: a claim's count then sees every claim of its group made
+    -- before it.
+    FOR i IN 1 .. coalesce(array_length(execution_ids, 1), 0) LOOP
+        SELECT hashtextextended(e.tenant_id::text || '/' || e.project_id::text || '/'
+                || e.action_id::text || '/' || e.concurrency_key, 0)
+            INTO k
+            FROM executions e
+            WHERE e.tenant_id = tenant_ids[i] AND e.project_id = project_ids[i]
+                AND e.execution_id = execution_ids[i] AND e.status = queued
+                AND e.not_before IS NULL AND e.concurrency_limit IS NOT NULL;
+        IF k IS NOT NULL THEN
+            keys := keys || k;
+        END IF;
+    END LOOP;
+    FOR k IN SELECT DISTINCT u.key FROM unnest(keys) AS u(key) ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(k);
+    END LOOP;
     FOR i IN 1 .. coalesce(array_length(execution_ids, 1), 0) LOOP
         t := tenant_ids[i];
         p := project_ids[i];
@@ -105,28 +129,33 @@ BEGIN
             WHERE e.tenant_id = t AND e.project_id = p AND e.execution_id = x
                 AND e.status = queued AND e.not_before IS NULL;
         IF lim IS NOT NULL THEN
-            -- One claim of a group at a time, until this batch commits: the count below
-            -- then sees every claim of the group made before it.
+            -- Locked above (taking it again is a no-op), unless the group changed since: an
+            -- action update rewrote the key.
             PERFORM pg_advisory_xact_lock(hashtextextended(
                 t::text || '/' || p::text || '/' || act::text || '/' || grp, 0));
+            -- Literal statuses here: these counts should use executions_by_group.
             IF (SELECT count(*) FROM executions r
-                    WHERE r.action_id = act AND r.tenant_id = t AND r.project_id = p
-                        AND r.concurrency_key = grp
-                        AND (r.status = running OR (r.status = queued AND NOT r.waiting_slot
+                    WHERE r.action_id = act AND r.concurrency_key = grp
+                        AND r.status IN ('Running', 'Queued')
+                        AND r.tenant_id = t AND r.project_id = p
+                        AND (r.status = 'Running' OR (NOT r.waiting_slot
                             AND r.not_before IS NULL
                             AND (r.date_started, r.execution_id) < (queued_at, x)))) >= lim
                 OR EXISTS (SELECT 1 FROM executions w
-                    WHERE w.action_id = act AND w.tenant_id = t AND w.project_id = p
-                        AND w.waiting_slot AND w.status = queued AND w.concurrency_key = grp
+                    WHERE w.action_id = act AND w.concurrency_key = grp
+                        AND w.status IN ('Running', 'Queued') AND w.status = 'Queued'
+                        AND w.tenant_id = t AND w.project_id = p
+                        AND w.waiting_slot AND w.not_before IS NULL
                         AND (w.date_started, w.execution_id) < (queued_at, x)) THEN
                 UPDATE executions SET waiting_slot = true
-                    WHERE tenant_id = t AND project_id = p AND execution_id = x;
+                    WHERE tenant_id = t AND project_id = p AND execution_id = x
+                        AND status = queued AND not_before IS NULL;
                 CONTINUE;
             END IF;
         END IF;
         RETURN QUERY
         WITH claimed AS (
-            UPDATE executions SET status = running, attempt = attempt + 1,
+            UPDATE executions SET status = running, attempt = attempt + 1, waiting_slot = false,
                 lease_owner = workers[i],
                 lease_expires_at = now() + make_interval(secs => leases[i]),
                 date_running = COALESCE(date_running, now()),

@@ -9,3 +9,5 @@ ALTER TABLE executions ADD COLUMN concurrency_limit INTEGER;
 ALTER TABLE executions ADD COLUMN concurrency_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE executions ADD COLUMN waiting_slot INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX executions_waiting ON executions (action_id, date_started) WHERE waiting_slot;
+CREATE INDEX executions_by_group ON executions (action_id, concurrency_key)
+    WHERE status IN ('Running', 'Queued');

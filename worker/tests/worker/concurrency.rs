@@ -163,3 +163,36 @@ async fn a_cancelled_waiting_execution_is_never_released() {
         ExecutionStatus::Failed
     );
 }
+
+#[tokio::test]
+async fn waiting_executions_follow_a_changed_limit() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let action = worker.action(&[webhook(&sink.url("/slow/800"))], 60).await;
+    limit(&worker, action, Some(1), None).await;
+    let mut messages = Vec::new();
+    for _ in 0..4 {
+        messages.push(worker.execute(action).await);
+    }
+    for message in &messages {
+        deliver(&worker, message).await;
+    }
+    until(&worker, messages[0].execution_id, ExecutionStatus::Running).await;
+
+    // Raised to 3: two more slots, for the two oldest waiting.
+    limit(&worker, action, Some(3), None).await;
+    assert_eq!(worker.store.release_due(100).await.unwrap(), 2);
+    assert_eq!(worker.outbox_rows(messages[1].execution_id).await, 1);
+    assert_eq!(worker.outbox_rows(messages[2].execution_id).await, 1);
+    assert_eq!(worker.outbox_rows(messages[3].execution_id).await, 0);
+
+    // Removed: the last one waiting is published at once.
+    limit(&worker, action, None, None).await;
+    assert_eq!(worker.outbox_rows(messages[3].execution_id).await, 1);
+    for message in &messages[1..] {
+        deliver(&worker, message).await;
+    }
+    for message in &messages {
+        until(&worker, message.execution_id, ExecutionStatus::Completed).await;
+    }
+}

@@ -424,6 +424,9 @@ impl ActionStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(name_taken)?;
+        if patch.max_concurrency.is_some() || patch.concurrency_key.is_some() {
+            super::concurrency::follow_limit(&mut tx, scope, action_id, &concurrency).await?;
+        }
         if let Some(steps) = &patch.steps {
             replace_steps(&mut tx, scope, action_id, steps, at).await?;
         }

@@ -1,8 +1,10 @@
 //! Concurrency limits on PostgreSQL: giving free slots to waiting executions (the claim's
 //! side is in the claim function; migration `20261206000005` says how limits work).
 
+use crate::domain::draft::Concurrency;
+use crate::domain::ids::{ActionId, Scope};
 use crate::storage::StoreResult;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnection, PgPool};
 
 /// Gives each group's free slots to its oldest waiting executions (at most `limit` in all),
 /// and writes their outbox rows, in one statement. A slot counts as taken by a Running
@@ -14,7 +16,7 @@ pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u6
         "WITH groups AS ( \
            SELECT tenant_id, project_id, action_id, concurrency_key, \
              max(concurrency_limit) AS lim FROM executions \
-           WHERE waiting_slot AND status = 'Queued' \
+           WHERE waiting_slot AND status = 'Queued' AND not_before IS NULL \
            GROUP BY tenant_id, project_id, action_id, concurrency_key), \
          open AS ( \
            SELECT g.*, g.lim - (SELECT count(*) FROM executions o \
@@ -28,7 +30,7 @@ pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u6
            CROSS JOIN LATERAL (SELECT e.tenant_id, e.project_id, e.execution_id \
              FROM executions e WHERE e.action_id = g.action_id AND e.tenant_id = g.tenant_id \
                AND e.project_id = g.project_id AND e.concurrency_key = g.concurrency_key \
-               AND e.waiting_slot AND e.status = 'Queued' \
+               AND e.waiting_slot AND e.status = 'Queued' AND e.not_before IS NULL \
              ORDER BY e.date_started, e.execution_id LIMIT greatest(g.slots, 0) \
              FOR UPDATE SKIP LOCKED) w \
            LIMIT $1), \
@@ -48,4 +50,49 @@ pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u6
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// After an action's limit changed: its Queued executions take the new limit and their key's
+/// value under the new key, so that old and new executions form one group; with no limit any
+/// more, those waiting are published at once.
+pub(super) async fn follow_limit(
+    conn: &mut PgConnection,
+    scope: Scope,
+    action_id: ActionId,
+    concurrency: &Concurrency,
+) -> StoreResult<()> {
+    let limit = concurrency.limit();
+    if limit.is_none() {
+        sqlx::query(
+            "WITH freed AS ( \
+               UPDATE executions SET waiting_slot = false \
+               WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+                 AND status = 'Queued' AND waiting_slot \
+               RETURNING tenant_id, project_id, execution_id) \
+             INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+             SELECT f.tenant_id, f.project_id, f.execution_id, (SELECT st.step_type \
+               FROM execution_steps st WHERE st.tenant_id = f.tenant_id \
+                 AND st.project_id = f.project_id AND st.execution_id = f.execution_id \
+                 AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
+             FROM freed f",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE executions SET concurrency_limit = $4, \
+           concurrency_key = COALESCE(input #>> $5::text[], '') \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 AND status = 'Queued'",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(limit)
+    .bind(concurrency.key.as_ref().map(|k| k.path.names().to_vec()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

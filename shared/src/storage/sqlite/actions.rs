@@ -466,6 +466,9 @@ async fn update(
     .execute(&mut *conn)
     .await
     .map_err(name_taken)?;
+    if patch.max_concurrency.is_some() || patch.concurrency_key.is_some() {
+        super::concurrency::follow_limit(conn, scope, action_id, &concurrency).await?;
+    }
     if let Some(steps) = &patch.steps {
         replace_steps(conn, scope, action_id, steps, at).await?;
     }

@@ -3,6 +3,7 @@
 //! and claiming need no lock of their own.
 
 use super::now;
+use crate::domain::draft::Concurrency;
 use crate::domain::ids::{ActionId, ExecutionId, ProjectId, Scope, TenantId};
 use crate::storage::StoreResult;
 use chrono::{DateTime, Utc};
@@ -36,7 +37,7 @@ pub(super) async fn claimable(
                OR (status = 'Queued' AND NOT waiting_slot AND not_before IS NULL \
                  AND (date_started, execution_id) < ($5, $6)))), \
            EXISTS (SELECT 1 FROM executions WHERE action_id = $3 AND tenant_id = $1 \
-             AND project_id = $2 AND waiting_slot AND status = 'Queued' \
+             AND project_id = $2 AND waiting_slot AND status = 'Queued' AND not_before IS NULL \
              AND concurrency_key = $4 AND (date_started, execution_id) < ($5, $6))",
     )
     .bind(scope.tenant_id)
@@ -52,7 +53,8 @@ pub(super) async fn claimable(
     }
     sqlx::query(
         "UPDATE executions SET waiting_slot = 1 \
-         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3",
+         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 AND status = 'Queued' \
+           AND not_before IS NULL",
     )
     .bind(scope.tenant_id)
     .bind(scope.project_id)
@@ -78,7 +80,7 @@ pub(super) async fn release_waiting(
                AND o.not_before IS NULL))) \
          FROM (SELECT tenant_id, project_id, action_id, concurrency_key, \
                  max(concurrency_limit) AS lim FROM executions \
-               WHERE waiting_slot AND status = 'Queued' \
+               WHERE waiting_slot AND status = 'Queued' AND not_before IS NULL \
                GROUP BY tenant_id, project_id, action_id, concurrency_key) g",
     )
     .fetch_all(&mut *conn)
@@ -94,7 +96,7 @@ pub(super) async fn release_waiting(
             "UPDATE executions SET waiting_slot = 0, requeued_at = $6 \
              WHERE rowid IN (SELECT rowid FROM executions WHERE action_id = $3 \
                AND tenant_id = $1 AND project_id = $2 AND concurrency_key = $4 \
-               AND waiting_slot AND status = 'Queued' \
+               AND waiting_slot AND status = 'Queued' AND not_before IS NULL \
                ORDER BY date_started, execution_id LIMIT $5) \
              RETURNING execution_id",
         )
@@ -109,4 +111,46 @@ pub(super) async fn release_waiting(
         released.extend(ids.into_iter().map(|(id,)| (tenant_id, project_id, id)));
     }
     Ok(released)
+}
+
+/// After an action's limit changed: its Queued executions take the new limit and their key's
+/// value under the new key, so that old and new executions form one group; with no limit any
+/// more, those waiting are published at once.
+pub(super) async fn follow_limit(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    action_id: ActionId,
+    concurrency: &Concurrency,
+) -> StoreResult<()> {
+    let limit = concurrency.limit();
+    if limit.is_none() {
+        let freed: Vec<(ExecutionId,)> = sqlx::query_as(
+            "UPDATE executions SET waiting_slot = 0 \
+             WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
+               AND status = 'Queued' AND waiting_slot \
+             RETURNING execution_id",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(action_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let at = now();
+        for (execution_id,) in freed {
+            super::outbox::enqueue(conn, scope, execution_id, at).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE executions SET concurrency_limit = $4, \
+           concurrency_key = COALESCE(json_extract(input, $5), '') \
+         WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 AND status = 'Queued'",
+    )
+    .bind(scope.tenant_id)
+    .bind(scope.project_id)
+    .bind(action_id)
+    .bind(limit)
+    .bind(concurrency.key.as_ref().map(|k| k.path.sqlite_path()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -287,7 +287,7 @@ async fn claim(
     // whole execution, retries included. SQLite adds the seconds to this claim's instant
     // (milliseconds kept), so the claim is one statement, as the hot path wants.
     let claimed: Option<ClaimRow> = sqlx::query_as(
-        "UPDATE executions SET status = 'Running', attempt = attempt + 1, \
+        "UPDATE executions SET status = 'Running', attempt = attempt + 1, waiting_slot = 0, \
            lease_owner = $4, lease_expires_at = $5, date_running = COALESCE(date_running, $6), \
            deadline_at = COALESCE(deadline_at, \
              strftime('%Y-%m-%dT%H:%M:%f+00:00', $6, '+' || max_run_time || ' seconds')) \
