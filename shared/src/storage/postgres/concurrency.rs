@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 /// both give the same slot (each skips the other's rows): the claim, which counts under the
 /// group's lock, sends the extra one back to wait.
 pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query(concat!(
         "WITH groups AS ( \
            SELECT tenant_id, project_id, action_id, concurrency_key, \
              max(concurrency_limit) AS lim FROM executions \
@@ -39,13 +39,9 @@ pub(super) async fn release_waiting(pool: &PgPool, limit: i64) -> StoreResult<u6
            WHERE e.tenant_id = d.tenant_id AND e.project_id = d.project_id \
              AND e.execution_id = d.execution_id \
            RETURNING e.tenant_id, e.project_id, e.execution_id) \
-         INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
-         SELECT r.tenant_id, r.project_id, r.execution_id, (SELECT st.step_type \
-           FROM execution_steps st WHERE st.tenant_id = r.tenant_id \
-             AND st.project_id = r.project_id AND st.execution_id = r.execution_id \
-             AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
-         FROM released r",
-    )
+         ",
+        publish_rows!("released")
+    ))
     .bind(limit)
     .execute(pool)
     .await?;
@@ -63,19 +59,15 @@ pub(super) async fn follow_limit(
 ) -> StoreResult<()> {
     let limit = concurrency.limit();
     if limit.is_none() {
-        sqlx::query(
+        sqlx::query(concat!(
             "WITH freed AS ( \
                UPDATE executions SET waiting_slot = false \
                WHERE tenant_id = $1 AND project_id = $2 AND action_id = $3 \
                  AND status = 'Queued' AND waiting_slot \
                RETURNING tenant_id, project_id, execution_id) \
-             INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
-             SELECT f.tenant_id, f.project_id, f.execution_id, (SELECT st.step_type \
-               FROM execution_steps st WHERE st.tenant_id = f.tenant_id \
-                 AND st.project_id = f.project_id AND st.execution_id = f.execution_id \
-                 AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
-             FROM freed f",
-        )
+             ",
+            publish_rows!("freed")
+        ))
         .bind(scope.tenant_id)
         .bind(scope.project_id)
         .bind(action_id)

@@ -11,7 +11,7 @@ use sqlx::postgres::PgPool;
 use std::time::Duration;
 
 pub(super) async fn release_due(pool: &PgPool, limit: i64) -> StoreResult<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query(concat!(
         "WITH due AS ( \
            SELECT tenant_id, project_id, execution_id FROM executions \
            WHERE not_before <= now() AND status = 'Queued' \
@@ -21,13 +21,9 @@ pub(super) async fn release_due(pool: &PgPool, limit: i64) -> StoreResult<u64> {
            WHERE e.tenant_id = d.tenant_id AND e.project_id = d.project_id \
              AND e.execution_id = d.execution_id \
            RETURNING e.tenant_id, e.project_id, e.execution_id) \
-         INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
-         SELECT r.tenant_id, r.project_id, r.execution_id, (SELECT st.step_type \
-           FROM execution_steps st WHERE st.tenant_id = r.tenant_id \
-             AND st.project_id = r.project_id AND st.execution_id = r.execution_id \
-             AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
-         FROM released r",
-    )
+         ",
+        publish_rows!("released")
+    ))
     .bind(limit)
     .execute(pool)
     .await?;

@@ -2,6 +2,24 @@
 //! compile-time database needed); the integration tests run every one of them against a real
 //! server.
 
+/// The tail of a statement that releases executions for publishing: an outbox row for each row
+/// of the CTE `$rows` (`tenant_id, project_id, execution_id`), with the type of the step its
+/// claim will start. sqlx 0.9 takes only static SQL, so it is spliced in with `concat!`.
+macro_rules! publish_rows {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
+             SELECT r.tenant_id, r.project_id, r.execution_id, (SELECT st.step_type \
+               FROM execution_steps st WHERE st.tenant_id = r.tenant_id \
+                 AND st.project_id = r.project_id AND st.execution_id = r.execution_id \
+                 AND st.status <> 'Completed' ORDER BY st.step_number LIMIT 1) \
+             FROM ",
+            $rows,
+            " r"
+        )
+    };
+}
+
 mod actions;
 mod batch;
 mod batched;

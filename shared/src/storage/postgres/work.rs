@@ -255,7 +255,7 @@ impl WorkStore for PgStore {
     }
 
     async fn requeue_stale(&self, older_than: Duration, limit: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let done = sqlx::query(concat!(
             "WITH stale AS ( \
                SELECT tenant_id, project_id, execution_id FROM executions e \
                WHERE status = 'Queued' \
@@ -266,13 +266,9 @@ impl WorkStore for PgStore {
              marked AS ( \
                UPDATE executions e SET requeued_at = now() FROM stale s \
                WHERE e.tenant_id = s.tenant_id AND e.project_id = s.project_id \
-                 AND e.execution_id = s.execution_id) \
-             INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type) \
-             SELECT tenant_id, project_id, execution_id, (SELECT step_type FROM execution_steps st \
-               WHERE st.tenant_id = s.tenant_id AND st.project_id = s.project_id \
-                 AND st.execution_id = s.execution_id AND st.status <> 'Completed' \
-               ORDER BY step_number LIMIT 1) FROM stale s",
-        )
+                 AND e.execution_id = s.execution_id) ",
+            publish_rows!("stale")
+        ))
         .bind(secs(older_than))
         .bind(limit)
         .execute(&self.pool)
