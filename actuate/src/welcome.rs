@@ -15,9 +15,14 @@ pub async fn greet(store: &dyn KeyStore, address: SocketAddr) -> anyhow::Result<
     let keys = store.list_api_keys().await?;
     if keys.is_empty() {
         let (tenant, project) = (TenantId::new(), ProjectId::new());
-        let (_, token) =
-            actuate_api::cli::create_key(store, tenant, Some(project), Some(FIRST_KEY.into()))
-                .await?;
+        let (_, token) = actuate_api::cli::create_key(
+            store,
+            tenant,
+            Some(project),
+            Some(FIRST_KEY.into()),
+            false,
+        )
+        .await?;
         println!("Actuate standalone: first start; created an API key.");
         println!("Tenant:   {tenant}");
         println!("Project:  {project}");

@@ -51,6 +51,9 @@ pub enum KeysCommand {
         /// A label to recognise the key by in `keys list`.
         #[arg(long)]
         name: Option<String>,
+        /// The key may only read: every request but GET is refused with 403.
+        #[arg(long)]
+        read_only: bool,
     },
     /// List keys (never their tokens).
     List,
@@ -131,6 +134,7 @@ pub async fn create_key(
     tenant: TenantId,
     project: Option<ProjectId>,
     name: Option<String>,
+    read_only: bool,
 ) -> anyhow::Result<(ApiKey, Token)> {
     if let Some(n) = &name
         && (n.contains('\0') || n.chars().count() > 200)
@@ -139,7 +143,7 @@ pub async fn create_key(
     }
     let token = Token::generate();
     let key = store
-        .create_api_key(tenant, project, name, token.hash())
+        .create_api_key(tenant, project, name, read_only, token.hash())
         .await?;
     tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
     Ok((key, token))
@@ -152,21 +156,27 @@ pub async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<
             tenant,
             project,
             name,
+            read_only,
         } => {
-            let (_, token) = create_key(store, tenant, project, name).await?;
+            let (_, token) = create_key(store, tenant, project, name, read_only).await?;
             println!("{}", token.expose());
         }
         KeysCommand::List => {
-            println!("KEY ID\tTENANT\tPROJECT\tNAME\tCREATED\tREVOKED");
+            println!("KEY ID\tTENANT\tPROJECT\tNAME\tCREATED\tREVOKED\tACCESS");
             for key in store.list_api_keys().await? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     key.key_id,
                     key.tenant_id,
                     key.project_id.map_or("*".into(), |p| p.to_string()),
                     key.name.as_deref().unwrap_or("-"),
                     key.created_at.to_rfc3339(),
                     key.revoked_at.map_or("-".into(), |t| t.to_rfc3339()),
+                    if key.read_only {
+                        "read-only"
+                    } else {
+                        "read-write"
+                    },
                 );
             }
         }

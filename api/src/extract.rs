@@ -9,6 +9,7 @@ use actuate_shared::domain::names::EventName;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::Method;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -348,6 +349,18 @@ pub struct Caller {
     pub key_id: KeyId,
 }
 
+/// Whether a request may change anything: every method but GET and HEAD, and the documented
+/// GET that executes an action.
+fn mutates(parts: &Parts) -> bool {
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        return true;
+    }
+    parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|path| path.as_str().ends_with("/action/execute/{actionId}"))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -388,6 +401,12 @@ impl FromRequestParts<AppState> for Caller {
         if key.project_id.is_some_and(|p| p != project_id) {
             return Err(ApiError::Forbidden(
                 "this API key does not belong to this project",
+            ));
+        }
+        // Checked here, with who may call, so that no route can forget it.
+        if key.read_only && mutates(parts) {
+            return Err(ApiError::Forbidden(
+                "this API key is read-only: it may only read (GET)",
             ));
         }
         Ok(Caller {

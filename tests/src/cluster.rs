@@ -49,7 +49,7 @@ impl Cluster {
         let tenant = TenantId::new();
         let token = Token::generate();
         store
-            .create_api_key(tenant, None, Some("e2e".into()), token.hash())
+            .create_api_key(tenant, None, Some("e2e".into()), false, token.hash())
             .await
             .unwrap();
         let queue = broker::test_queue_settings();

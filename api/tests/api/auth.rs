@@ -50,7 +50,7 @@ async fn revoked_tokens_are_401() {
     let token = Token::generate();
     let key = app
         .store
-        .create_api_key(app.tenant, None, None, token.hash())
+        .create_api_key(app.tenant, None, None, false, token.hash())
         .await
         .unwrap();
     let header = format!("Bearer {}", token.expose());
@@ -206,7 +206,7 @@ async fn created_by_and_modified_by_record_the_key() {
     let token = Token::generate();
     let key = app
         .store
-        .create_api_key(app.tenant, None, None, token.hash())
+        .create_api_key(app.tenant, None, None, false, token.hash())
         .await
         .unwrap();
     let action = app.created(&action_body("stamped")).await;

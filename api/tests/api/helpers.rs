@@ -108,7 +108,7 @@ impl TestApp {
     pub async fn new_key(&self, tenant: TenantId, project: Option<ProjectId>) -> String {
         let token = Token::generate();
         self.store
-            .create_api_key(tenant, project, Some("test".into()), token.hash())
+            .create_api_key(tenant, project, Some("test".into()), false, token.hash())
             .await
             .expect("create key");
         token.expose().to_string()

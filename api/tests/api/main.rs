@@ -14,6 +14,7 @@ mod history;
 mod openapi;
 mod operator;
 mod rate_limit;
+mod read_only;
 mod retention;
 mod retries;
 mod seeds;

@@ -87,7 +87,46 @@ async fn keys_create_list_revoke() {
 
     let listing = text(&run(&["keys", "list"], &db).await.stdout);
     let line = listing.lines().find(|l| l.contains("ci key")).unwrap();
-    assert!(!line.ends_with("\t-"), "revocation time shown: {line}");
+    let revoked_at = line.split('\t').nth(5).unwrap();
+    assert_ne!(revoked_at, "-", "revocation time shown: {line}");
+    assert!(line.ends_with("\tread-write"), "{line}");
+
+    // A read-only key reads and is refused everything else.
+    let created = run(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            TENANT,
+            "--name",
+            "reader",
+            "--read-only",
+        ],
+        &db,
+    )
+    .await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let reader = text(&created.stdout).trim().to_string();
+    let listing = text(&run(&["keys", "list"], &db).await.stdout);
+    let line = listing.lines().find(|l| l.contains("reader")).unwrap();
+    assert!(line.ends_with("\tread-only"), "{line}");
+    let read = app
+        .client
+        .get(format!("{}/action", app.base()))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let write = app
+        .client
+        .post(format!("{}/action", app.base()))
+        .bearer_auth(&reader)
+        .json(&crate::helpers::action_body("not allowed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
 
     let unknown = run(
         &["keys", "revoke", "00000000-0000-0000-0000-000000000001"],

@@ -77,6 +77,8 @@ pub struct ApiKey {
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// May only read: any request but GET (and HEAD) is a 403.
+    pub read_only: bool,
 }
 
 #[cfg(test)]

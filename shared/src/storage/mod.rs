@@ -171,11 +171,14 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// A key of `tenant_id` (of one project only, with `project_id`); a `read_only` key may
+    /// only read (GET).
     async fn create_api_key(
         &self,
         tenant_id: TenantId,
         project_id: Option<ProjectId>,
         name: Option<String>,
+        read_only: bool,
         hash: TokenHash,
     ) -> StoreResult<ApiKey>;
     /// The key whose token hashes to `hash`, revoked or not.

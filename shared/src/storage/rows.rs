@@ -39,6 +39,7 @@ pub(super) struct KeyRow {
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     pub(super) token_hash: Vec<u8>,
+    read_only: bool,
 }
 
 impl From<KeyRow> for ApiKey {
@@ -50,6 +51,7 @@ impl From<KeyRow> for ApiKey {
             name: r.name,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+            read_only: r.read_only,
         }
     }
 }

@@ -24,12 +24,15 @@ impl KeyStore for PgStore {
         tenant_id: TenantId,
         project_id: Option<ProjectId>,
         name: Option<String>,
+        read_only: bool,
         hash: TokenHash,
     ) -> StoreResult<ApiKey> {
         let row: KeyRow = sqlx::query_as(
-            "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash",
+            "INSERT INTO api_keys (key_id, tenant_id, project_id, name, token_hash, created_at, \
+               read_only) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash, \
+             read_only",
         )
         .bind(KeyId::new())
         .bind(tenant_id)
@@ -37,6 +40,7 @@ impl KeyStore for PgStore {
         .bind(name)
         .bind(&hash.0[..])
         .bind(now())
+        .bind(read_only)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.into())
@@ -44,7 +48,8 @@ impl KeyStore for PgStore {
 
     async fn find_api_key(&self, hash: TokenHash) -> StoreResult<Option<ApiKey>> {
         let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
+            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash, \
+             read_only \
              FROM api_keys WHERE token_hash = $1",
         )
         .bind(&hash.0[..])
@@ -57,7 +62,8 @@ impl KeyStore for PgStore {
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
+            "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash, \
+             read_only \
              FROM api_keys ORDER BY created_at, key_id",
         )
         .fetch_all(&self.pool)

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 // sqlx takes only static SQL: shared pieces are spliced in with `concat!`.
 macro_rules! select_keys {
     () => {
-        "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash \
+        "SELECT key_id, tenant_id, project_id, name, created_at, revoked_at, token_hash, \
+             read_only \
          FROM api_keys"
     };
 }
@@ -40,6 +41,7 @@ impl KeyStore for SqliteStore {
         tenant_id: TenantId,
         project_id: Option<ProjectId>,
         name: Option<String>,
+        read_only: bool,
         hash: TokenHash,
     ) -> StoreResult<ApiKey> {
         self.writer
@@ -47,9 +49,10 @@ impl KeyStore for SqliteStore {
                 Box::pin(async move {
                     let row: KeyRow = sqlx::query_as(
                         "INSERT INTO api_keys \
-                           (key_id, tenant_id, project_id, name, token_hash, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING key_id, tenant_id, \
-                           project_id, name, created_at, revoked_at, token_hash",
+                           (key_id, tenant_id, project_id, name, token_hash, created_at, \
+                            read_only) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING key_id, tenant_id, \
+                           project_id, name, created_at, revoked_at, token_hash, read_only",
                     )
                     .bind(KeyId::new())
                     .bind(tenant_id)
@@ -57,6 +60,7 @@ impl KeyStore for SqliteStore {
                     .bind(name)
                     .bind(&hash.0[..])
                     .bind(now())
+                    .bind(read_only)
                     .fetch_one(conn)
                     .await?;
                     Ok(Write::Keep(row.into()))
