@@ -16,6 +16,7 @@
 //! Storage lives in `actuate-shared`; this crate holds no SQL.
 
 pub mod cli;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod openapi;

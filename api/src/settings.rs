@@ -1,5 +1,6 @@
 //! The API's settings, read once from the environment at start (see the README's table).
 
+use crate::cors::CorsOrigins;
 use crate::rate_limit::ExecuteRateLimit;
 use crate::scheduler::SchedulerSettings;
 use actuate_shared::queue::QueueSettings;
@@ -22,6 +23,8 @@ pub struct ApiSettings {
     pub scheduler: SchedulerSettings,
     /// `ACTUATE_EXECUTE_RATE_LIMIT` and `ACTUATE_EXECUTE_RATE_BURST`; `None` when off.
     pub execute_rate_limit: Option<ExecuteRateLimit>,
+    /// `ACTUATE_CORS_ORIGINS`: browser origins allowed to call the API; off by default.
+    pub cors: CorsOrigins,
 }
 
 impl ApiSettings {
@@ -42,6 +45,7 @@ impl ApiSettings {
             log_format: settings::parsed(src, "ACTUATE_LOG_FORMAT", LogFormat::Text)?,
             scheduler: scheduler_settings(src)?,
             execute_rate_limit: execute_rate_limit(src)?,
+            cors: settings::parsed(src, "ACTUATE_CORS_ORIGINS", CorsOrigins::Off)?,
         })
     }
 }

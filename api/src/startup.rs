@@ -3,6 +3,7 @@
 //! [`Application::with_parts`] takes a store and a broker made elsewhere: standalone mode
 //! shares both with the worker of the same process.
 
+use crate::cors::CorsOrigins;
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::rate_limit::ExecuteLimiter;
@@ -100,6 +101,7 @@ impl Application {
                 execute_limiter: Arc::new(ExecuteLimiter::new(settings.execute_rate_limit)),
             },
             gate,
+            &settings.cors,
         );
         Ok(Self {
             listener,
@@ -143,9 +145,9 @@ impl Application {
 
 /// The router with its middleware: request ids (echoed or new) on every response, a span per
 /// request carrying that id, a 1 MiB body limit, panics turned into opaque 500s, and the
-/// storage gate's fast 503s during a database outage.
-pub fn app(state: AppState, gate: Arc<StorageGate>) -> Router {
-    routes::router(state)
+/// storage gate's fast 503s during a database outage; CORS when `ACTUATE_CORS_ORIGINS` is set.
+pub fn app(state: AppState, gate: Arc<StorageGate>, cors: &CorsOrigins) -> Router {
+    let router = routes::router(state)
         .layer(axum::middleware::from_fn_with_state(
             gate,
             storage_gate::gate,
@@ -174,5 +176,10 @@ pub fn app(state: AppState, gate: Arc<StorageGate>) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // Outermost: a preflight is answered before routing, which knows no OPTIONS.
+    match cors.layer() {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }

@@ -3,6 +3,7 @@
 //! every test runs against both (`scripts/test.sh`). PostgreSQL must be running for the
 //! former (see `scripts/setup.sh`); a test fails loudly when it is not.
 
+use actuate_api::cors::CorsOrigins;
 use actuate_api::rate_limit::ExecuteRateLimit;
 use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
@@ -37,31 +38,39 @@ impl TestApp {
     /// The API without its scheduler (tests that fire schedules call the store themselves,
     /// or use [`TestApp::spawn_with_scheduler`]).
     pub async fn spawn() -> Self {
-        Self::start(broker::test_queue_settings(), false, None).await
+        Self::start(broker::test_queue_settings(), |_| {}).await
     }
 
     pub async fn spawn_with_scheduler() -> Self {
-        Self::start(broker::test_queue_settings(), true, None).await
+        Self::start(broker::test_queue_settings(), |s| {
+            s.scheduler.enabled = true
+        })
+        .await
     }
 
     /// With the per-tenant execute rate limit on.
     pub async fn spawn_with_execute_rate_limit(limit: ExecuteRateLimit) -> Self {
-        Self::start(broker::test_queue_settings(), false, Some(limit)).await
+        Self::start(broker::test_queue_settings(), |s| {
+            s.execute_rate_limit = Some(limit)
+        })
+        .await
     }
 
     /// With given queue settings: another broker URL (a proxy), or a prefix shared with a
     /// worker.
     pub async fn spawn_with_queue(queue: QueueSettings) -> Self {
-        Self::start(queue, false, None).await
+        Self::start(queue, |_| {}).await
     }
 
-    async fn start(
-        queue: QueueSettings,
-        scheduler: bool,
-        execute_rate_limit: Option<ExecuteRateLimit>,
-    ) -> Self {
+    /// With `ACTUATE_CORS_ORIGINS` set.
+    pub async fn spawn_with_cors(origins: CorsOrigins) -> Self {
+        Self::start(broker::test_queue_settings(), |s| s.cors = origins).await
+    }
+
+    /// The API with the test's settings, changed by `adjust`.
+    async fn start(queue: QueueSettings, adjust: impl FnOnce(&mut ApiSettings)) -> Self {
         let database_url = db::fresh_store_url().await;
-        let settings = ApiSettings {
+        let mut settings = ApiSettings {
             queue: queue.clone(),
             database: DatabaseSettings {
                 url: database_url.clone(),
@@ -72,12 +81,14 @@ impl TestApp {
             auto_migrate: true,
             log_format: LogFormat::Text,
             scheduler: actuate_api::scheduler::SchedulerSettings {
-                enabled: scheduler,
+                enabled: false,
                 tick: std::time::Duration::from_millis(200),
                 grace: std::time::Duration::from_secs(60),
             },
-            execute_rate_limit,
+            execute_rate_limit: None,
+            cors: CorsOrigins::Off,
         };
+        adjust(&mut settings);
         // The test and the API share one store: on SQLite, one writer for the file.
         let store = open_test_store(&database_url).unwrap();
         store.migrate().await.expect("migrate");

@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod concurrency;
 mod control;
+mod cors;
 mod delayed;
 mod document;
 mod executions;
