@@ -1,5 +1,6 @@
 //! Concurrency limits on PostgreSQL: giving free slots to waiting executions (the claim's
-//! side is in the claim function; migration `20261206000005` says how limits work).
+//! side is in the claim function of migration `20261206000007`; `20261206000005` says how
+//! limits work).
 
 use crate::domain::draft::Concurrency;
 use crate::domain::ids::{ActionId, Scope};
