@@ -174,15 +174,6 @@ async fn rerun(
     Ok(Json(execution))
 }
 
-/// The executions `filter` selects, newest first, at most `filter.limit`.
-async fn select(
-    state: &AppState,
-    scope: Scope,
-    filter: ExecutionFilter,
-) -> Result<Vec<Execution>, ApiError> {
-    Ok(state.store.list_executions(scope, filter).await?)
-}
-
 /// Cancel many executions (extension)
 ///
 /// Cancels the Queued and Running executions the filter selects (at least one of `actionId`,
@@ -215,7 +206,7 @@ async fn cancel_many(
             status: Some(status),
             ..filter
         };
-        candidates.extend(select(&state, caller.scope, filter).await?);
+        candidates.extend(state.store.list_executions(caller.scope, filter).await?);
     }
     candidates.sort_by_key(|e| std::cmp::Reverse(ExecutionFilter::cursor_of(e).at));
     candidates.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
@@ -261,7 +252,7 @@ async fn rerun_many(
 ) -> Result<Json<BulkResult>, ApiError> {
     let key = idempotency_key(&headers)?;
     let filter = body.filter()?;
-    let originals = select(&state, caller.scope, filter).await?;
+    let originals = state.store.list_executions(caller.scope, filter).await?;
     // Charged for each execution it may create, before any is written.
     state
         .execute_limiter
