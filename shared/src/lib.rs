@@ -2,6 +2,7 @@
 //! downwards:
 //!
 //! - [`domain`]: the core (ids, model, validation, schedules, templates, policy); no I/O.
+//! - [`crypto`]: secrets sealed at rest under the operator's key ([`crypto::Keyring`]).
 //! - [`storage`]: the [`storage::Store`] interface, [`storage::open`] choosing a backend from
 //!   the database URL, and the PostgreSQL backend with its migrations from `migrations/`.
 //! - [`queue`]: the [`queue::Broker`] interface (RabbitMQ, and an in-process queue) and the
@@ -12,6 +13,7 @@
 //!
 //! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
 
+pub mod crypto;
 pub mod domain;
 pub mod message;
 pub mod queue;

@@ -17,6 +17,8 @@
 //!   their notes say.
 //! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
 //! - [`auth`]: API tokens and their hashes.
+//! - [`secrets`]: a project's secrets, their names and the [`secrets::Redactor`];
+//!   [`webhook_signing`]: Standard Webhooks signatures and signing secrets.
 
 pub mod auth;
 pub mod concurrency;
@@ -29,6 +31,8 @@ pub mod paging;
 pub mod policy;
 pub mod retry;
 pub mod schedule;
+pub mod secrets;
 pub mod step_settings;
 pub mod storable;
 pub mod templates;
+pub mod webhook_signing;
