@@ -6,6 +6,7 @@ use crate::storage_gate::StorageDown;
 use actuate_shared::domain::ids::{ActionId, ExecutionId};
 use actuate_shared::domain::model::ExecutionStatus;
 use actuate_shared::storage::StoreError;
+use actuate_shared::vault::VaultError;
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +37,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The request cannot be done in the server's or the project's present state (secrets
+    /// off, too many secrets); the message says why.
+    #[error("{0}")]
+    Conflict(String),
     #[error("An action with this name already exists in the project")]
     NameTaken,
     #[error("request body is larger than {limit} bytes")]
@@ -92,6 +97,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<VaultError> for ApiError {
+    fn from(err: VaultError) -> Self {
+        match err {
+            e @ (VaultError::NotConfigured | VaultError::TooMany) => {
+                ApiError::Conflict(e.to_string())
+            }
+            VaultError::Store(e) => e.into(),
+            e @ VaultError::Unreadable { .. } => ApiError::Internal(e.into()),
+        }
+    }
+}
+
 impl ApiError {
     /// The status and JSON body this error answers; the OpenAPI document's examples are made
     /// by the same function, so they cannot drift from the answers.
@@ -120,6 +137,7 @@ impl ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, json!({ "error": message }))
             }
             ApiError::NameTaken => (StatusCode::CONFLICT, json!({ "Error": message })),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, json!({ "error": message })),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": message }))
             }

@@ -3,6 +3,7 @@
 use crate::cors::CorsOrigins;
 use crate::rate_limit::ExecuteRateLimit;
 use crate::scheduler::SchedulerSettings;
+use actuate_shared::crypto::Keyring;
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
 use actuate_shared::telemetry::LogFormat;
@@ -25,6 +26,8 @@ pub struct ApiSettings {
     pub execute_rate_limit: Option<ExecuteRateLimit>,
     /// `ACTUATE_CORS_ORIGINS`: browser origins allowed to call the API; off by default.
     pub cors: CorsOrigins,
+    /// `ACTUATE_SECRETS_KEY` (and `ACTUATE_SECRETS_PREVIOUS_KEYS`); `None`: secrets are off.
+    pub secrets: Option<Keyring>,
 }
 
 impl ApiSettings {
@@ -46,6 +49,7 @@ impl ApiSettings {
             scheduler: scheduler_settings(src)?,
             execute_rate_limit: execute_rate_limit(src)?,
             cors: settings::parsed(src, "ACTUATE_CORS_ORIGINS", CorsOrigins::Off)?,
+            secrets: settings::secrets_keyring(src)?,
         })
     }
 }

@@ -14,6 +14,7 @@ use actuate_shared::queue::{DynBroker, RabbitBroker};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::storage::{self, DynStore};
+use actuate_shared::vault::Vault;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -34,6 +35,8 @@ pub struct AppState {
     /// The per-tenant execute limit of this process; every route that creates executions on
     /// request checks it after authentication, before writing.
     pub execute_limiter: Arc<ExecuteLimiter>,
+    /// Seals secrets before they are stored (`ACTUATE_SECRETS_KEY`).
+    pub vault: Vault,
 }
 
 pub struct Application {
@@ -96,6 +99,7 @@ impl Application {
         });
         let router = app(
             AppState {
+                vault: Vault::new(store.clone(), settings.secrets.clone()),
                 store,
                 relay: relay.clone(),
                 execute_limiter: Arc::new(ExecuteLimiter::new(settings.execute_rate_limit)),

@@ -9,6 +9,7 @@
 //!   [`message`] it carries; [`relay`] moves the store's outbox onto it.
 //! - [`runtime`]: one [`runtime::Supervisor`] and shutdown signal per process, the retry
 //!   [`runtime::Backoff`] and [`runtime::Reachability`].
+//! - [`vault`]: a project's secrets and webhook signing secrets, sealed before they are stored.
 //! - [`settings`] and [`telemetry`]: environment settings helpers, logging and metrics.
 //!
 //! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
@@ -22,3 +23,4 @@ pub mod runtime;
 pub mod settings;
 pub mod storage;
 pub mod telemetry;
+pub mod vault;

@@ -133,6 +133,29 @@ impl DatabaseSettings {
     }
 }
 
+/// `ACTUATE_SECRETS_KEY` (base64 of 32 bytes) and, during a key rotation,
+/// `ACTUATE_SECRETS_PREVIOUS_KEYS` (comma-separated): the keys secrets are sealed with. `None`
+/// when unset: secrets are then off (see [`crate::vault`]).
+pub fn secrets_keyring(src: &dyn Source) -> Result<Option<crate::crypto::Keyring>, SettingError> {
+    let set = |name| src.get(name).filter(|v| !v.trim().is_empty());
+    let previous = set("ACTUATE_SECRETS_PREVIOUS_KEYS");
+    let Some(key) = set("ACTUATE_SECRETS_KEY") else {
+        return match previous {
+            Some(_) => Err(SettingError {
+                name: "ACTUATE_SECRETS_PREVIOUS_KEYS",
+                problem: "is set, but ACTUATE_SECRETS_KEY is not".into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    crate::crypto::Keyring::parse(&key, previous.as_deref())
+        .map(Some)
+        .map_err(|problem| SettingError {
+            name: "ACTUATE_SECRETS_KEY",
+            problem,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use crate::routes::BULK_LIMIT;
 use actuate_shared::domain::concurrency::MAX_CONCURRENCY_MAX;
 use actuate_shared::domain::draft::limits;
 use actuate_shared::domain::policy::start::MAX_DELAY_SECONDS;
+use actuate_shared::domain::secrets;
 use serde_json::json;
 
 pub fn schemas() -> Schemas {
@@ -101,6 +102,22 @@ pub fn schemas() -> Schemas {
                 "Body of POST /actionexecution/rerun: which executions to re-run, newest first.",
                 json!({"anyOf": [{"type": "null"}, reference("ExecutionStatus")], "description": "Only executions with this status."}),
             ),
+        ),
+        (
+            "SecretPut".into(),
+            json!({
+                "type": "object",
+                "description": "Body of PUT /secret/{name}: the secret's value. It is encrypted at rest and never returned.",
+                "additionalProperties": false,
+                "required": ["value"],
+                "properties": {
+                    "value": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": format!("The value: at most {} bytes of UTF-8, no NUL.", secrets::VALUE_MAX_BYTES)
+                    }
+                }
+            }),
         ),
         (
             "CancelFilter".into(),

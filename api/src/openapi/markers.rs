@@ -37,6 +37,8 @@ markers!(
     ExecutionAlreadyFinished,
     RerunNotFound,
     RateLimited,
+    SecretNotFound,
+    SecretsOff,
 );
 
 macro_rules! bodies {
@@ -64,5 +66,6 @@ bodies!(
     ExecuteRequest,
     CancelFilter,
     BulkFilter,
-    StorableJson
+    StorableJson,
+    SecretPut
 );

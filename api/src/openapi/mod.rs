@@ -54,6 +54,7 @@ pub fn document(generated: utoipa::openapi::OpenApi) -> Value {
     doc["tags"] = json!([
         {"name": "Actions", "description": "Managing actions."},
         {"name": "Executions", "description": "Executing actions, raising events and reading executions."},
+        {"name": "Secrets", "description": "A project's secrets for steps, and its webhook signing secret."},
         {"name": "Pings", "description": "Documented ping endpoints."},
         {"name": "Operations", "description": "Unauthenticated operational endpoints."}
     ]);

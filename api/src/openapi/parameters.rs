@@ -7,6 +7,7 @@ use super::values::{NAME_PATTERN, end};
 use crate::routes::IDEMPOTENCY_KEY_MAX;
 use actuate_shared::domain::draft::limits;
 use actuate_shared::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use actuate_shared::domain::secrets;
 use actuate_shared::storage::IDEMPOTENCY_WINDOW_HOURS;
 use serde_json::{Value, json};
 
@@ -49,6 +50,21 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
                 "actionExecutionId",
                 "Execution id (GUID).",
                 reference("Guid"),
+            ),
+        ),
+        (
+            "SecretName",
+            "path",
+            "name",
+            path(
+                "name",
+                "A secret's name: a letter or `_`, then letters, digits or `_`.",
+                json!({
+                    "type": "string",
+                    "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                    "minLength": 1,
+                    "maxLength": secrets::NAME_MAX_CHARS
+                }),
             ),
         ),
         (

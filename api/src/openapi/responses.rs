@@ -6,6 +6,7 @@ use crate::error::{ApiError, STORAGE_RETRY_AFTER_SECONDS};
 use crate::extract::BODY_LIMIT;
 use actuate_shared::domain::ids::{ActionId, ExecutionId};
 use actuate_shared::domain::model::ExecutionStatus;
+use actuate_shared::vault::VaultError;
 use serde_json::{Map, Value, json};
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -335,5 +336,26 @@ pub fn responses() -> Vec<(&'static str, u16, Value)> {
             ),
         ),
         ("RateLimited", 429, limited),
+        (
+            "SecretNotFound",
+            404,
+            error(
+                "No secret of that name in the project.",
+                "Error",
+                &[("", ApiError::NotFound("secret API_TOKEN not found".into()))],
+            ),
+        ),
+        (
+            "SecretsOff",
+            409,
+            error(
+                "Secrets are off on this server (no `ACTUATE_SECRETS_KEY`), or the project holds the most secrets it may.",
+                "Error",
+                &[
+                    ("notConfigured", VaultError::NotConfigured.into()),
+                    ("tooMany", VaultError::TooMany.into()),
+                ],
+            ),
+        ),
     ]
 }

@@ -9,6 +9,7 @@ mod executions;
 mod health;
 mod history;
 mod paths;
+mod secrets;
 
 pub use control::BULK_LIMIT;
 pub use execute::IDEMPOTENCY_KEY_MAX;
@@ -28,6 +29,7 @@ fn documented() -> (Router<AppState>, Value) {
         .merge(executions::router())
         .merge(control::router())
         .merge(history::router())
+        .merge(secrets::router())
         .merge(health::router())
         .split_for_parts();
     (routes, crate::openapi::document(generated))

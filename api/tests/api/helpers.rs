@@ -7,6 +7,7 @@ use actuate_api::cors::CorsOrigins;
 use actuate_api::rate_limit::ExecuteRateLimit;
 use actuate_api::settings::ApiSettings;
 use actuate_api::startup::Application;
+use actuate_shared::crypto::Keyring;
 use actuate_shared::domain::auth::Token;
 use actuate_shared::domain::ids::{ProjectId, TenantId};
 use actuate_shared::queue::QueueSettings;
@@ -67,6 +68,11 @@ impl TestApp {
         Self::start(broker::test_queue_settings(), |s| s.cors = origins).await
     }
 
+    /// Without `ACTUATE_SECRETS_KEY`: secrets are off.
+    pub async fn spawn_without_secrets() -> Self {
+        Self::start(broker::test_queue_settings(), |s| s.secrets = None).await
+    }
+
     /// The API with the test's settings, changed by `adjust`.
     async fn start(queue: QueueSettings, adjust: impl FnOnce(&mut ApiSettings)) -> Self {
         let database_url = db::fresh_store_url().await;
@@ -87,6 +93,7 @@ impl TestApp {
             },
             execute_rate_limit: None,
             cors: CorsOrigins::Off,
+            secrets: Some(Keyring::parse(&Keyring::generate_key(), None).unwrap()),
         };
         adjust(&mut settings);
         // The test and the API share one store: on SQLite, one writer for the file.
@@ -281,6 +288,42 @@ impl TestApp {
     /// Executes an action that must succeed and returns the execution's JSON.
     pub async fn executed(&self, action_id: &str) -> Value {
         expect_json(self.execute(action_id).await, 200).await
+    }
+
+    pub async fn put_secret(&self, name: &str, body: &Value) -> Response {
+        self.request(Method::PUT, &format!("/secret/{name}"))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn list_secrets(&self) -> Response {
+        self.request(Method::GET, "/secret")
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete_secret(&self, name: &str) -> Response {
+        self.request(Method::DELETE, &format!("/secret/{name}"))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn webhook_secret(&self) -> Response {
+        self.request(Method::GET, "/webhooksecret")
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn rotate_webhook_secret(&self) -> Response {
+        self.request(Method::POST, "/webhooksecret/rotate")
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn ping(&self, resource: &str) -> Response {

@@ -18,6 +18,7 @@ mod rate_limit;
 mod read_only;
 mod retention;
 mod retries;
+mod secrets;
 mod seeds;
 mod triggers;
 mod validation;

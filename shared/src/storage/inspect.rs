@@ -40,6 +40,9 @@ pub trait Inspect: Send + Sync + 'static {
     async fn backdate_execution(&self, id: ExecutionId, ended: DateTime<Utc>) -> StoreResult<()>;
     /// The stored steps of an execution.
     async fn count_execution_steps(&self, id: ExecutionId) -> StoreResult<i64>;
+    /// The tables with a row holding `needle` in any column, as text or as bytes (PostgreSQL's
+    /// `bytea` is searched in its hex form): where a secret would show if it leaked.
+    async fn tables_containing(&self, needle: &str) -> StoreResult<Vec<String>>;
 }
 
 /// A store a test can also inspect: every backend is both.

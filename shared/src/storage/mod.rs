@@ -6,7 +6,8 @@
 //! The interface is split by concern: [`KeyStore`], [`ActionStore`], [`ExecutionStore`] (what
 //! the API asks), [`WorkStore`] (what workers and reapers do, every write fenced by the
 //! claim's attempt number), [`OutboxStore`] (what relays publish), [`ScheduleStore`] (what
-//! schedulers fire) and [`NoticeStore`] (notices between processes). [`Store`] is all of them,
+//! schedulers fire), [`NoticeStore`] (notices between processes) and [`SecretStore`] (a
+//! project's sealed secrets). [`Store`] is all of them,
 //! and [`open`] picks the backend from the database URL.
 //! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
 //! every query on it.
@@ -25,6 +26,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
+use crate::crypto::Sealed;
 use crate::domain::auth::{ApiKey, TokenHash};
 use crate::domain::draft::{ActionDraft, ActionPatch};
 use crate::domain::ids::{
@@ -33,6 +35,7 @@ use crate::domain::ids::{
 use crate::domain::model::{Action, Execution, ExecutionDetail, TriggerKind};
 use crate::domain::names::EventName;
 use crate::domain::policy::events;
+use crate::domain::secrets::SecretName;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,12 +138,20 @@ pub fn open(settings: &crate::settings::DatabaseSettings) -> anyhow::Result<DynS
 
 /// Everything a process may need from storage.
 pub trait Store:
-    KeyStore + ActionStore + ExecutionStore + WorkStore + OutboxStore + ScheduleStore + NoticeStore
+    KeyStore
+    + ActionStore
+    + ExecutionStore
+    + WorkStore
+    + OutboxStore
+    + ScheduleStore
+    + NoticeStore
+    + SecretStore
 {
 }
 
 impl<T> Store for T where
     T: KeyStore
+        + SecretStore
         + ActionStore
         + ExecutionStore
         + WorkStore
@@ -186,6 +197,40 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
     /// `false` when no such key exists; revoking twice keeps the first revocation time.
     async fn revoke_api_key(&self, key_id: KeyId) -> StoreResult<bool>;
+}
+
+/// A project's secrets and webhook signing secrets, stored sealed: sealing and opening, and
+/// every decision about them, happen above (see [`crate::domain::secrets`] and
+/// `runtime::secrets`); this only stores and selects.
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    /// Creates the secret or replaces its value (keeping its creation time); `true` when it
+    /// was created.
+    async fn put_secret(
+        &self,
+        scope: Scope,
+        name: &SecretName,
+        sealed: Sealed,
+    ) -> StoreResult<(bool, SecretInfo)>;
+    /// The project's secrets by name.
+    async fn list_secrets(&self, scope: Scope) -> StoreResult<Vec<SecretInfo>>;
+    /// `false` when there was no such secret.
+    async fn delete_secret(&self, scope: Scope, name: &SecretName) -> StoreResult<bool>;
+    /// The project's secrets with their sealed values, for a step that uses them.
+    async fn sealed_secrets(&self, scope: Scope) -> StoreResult<Vec<(SecretName, Sealed)>>;
+    /// The project's signing secrets that have not expired by the database's clock, the
+    /// current one first.
+    async fn signing_secrets(&self, scope: Scope) -> StoreResult<Vec<StoredSigningSecret>>;
+    /// Adds `sealed` as the project's current signing secret. `rotate`: the current one (if
+    /// any) expires after this long; `None`: only when the project has none yet (a first use),
+    /// else nothing is written. `false` when nothing was written (a first use raced another,
+    /// or two rotations raced: the other one won).
+    async fn add_signing_secret(
+        &self,
+        scope: Scope,
+        sealed: Sealed,
+        rotate: Option<Duration>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@
 //! parse) is written once.
 
 use super::{NewExecution, OutboxItem, StoreError, StoreResult};
+use crate::crypto::Sealed;
 use crate::domain::auth::ApiKey;
 use crate::domain::ids::{
     ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId,
@@ -12,6 +13,7 @@ use crate::domain::model::{
     Action, Execution, ExecutionDetail, ExecutionStep, Step, Trigger, TriggerKind,
 };
 use crate::domain::retry::{self, RetryPolicy};
+use crate::domain::secrets::SecretName;
 use crate::message::ExecuteMessage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -339,4 +341,68 @@ pub(super) fn outbox_items(rows: Vec<OutboxRow>) -> Vec<OutboxItem> {
         .collect();
     items.sort_by_key(|i| i.id);
     items
+}
+
+/// `name, created_at, updated_at` of a secret.
+#[derive(FromRow)]
+pub(super) struct SecretRow {
+    pub(super) name: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+}
+
+impl SecretRow {
+    pub(super) fn into_info(self) -> StoreResult<crate::storage::SecretInfo> {
+        Ok(crate::storage::SecretInfo {
+            name: secret_name(&self.name)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// `name, key_id, ciphertext` of a secret.
+#[derive(FromRow)]
+pub(super) struct SealedSecretRow {
+    name: String,
+    key_id: String,
+    ciphertext: Vec<u8>,
+}
+
+impl SealedSecretRow {
+    pub(super) fn into_pair(self) -> StoreResult<(SecretName, Sealed)> {
+        let sealed = Sealed {
+            key_id: self.key_id,
+            bytes: self.ciphertext,
+        };
+        Ok((secret_name(&self.name)?, sealed))
+    }
+}
+
+/// A stored name the API could not have written fails loudly, as a stored enum does.
+fn secret_name(name: &str) -> StoreResult<SecretName> {
+    SecretName::parse(name)
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("secrets.name: {e}").into())))
+}
+
+/// `key_id, ciphertext, created_at, expires_at` of a webhook signing secret.
+#[derive(FromRow)]
+pub(super) struct SigningSecretRow {
+    key_id: String,
+    ciphertext: Vec<u8>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<SigningSecretRow> for crate::storage::StoredSigningSecret {
+    fn from(r: SigningSecretRow) -> Self {
+        Self {
+            sealed: Sealed {
+                key_id: r.key_id,
+                bytes: r.ciphertext,
+            },
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
 }

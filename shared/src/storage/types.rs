@@ -251,3 +251,22 @@ pub struct FireReport {
     pub fired: u64,
     pub missed: u64,
 }
+
+/// A secret as listed: its name and dates, never its value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretInfo {
+    #[schema(value_type = String, example = "API_TOKEN")]
+    pub name: crate::domain::secrets::SecretName,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A webhook signing secret as stored: sealed, with when a rotation ends it (`None`: the
+/// current one).
+#[derive(Clone, Debug)]
+pub struct StoredSigningSecret {
+    pub sealed: crate::crypto::Sealed,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}

@@ -99,4 +99,33 @@ impl Inspect for PgStore {
                 .await?,
         )
     }
+
+    async fn tables_containing(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             ORDER BY table_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // A row as text shows bytea columns as `\x` and lowercase hex.
+        let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut found = Vec::new();
+        for table in tables {
+            // Names from the catalog, quoted: not caller input.
+            let sql = format!(
+                "SELECT count(*) FROM \"{table}\" r \
+                 WHERE strpos(r::text, $1) > 0 OR strpos(r::text, $2) > 0"
+            );
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle)
+                .bind(&hex)
+                .fetch_one(&self.pool)
+                .await?;
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        Ok(found)
+    }
 }

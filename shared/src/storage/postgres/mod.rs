@@ -34,6 +34,7 @@ mod notices;
 mod outbox;
 mod retention;
 mod schedule;
+mod secrets;
 mod work;
 
 use super::StoreResult;

@@ -123,4 +123,36 @@ impl Inspect for SqliteStore {
                 .await?,
         )
     }
+
+    async fn tables_containing(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+                .fetch_all(&self.reader)
+                .await?;
+        let mut found = Vec::new();
+        for table in tables {
+            let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                .bind(&table)
+                .fetch_all(&self.reader)
+                .await?;
+            if columns.is_empty() {
+                continue;
+            }
+            // Every column as bytes: text and blobs alike. Names from the schema, quoted.
+            let any = columns
+                .iter()
+                .map(|c| format!("instr(CAST(\"{c}\" AS BLOB), $1) > 0"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!("SELECT count(*) FROM \"{table}\" WHERE {any}");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle.as_bytes())
+                .fetch_one(&self.reader)
+                .await?;
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        Ok(found)
+    }
 }

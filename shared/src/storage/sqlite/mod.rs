@@ -29,6 +29,7 @@ mod notices;
 mod outbox;
 mod retention;
 mod schedule;
+mod secrets;
 mod work;
 mod writer;
 

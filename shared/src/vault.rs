@@ -1,0 +1,182 @@
+//! A project's secrets and webhook signing secrets, between callers and the store: values are
+//! sealed here before they are stored and opened here for the steps that use them, so the
+//! store only ever holds ciphertext. The API sets and rotates; workers open.
+//!
+//! Without `ACTUATE_SECRETS_KEY` a process has no [`Keyring`]: it can neither set nor open a
+//! secret ([`VaultError::NotConfigured`]), and its webhooks go out unsigned.
+
+use crate::crypto::{Keyring, OpenError};
+use crate::domain::ids::Scope;
+use crate::domain::secrets::{self, Redactor, SecretName, SecretValue};
+use crate::domain::webhook_signing::{self, ROTATION_OVERLAP, SigningSecret};
+use crate::storage::{DynStore, SecretInfo, StoreError};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "secrets are not enabled on this server: its operator sets ACTUATE_SECRETS_KEY (see the \
+         README)"
+    )]
+    NotConfigured,
+    #[error("secret {name} cannot be read: {error}")]
+    Unreadable { name: String, error: OpenError },
+    #[error(
+        "the project already has {} secrets, the most it may hold",
+        secrets::PER_PROJECT_MAX
+    )]
+    TooMany,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The secrets of one project, opened, for one step.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectSecrets {
+    values: BTreeMap<SecretName, SecretValue>,
+}
+
+impl ProjectSecrets {
+    pub fn get(&self, name: &str) -> Option<&SecretValue> {
+        SecretName::parse(name)
+            .ok()
+            .and_then(|n| self.values.get(&n))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&SecretName, &SecretValue)> {
+        self.values.iter()
+    }
+
+    /// What hides every one of these values in a step's result.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self.values.values().cloned())
+    }
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    store: DynStore,
+    keyring: Option<Keyring>,
+}
+
+impl Vault {
+    pub fn new(store: DynStore, keyring: Option<Keyring>) -> Self {
+        Self { store, keyring }
+    }
+
+    fn keyring(&self) -> Result<&Keyring, VaultError> {
+        self.keyring.as_ref().ok_or(VaultError::NotConfigured)
+    }
+
+    /// Sets a secret; `true` when it was created rather than replaced.
+    pub async fn put(
+        &self,
+        scope: Scope,
+        name: &SecretName,
+        value: &SecretValue,
+    ) -> Result<(bool, SecretInfo), VaultError> {
+        let keyring = self.keyring()?;
+        let existing = self.store.list_secrets(scope).await?;
+        if existing.len() as i64 >= secrets::PER_PROJECT_MAX
+            && !existing.iter().any(|s| &s.name == name)
+        {
+            return Err(VaultError::TooMany);
+        }
+        let sealed = keyring.seal(
+            &secrets::seal_context(scope, name),
+            value.expose().as_bytes(),
+        );
+        Ok(self.store.put_secret(scope, name, sealed).await?)
+    }
+
+    /// Every secret of the project, opened. A project without secrets needs no key.
+    pub async fn open_all(&self, scope: Scope) -> Result<ProjectSecrets, VaultError> {
+        let sealed = self.store.sealed_secrets(scope).await?;
+        if sealed.is_empty() {
+            return Ok(ProjectSecrets::default());
+        }
+        let keyring = self.keyring()?;
+        let mut values = BTreeMap::new();
+        for (name, sealed) in sealed {
+            let unreadable = |error| VaultError::Unreadable {
+                name: name.to_string(),
+                error,
+            };
+            let bytes = keyring
+                .open(&secrets::seal_context(scope, &name), &sealed)
+                .map_err(unreadable)?;
+            // Values are checked when set; one that no longer passes was not written by us.
+            let value = String::from_utf8(bytes)
+                .ok()
+                .and_then(|text| SecretValue::parse(text).ok())
+                .ok_or_else(|| unreadable(OpenError::Damaged))?;
+            values.insert(name, value);
+        }
+        Ok(ProjectSecrets { values })
+    }
+
+    /// The project's live signing secrets, the current one first; the first call makes one.
+    pub async fn signing_secrets(&self, scope: Scope) -> Result<Vec<SigningSecret>, VaultError> {
+        let keyring = self.keyring()?;
+        for _ in 0..2 {
+            let stored = self.store.signing_secrets(scope).await?;
+            if !stored.is_empty() {
+                return stored
+                    .iter()
+                    .map(|s| self.open_signing(keyring, scope, &s.sealed))
+                    .collect();
+            }
+            // First use. Two at once: one insert wins, and both read it back.
+            let secret = SigningSecret::generate();
+            let sealed = keyring.seal(
+                &webhook_signing::seal_context(scope),
+                secret.expose().as_bytes(),
+            );
+            self.store.add_signing_secret(scope, sealed, None).await?;
+        }
+        Err(VaultError::Store(StoreError::Database(
+            sqlx::Error::RowNotFound,
+        )))
+    }
+
+    /// Replaces the current signing secret with a new one; the old one keeps signing for
+    /// [`ROTATION_OVERLAP`]. Answers the new one.
+    pub async fn rotate_signing_secret(&self, scope: Scope) -> Result<SigningSecret, VaultError> {
+        let keyring = self.keyring()?;
+        loop {
+            let secret = SigningSecret::generate();
+            let sealed = keyring.seal(
+                &webhook_signing::seal_context(scope),
+                secret.expose().as_bytes(),
+            );
+            // Two rotations at once: the loser's insert finds the winner's secret current and
+            // writes nothing; it rotates again, so each caller gets a secret that was current.
+            if self
+                .store
+                .add_signing_secret(scope, sealed, Some(ROTATION_OVERLAP))
+                .await?
+            {
+                return Ok(secret);
+            }
+        }
+    }
+
+    fn open_signing(
+        &self,
+        keyring: &Keyring,
+        scope: Scope,
+        sealed: &crate::crypto::Sealed,
+    ) -> Result<SigningSecret, VaultError> {
+        let unreadable = |error| VaultError::Unreadable {
+            name: "webhook signing secret".into(),
+            error,
+        };
+        let bytes = keyring
+            .open(&webhook_signing::seal_context(scope), sealed)
+            .map_err(unreadable)?;
+        String::from_utf8(bytes)
+            .ok()
+            .and_then(|text| SigningSecret::parse(&text).ok())
+            .ok_or_else(|| unreadable(OpenError::Damaged))
+    }
+}
