@@ -50,10 +50,13 @@ fi
 # interpreter the runners embed, so its site-packages match), aiosmtpd, the SMTP server the
 # Email tests send to, and openapi-spec-validator for the API's /openapi.json.
 venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/test-venv"
-if ! "$venv/bin/python" -c 'import tabulate, aiosmtpd, openapi_spec_validator' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import tabulate, aiosmtpd, openapi_spec_validator, standardwebhooks' >/dev/null 2>&1; then
   log "creating the test virtualenv $venv"
   [ -x "$venv/bin/pip" ] || /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q tabulate==0.9.0 aiosmtpd==1.4.6 openapi-spec-validator==0.9.0
+  # standardwebhooks: the specification's reference library, an independent check of our
+  # webhook signatures.
+  "$venv/bin/pip" install -q tabulate==0.9.0 aiosmtpd==1.4.6 openapi-spec-validator==0.9.0 \
+    standardwebhooks==1.3.0
 fi
 export ACTUATE_TEST_VENV_PYTHON="$venv/bin/python"
 ACTUATE_TEST_PYTHON_PATH=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")

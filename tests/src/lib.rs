@@ -4,6 +4,7 @@
 //! - [`db`]: a fresh PostgreSQL database per test;
 //! - [`broker`]: per-test queue names on the real RabbitMQ, and a way to read what was published;
 //! - [`sink`]: a real HTTP server on loopback that records what webhooks send it;
+//! - [`signatures`]: webhook signatures checked by the specification's reference library;
 //! - [`smtp`]: a real SMTP server on loopback (aiosmtpd) that records what it accepts;
 //! - [`proxy`]: a TCP proxy that can be switched off and on, to cut a process off from a
 //!   service without touching the service;
@@ -20,6 +21,7 @@ pub mod db;
 pub mod fault;
 pub mod procs;
 pub mod proxy;
+pub mod signatures;
 pub mod sink;
 pub mod smtp;
 

@@ -35,7 +35,8 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Starts a sink: `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
+    /// Starts a sink: `/echo` answers 200 with the request's headers and body as JSON,
+    /// `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
     /// many milliseconds, `/flaky/{n}/{code}[/{retry_after}]` answers `code` (with that
     /// `Retry-After`, if given) to the first `n` requests to that path and 200 after them,
     /// anything else 200 with `{"ok": true}`.
@@ -90,6 +91,13 @@ async fn record(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = uri.path().to_string();
+    // What a careless receiver does: answers with what it was sent.
+    let echoed = (path == "/echo").then(|| {
+        serde_json::json!({
+            "headers": headers_as_json(&headers),
+            "body": String::from_utf8_lossy(&body),
+        })
+    });
     let earlier = {
         let mut requests = inner.requests.lock().unwrap();
         let earlier = requests.iter().filter(|r| r.path == path).count() as u64;
@@ -117,7 +125,23 @@ async fn record(
             return response;
         }
     }
+    if let Some(echoed) = echoed {
+        return ([("content-type", "application/json")], echoed.to_string()).into_response();
+    }
     answer(&path).await.into_response()
+}
+
+fn headers_as_json(headers: &HeaderMap) -> serde_json::Value {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 async fn answer(path: &str) -> (StatusCode, [(&'static str, &'static str); 1], String) {

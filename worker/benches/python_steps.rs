@@ -30,6 +30,7 @@ fn request(code: &str) -> RunRequest {
         filename: "<bench>".into(),
         function: None,
         context: json!({"execution": {"id": "bench"}, "input": null, "steps": {}}),
+        secrets: Default::default(),
         log_cap: 1024 * 1024,
     }
 }

@@ -49,7 +49,7 @@ impl WorkerContext {
         settings: WorkerSettings,
         relay: RelayHandle,
     ) -> anyhow::Result<Arc<Self>> {
-        let steps = StepDeps::new(&settings)?;
+        let steps = StepDeps::new(&settings, store.clone())?;
         Ok(Arc::new(Self {
             store,
             broker,

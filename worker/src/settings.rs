@@ -2,6 +2,7 @@
 
 use crate::net_guard::NetGuard;
 use crate::python::{Limits, NetworkPolicy, PoolConfig, RunnerUser};
+use actuate_shared::crypto::Keyring;
 use actuate_shared::domain::draft::limits::RETENTION_DAYS_MAX;
 use actuate_shared::queue::QueueSettings;
 use actuate_shared::settings::{self, DatabaseSettings, SettingError, Source};
@@ -50,6 +51,9 @@ pub struct WorkerSettings {
     pub smtp: Option<SmtpSettings>,
     /// `ACTUATE_EMAIL_MAX_RECIPIENTS`: recipients (to, cc and bcc) of one Email step.
     pub email_max_recipients: usize,
+    /// `ACTUATE_SECRETS_KEY` (and `ACTUATE_SECRETS_PREVIOUS_KEYS`): opens the project secrets
+    /// steps use and signs webhooks; `None`: such steps fail and webhooks go unsigned.
+    pub secrets: Option<Keyring>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,6 +319,7 @@ impl WorkerSettings {
                 .map(|s| Some(PathBuf::from(s)).filter(|p| !p.as_os_str().is_empty()))?,
             smtp: smtp(src)?,
             email_max_recipients: settings::parsed(src, "ACTUATE_EMAIL_MAX_RECIPIENTS", 100usize)?,
+            secrets: settings::secrets_keyring(src)?,
         })
     }
 }

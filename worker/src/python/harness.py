@@ -3,6 +3,7 @@
 # does to the builtins is undone after it; imported modules stay loaded for the session's later
 # steps, which are all of the same tenant. Nothing reaches another tenant's session.
 import builtins
+import collections.abc
 import io
 import json
 import os
@@ -48,6 +49,33 @@ class _CappedLog(io.TextIOBase):
         if self._dropped:
             text += "\n[log truncated: %d more characters]\n" % self._dropped
         return text
+
+
+class _Secrets(collections.abc.Mapping):
+    """The project's secrets, read-only: `secrets["NAME"]`. A missing name says so."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values):
+        object.__setattr__(self, "_values", _dict(values))
+
+    def __getitem__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise KeyError("unknown secret %r: the project has no secret of that name" % (name,)) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return _len(self._values)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("secrets are read-only")
+
+    def __repr__(self):
+        return "<secrets: %s>" % ", ".join(sorted(self._values))
 
 
 _PRISTINE_BUILTINS = _dict(builtins.__dict__)
@@ -106,7 +134,8 @@ def run(request_json, tmp):
         context = request["context"]
         # Earlier steps' outputs by step number, as integers: context["steps"][1]["output"].
         context["steps"] = {_int(k): v for k, v in context.get("steps", {}).items()}
-        scope = {"__name__": "__main__", "__builtins__": builtins, "context": context}
+        scope = {"__name__": "__main__", "__builtins__": builtins, "context": context,
+                 "secrets": _Secrets(request.get("secrets") or {})}
         _exec(_compiled(request["source"], request["filename"]), scope)
         function = request.get("function")
         if function:

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The largest frame either side accepts; larger means a broken peer.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -27,6 +28,10 @@ pub struct RunRequest {
     pub filename: String,
     pub function: Option<String>,
     pub context: Value,
+    /// The project's secrets by name, for a step that may use them: the read-only `secrets`
+    /// mapping of the step's code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// Bytes of stdout/stderr kept; the rest is replaced by a truncation marker.
     pub log_cap: usize,
 }

@@ -2,10 +2,12 @@
 //! may be a template; rendered values that go into headers are checked again (addresses
 //! parsed, no line breaks), so nothing a template produces can add a header or a recipient.
 
-use super::{StepContext, StepFailure, StepSuccess, render};
+use super::templating::Templates;
+use super::{StepContext, StepFailure, StepSuccess};
 use crate::settings::{SmtpSettings, SmtpTls};
 use actuate_shared::domain::step_settings::EmailSettings;
 use actuate_shared::storage::ClaimedStep;
+use actuate_shared::vault::ProjectSecrets;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -39,17 +41,18 @@ impl EmailSender {
         settings: &EmailSettings,
         step: &ClaimedStep,
         context: &StepContext<'_>,
+        secrets: &ProjectSecrets,
     ) -> Result<StepSuccess, StepFailure> {
         let Some((smtp, transport)) = &self.smtp else {
             return Err(StepFailure::new(
                 "SMTP is not configured: set ACTUATE_SMTP_HOST and ACTUATE_SMTP_FROM on the worker",
             ));
         };
-        let templates = context.template_context();
+        let templates = Templates::new(context, secrets);
         let addresses = |field: &str, list: &[String]| -> Result<Vec<Mailbox>, StepFailure> {
             list.iter()
                 .enumerate()
-                .map(|(i, raw)| mailbox(&format!("{field}[{i}]"), &render(field, raw, &templates)?))
+                .map(|(i, raw)| mailbox(&format!("{field}[{i}]"), &templates.render(field, raw)?))
                 .collect()
         };
         let to = addresses("recipients", &settings.recipients)?;
@@ -63,7 +66,7 @@ impl EmailSender {
             )));
         }
         let subject = match &settings.subject {
-            Some(s) => render("subject", s, &templates)?,
+            Some(s) => templates.render("subject", s)?,
             None => String::new(),
         };
         if subject.contains(['\r', '\n']) {
@@ -74,15 +77,12 @@ impl EmailSender {
         let text = settings
             .body
             .as_deref()
-            .map(|b| render("body", b, &templates))
+            .map(|b| templates.render("body", b))
             .transpose()?;
         let html = settings
             .html
             .as_deref()
-            .map(|h| {
-                actuate_shared::domain::templates::render(h, &templates, true)
-                    .map_err(|e| StepFailure::new(format!("html: {e}")))
-            })
+            .map(|h| templates.render_html("html", h))
             .transpose()?;
 
         // Stable per execution and step: a retried step sends the same Message-ID, so the
@@ -105,10 +105,8 @@ impl EmailSender {
             builder = builder.bcc(m.clone());
         }
         if let Some(reply_to) = &settings.reply_to {
-            builder = builder.reply_to(mailbox(
-                "replyTo",
-                &render("replyTo", reply_to, &templates)?,
-            )?);
+            builder =
+                builder.reply_to(mailbox("replyTo", &templates.render("replyTo", reply_to)?)?);
         }
         let message = match (text, html) {
             (Some(text), Some(html)) => {

@@ -4,14 +4,17 @@
 
 mod email;
 mod python;
+mod templating;
 mod webhook;
 
 use crate::python::{PythonPool, Reservation};
 use crate::settings::WorkerSettings;
 use actuate_shared::domain::model::StepType;
 use actuate_shared::domain::retry::Retryable;
+use actuate_shared::domain::secrets::Redactor;
 use actuate_shared::domain::step_settings::StepSettings;
-use actuate_shared::storage::{ClaimedExecution, ClaimedStep};
+use actuate_shared::storage::{ClaimedExecution, ClaimedStep, DynStore};
+use actuate_shared::vault::{ProjectSecrets, Vault, VaultError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -28,11 +31,14 @@ pub struct StepDeps {
     pub webhook: webhook::WebhookRunner,
     pub python: python::PythonRunner,
     pub email: email::EmailSender,
+    /// Opens the project secrets a step uses, and the webhook signing secrets.
+    pub vault: Vault,
 }
 
 impl StepDeps {
-    pub fn new(settings: &WorkerSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: &WorkerSettings, store: DynStore) -> anyhow::Result<Self> {
         Ok(Self {
+            vault: Vault::new(store, settings.secrets.clone()),
             webhook: webhook::WebhookRunner::new(settings.webhook_guard.clone())?,
             python: python::PythonRunner {
                 pool: PythonPool::new(settings.python.clone(), settings.webhook_guard.clone()),
@@ -70,8 +76,8 @@ impl StepContext<'_> {
 
 impl StepContext<'_> {
     /// The context templates render against: `input`, `steps[1].output`, `execution.id`,
-    /// `action.name`, `trigger`, `tenantId`, `projectId`.
-    pub fn template_context(&self) -> minijinja::Value {
+    /// `action.name`, `trigger`, `tenantId`, `projectId`, and `secrets` as given.
+    fn template_context(&self, secrets: minijinja::Value) -> minijinja::Value {
         use minijinja::Value;
         let e = self.execution;
         let steps = self.outputs.iter().map(|(n, output)| {
@@ -90,14 +96,9 @@ impl StepContext<'_> {
             trigger => e.trigger.as_str(),
             tenantId => e.fence.scope.tenant_id.to_string(),
             projectId => e.fence.scope.project_id.to_string(),
+            secrets => secrets,
         }
     }
-}
-
-/// Renders one templated setting; the failure names the setting.
-pub fn render(field: &str, text: &str, context: &minijinja::Value) -> Result<String, StepFailure> {
-    actuate_shared::domain::templates::render(text, context, false)
-        .map_err(|e| StepFailure::new(format!("{field}: {e}")))
 }
 
 #[derive(Debug)]
@@ -151,15 +152,80 @@ pub async fn run(
         .map_err(|e| StepFailure::new(format!("settings are not valid JSON: {e}")))?;
     let settings = StepSettings::parse(step.step_type, &raw)
         .map_err(|e| StepFailure::new(format!("invalid settings: {e}")))?;
-    match (step.step_type, settings) {
-        (StepType::Webhook, StepSettings::Webhook(s)) => deps.webhook.run(&s, step, context).await,
-        (StepType::Python, StepSettings::Python(s)) => {
-            deps.python.run(&s, step, context, runner).await
+    let secrets = if uses_secrets(&step.settings, &settings) {
+        open_secrets(deps, context).await?
+    } else {
+        ProjectSecrets::default()
+    };
+    let result = match (step.step_type, settings) {
+        (StepType::Webhook, StepSettings::Webhook(s)) => {
+            deps.webhook
+                .run(&s, step, context, &secrets, &deps.vault)
+                .await
         }
-        (StepType::Email, StepSettings::Email(s)) => deps.email.send(&s, step, context).await,
+        (StepType::Python, StepSettings::Python(s)) => {
+            deps.python.run(&s, step, context, &secrets, runner).await
+        }
+        (StepType::Email, StepSettings::Email(s)) => {
+            deps.email.send(&s, step, context, &secrets).await
+        }
         (kind, _) => Err(StepFailure::new(format!(
             "settings do not match step type {kind}"
         ))),
+    };
+    redacted(result, &secrets.redactor())
+}
+
+/// Whether a step may use the project's secrets: a template or Python code naming `secrets`,
+/// or a script (whose text is read later). Other steps do without the read.
+fn uses_secrets(raw: &str, settings: &StepSettings) -> bool {
+    match settings {
+        StepSettings::Python(s) => s.script.is_some() || raw.contains("secrets"),
+        _ => raw.contains("secrets"),
+    }
+}
+
+async fn open_secrets(
+    deps: &StepDeps,
+    context: &StepContext<'_>,
+) -> Result<ProjectSecrets, StepFailure> {
+    deps.vault
+        .open_all(context.execution.fence.scope)
+        .await
+        .map_err(|e| match e {
+            VaultError::Store(e) => StepFailure::transient(
+                format!("the project's secrets could not be read: {e}"),
+                None,
+            ),
+            VaultError::NotConfigured => StepFailure::new(
+                "the step uses the project's secrets, but this worker has no ACTUATE_SECRETS_KEY \
+                 to open them",
+            ),
+            e => StepFailure::new(e.to_string()),
+        })
+}
+
+/// The step's result with every secret value it could see replaced by `[redacted]`: its
+/// output, log and error are stored, shown and logged, the values never.
+fn redacted(
+    result: Result<StepSuccess, StepFailure>,
+    redactor: &Redactor,
+) -> Result<StepSuccess, StepFailure> {
+    if redactor.is_empty() {
+        return result;
+    }
+    let log = |log: Option<String>| log.map(|l| redactor.text(&l));
+    match result {
+        Ok(s) => Ok(StepSuccess {
+            output: redactor.json(s.output),
+            log: log(s.log),
+        }),
+        Err(f) => Err(StepFailure {
+            message: redactor.text(&f.message),
+            output: f.output.map(|o| redactor.json(o)),
+            log: log(f.log),
+            retryable: f.retryable,
+        }),
     }
 }
 

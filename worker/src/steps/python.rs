@@ -7,6 +7,7 @@ use crate::python::protocol::RunRequest;
 use crate::python::{PythonPool, Reservation};
 use actuate_shared::domain::step_settings::{PythonSettings, check_script_path};
 use actuate_shared::storage::ClaimedStep;
+use actuate_shared::vault::ProjectSecrets;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ impl PythonRunner {
         settings: &PythonSettings,
         step: &ClaimedStep,
         context: &StepContext<'_>,
+        secrets: &ProjectSecrets,
         runner: Option<Reservation>,
     ) -> Result<StepSuccess, StepFailure> {
         let (source, filename) = match (&settings.code, &settings.script) {
@@ -41,6 +43,10 @@ impl PythonRunner {
             filename,
             function: settings.function.clone(),
             context: context.to_json(),
+            secrets: secrets
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.expose().to_string()))
+                .collect(),
             log_cap: LOG_CAP,
         };
         // A runner's session serves one tenant: nothing of one tenant's code reaches another's.

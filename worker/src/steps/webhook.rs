@@ -1,11 +1,18 @@
 //! Webhook steps: one HTTP request through a client that refuses private destinations (see
 //! `net_guard`), follows no redirects and ignores proxy variables. A non-2xx answer fails the
 //! step; the status and the (size-capped) body become its output either way.
+//!
+//! Every request is signed per Standard Webhooks (see
+//! [`actuate_shared::domain::webhook_signing`]) with the project's live signing secrets, and
+//! its `webhook-id` is the same at every attempt of the step, so receivers can drop repeats.
 
+use super::templating::Templates;
 use super::{StepContext, StepFailure, StepSuccess};
 use crate::net_guard::NetGuard;
 use actuate_shared::domain::step_settings::WebhookSettings;
+use actuate_shared::domain::webhook_signing::{self, SigningSecret};
 use actuate_shared::storage::ClaimedStep;
+use actuate_shared::vault::{ProjectSecrets, Vault, VaultError};
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
@@ -34,9 +41,11 @@ impl WebhookRunner {
         settings: &WebhookSettings,
         step: &ClaimedStep,
         context: &StepContext<'_>,
+        secrets: &ProjectSecrets,
+        vault: &Vault,
     ) -> Result<StepSuccess, StepFailure> {
-        let templates = context.template_context();
-        let url = super::render("url", &settings.url, &templates)?;
+        let templates = Templates::new(context, secrets);
+        let url = templates.render("url", &settings.url)?;
         let url = Url::parse(&url).map_err(|e| StepFailure::new(format!("url: {e}")))?;
         self.guard.check_url(&url).map_err(StepFailure::new)?;
         let method = settings.method.as_deref().unwrap_or("POST");
@@ -49,10 +58,9 @@ impl WebhookRunner {
 
         let mut headers = HeaderMap::new();
         for (name, value) in &settings.headers {
-            let value = super::render(
+            let value = templates.render(
                 &format!("headers.{name}"),
                 value.as_str().unwrap_or_default(),
-                &templates,
             )?;
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| StepFailure::new(format!("header name '{name}' is not valid")))?;
@@ -73,36 +81,27 @@ impl WebhookRunner {
         let body = settings
             .body
             .as_ref()
-            .map(|b| actuate_shared::domain::templates::render_json(b, &templates))
-            .transpose()
-            .map_err(|e| StepFailure::new(format!("body: {e}")))?;
+            .map(|b| templates.render_json("body", b))
+            .transpose()?;
+        let (content_type, body) = match body {
+            None | Some(Value::Null) => (None, String::new()),
+            Some(Value::String(text)) => (Some("text/plain; charset=utf-8"), text),
+            Some(other) => (Some("application/json"), other.to_string()),
+        };
+        if let Some(content_type) = content_type
+            && !headers.contains_key(CONTENT_TYPE)
+        {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        let signing = signing_secrets(vault, context).await?;
+        sign(&mut headers, &signing, context, step, body.as_bytes());
         let mut request = self
             .client
             .request(method, url)
             .headers(headers)
             .timeout(timeout);
-        match &body {
-            None | Some(Value::Null) => {}
-            Some(Value::String(text)) => {
-                if !settings
-                    .headers
-                    .keys()
-                    .any(|k| k.eq_ignore_ascii_case("content-type"))
-                {
-                    request = request.header(CONTENT_TYPE, "text/plain; charset=utf-8");
-                }
-                request = request.body(text.clone());
-            }
-            Some(other) => {
-                if !settings
-                    .headers
-                    .keys()
-                    .any(|k| k.eq_ignore_ascii_case("content-type"))
-                {
-                    request = request.header(CONTENT_TYPE, "application/json");
-                }
-                request = request.body(other.to_string());
-            }
+        if content_type.is_some() {
+            request = request.body(body);
         }
 
         let response = request.send().await.map_err(|e| failure(&e, timeout))?;
@@ -149,6 +148,51 @@ impl WebhookRunner {
             })
         }
     }
+}
+
+/// The project's live signing secrets; none when this worker has no `ACTUATE_SECRETS_KEY`
+/// (its webhooks then go unsigned, as the README says).
+async fn signing_secrets(
+    vault: &Vault,
+    context: &StepContext<'_>,
+) -> Result<Vec<SigningSecret>, StepFailure> {
+    match vault.signing_secrets(context.execution.fence.scope).await {
+        Ok(secrets) => Ok(secrets),
+        Err(VaultError::NotConfigured) => Ok(Vec::new()),
+        Err(VaultError::Store(e)) => Err(StepFailure::transient(
+            format!("the webhook signing secret could not be read: {e}"),
+            None,
+        )),
+        Err(e) => Err(StepFailure::new(e.to_string())),
+    }
+}
+
+/// The Standard Webhooks headers: an id that is the same at every attempt of this step of this
+/// execution, this attempt's time, and one signature per live secret.
+fn sign(
+    headers: &mut HeaderMap,
+    secrets: &[SigningSecret],
+    context: &StepContext<'_>,
+    step: &ClaimedStep,
+    body: &[u8],
+) {
+    let id = webhook_signing::message_id(context.execution.fence.execution_id, step.step_number);
+    let timestamp = chrono::Utc::now().timestamp();
+    if !secrets.is_empty() {
+        let signature = webhook_signing::signature_header(secrets, &id, timestamp, body);
+        headers.insert(
+            webhook_signing::SIGNATURE_HEADER,
+            HeaderValue::from_str(&signature).expect("base64 and spaces"),
+        );
+    }
+    headers.insert(
+        webhook_signing::ID_HEADER,
+        HeaderValue::from_str(&id).expect("letters, digits and _"),
+    );
+    headers.insert(
+        webhook_signing::TIMESTAMP_HEADER,
+        HeaderValue::from(timestamp),
+    );
 }
 
 async fn read_capped(

@@ -3,6 +3,7 @@
 //! file; `scripts/test.sh` runs the suite on both), driven directly with message bytes: no
 //! broker in between.
 
+use actuate_shared::crypto::Keyring;
 use actuate_shared::domain::draft::{ActionDraft, StepDraft};
 use actuate_shared::domain::ids::{ActionId, ExecutionId, KeyId, ProjectId, Scope, TenantId};
 use actuate_shared::domain::model::{ExecutionDetail, ExecutionStatus, StepType, TriggerKind};
@@ -72,7 +73,14 @@ pub fn settings(database_url: &str, allow: &str) -> WorkerSettings {
         python_scripts: Some(scripts_dir()),
         smtp: None,
         email_max_recipients: 100,
+        secrets: Some(test_keyring()),
     }
+}
+
+/// The secrets key of every test worker (a test that needs another sets its own).
+pub fn test_keyring() -> Keyring {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    Keyring::parse(KEY.get_or_init(Keyring::generate_key), None).unwrap()
 }
 
 impl TestWorker {

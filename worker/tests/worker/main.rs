@@ -16,5 +16,6 @@ mod recovery;
 mod retention;
 mod retries;
 mod sandbox;
+mod secrets;
 mod ssrf;
 mod storable;
