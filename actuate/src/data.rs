@@ -13,6 +13,9 @@ pub const DEFAULT_DATA: &str = "./actuate.db";
 
 pub struct StandaloneEnv<S = Env> {
     database_url: String,
+    /// `ACTUATE_SECRETS_KEY` when the environment has none: the key file's (see
+    /// [`StandaloneEnv::with_secrets_key`]).
+    secrets_key: Option<String>,
     inner: S,
 }
 
@@ -43,8 +46,29 @@ impl<S: Source> StandaloneEnv<S> {
         }
         Ok(Self {
             database_url: format!("sqlite:{data}"),
+            secrets_key: None,
             inner,
         })
+    }
+
+    /// Secrets work out of the box: without `ACTUATE_SECRETS_KEY` in the environment, the key
+    /// is read from `<ACTUATE_DATA>.secrets-key`, made (readable by this user only) on first
+    /// start. Keep it with the data file: secrets stored under it cannot be read without it.
+    pub fn with_secrets_key(mut self) -> anyhow::Result<Self> {
+        if self
+            .inner
+            .get("ACTUATE_SECRETS_KEY")
+            .is_some_and(|k| !k.trim().is_empty())
+        {
+            return Ok(self);
+        }
+        let path = format!("{}.secrets-key", self.data_file());
+        self.secrets_key = Some(read_or_make_key(Path::new(&path))?);
+        Ok(self)
+    }
+
+    fn data_file(&self) -> &str {
+        self.database_url.trim_start_matches("sqlite:")
     }
 
     /// `sqlite:<ACTUATE_DATA>`.
@@ -57,10 +81,48 @@ impl<S: Source> Source for StandaloneEnv<S> {
     fn get(&self, name: &str) -> Option<String> {
         match name {
             "DATABASE_URL" => Some(self.database_url.clone()),
+            "ACTUATE_SECRETS_KEY" if self.secrets_key.is_some() => self.secrets_key.clone(),
             // Parsed by the shared settings, never used: the broker is in memory.
             "AMQP_URL" | "ACTUATE_QUEUE_PREFIX" => None,
             _ => self.inner.get(name),
         }
+    }
+}
+
+/// The key in `path`, or a new one written there first (mode 0600, never overwritten: two
+/// processes starting at once end up with the same key).
+fn read_or_make_key(path: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut file) => {
+            let key = actuate_shared::crypto::Keyring::generate_key();
+            file.write_all(format!("{key}\n").as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "made the secrets key");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let key = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading the secrets key {}: {e}", path.display()))?;
+            // A start cut off between creating and writing the file leaves it empty.
+            anyhow::ensure!(
+                !key.trim().is_empty(),
+                "the secrets key file {} is empty: restore it, or delete it if no secret was \
+                 ever set",
+                path.display()
+            );
+            Ok(key.trim().to_string())
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "making the secrets key {}: {e}",
+            path.display()
+        )),
     }
 }
 
@@ -98,6 +160,41 @@ mod tests {
         let file = dir.join("x.db");
         let source = StandaloneEnv::over(env(&[("ACTUATE_DATA", file.to_str().unwrap())])).unwrap();
         assert_eq!(source.database_url(), format!("sqlite:{}", file.display()));
+    }
+
+    #[test]
+    fn the_secrets_key_is_made_once_beside_the_data_file_unless_the_environment_has_one() {
+        use actuate_shared::settings::secrets_keyring;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("actuate-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("a.db");
+        let data = data.to_str().unwrap();
+        let first = StandaloneEnv::over(env(&[("ACTUATE_DATA", data)]))
+            .unwrap()
+            .with_secrets_key()
+            .unwrap();
+        let key_file = dir.join("a.db.secrets-key");
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = StandaloneEnv::over(env(&[("ACTUATE_DATA", data)]))
+            .unwrap()
+            .with_secrets_key()
+            .unwrap();
+        let key = first.get("ACTUATE_SECRETS_KEY").unwrap();
+        assert_eq!(again.get("ACTUATE_SECRETS_KEY").unwrap(), key);
+        assert!(secrets_keyring(&again).unwrap().is_some());
+
+        let own = actuate_shared::crypto::Keyring::generate_key();
+        let given = StandaloneEnv::over(env(&[
+            ("ACTUATE_DATA", data),
+            ("ACTUATE_SECRETS_KEY", &own),
+        ]))
+        .unwrap()
+        .with_secrets_key()
+        .unwrap();
+        assert_eq!(given.get("ACTUATE_SECRETS_KEY").unwrap(), own);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run() -> anyhow::Result<()> {
-    let source = StandaloneEnv::from_env()?;
+    let source = StandaloneEnv::from_env()?.with_secrets_key()?;
     let api_settings = ApiSettings::from_source(&source)?;
     let worker_settings = WorkerSettings::from_source(&source)?;
     telemetry::init(api_settings.log_format);

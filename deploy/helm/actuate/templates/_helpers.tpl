@@ -91,6 +91,12 @@ exist, so with a chart-made Secret the hook gets its own copy, itself a hook of 
 {{- if .Values.secrets.smtpPassword }}
 {{ .Values.secrets.keys.smtpPassword }}: {{ .Values.secrets.smtpPassword | b64enc | quote }}
 {{- end }}
+{{- if .Values.secrets.secretsKey }}
+{{ .Values.secrets.keys.secretsKey }}: {{ .Values.secrets.secretsKey | b64enc | quote }}
+{{- end }}
+{{- if .Values.secrets.secretsPreviousKeys }}
+{{ .Values.secrets.keys.secretsPreviousKeys }}: {{ .Values.secrets.secretsPreviousKeys | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Environment common to every Actuate process: dict "root" $ "secretName" "...". */}}
@@ -106,6 +112,18 @@ exist, so with a chart-made Secret the hook gets its own copy, itself a hook of 
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ $v.secrets.keys.amqpUrl }}
+- name: ACTUATE_SECRETS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $v.secrets.keys.secretsKey }}
+      optional: true
+- name: ACTUATE_SECRETS_PREVIOUS_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $v.secrets.keys.secretsPreviousKeys }}
+      optional: true
 - name: ACTUATE_QUEUE_PREFIX
   value: {{ $v.config.queuePrefix | quote }}
 - name: ACTUATE_LOG_FORMAT
