@@ -1,9 +1,9 @@
-//! The command line: `standalone` and `keys`. Settings come from the environment:
+//! The command line: `standalone`, `keys` and `secrets`. Settings come from the environment:
 //! `ACTUATE_DATA` and `ACTUATE_BIND` (see [`crate::data`]) and the `ACTUATE_*` variables of the
 //! API and the worker, as the README's tables describe them. Command output goes to stdout,
 //! logs to stderr.
 
-use actuate_api::cli::KeysCommand;
+use actuate_api::cli::{KeysCommand, SecretsCommand};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -28,6 +28,9 @@ pub enum Command {
     /// Manage the API keys of the SQLite file ACTUATE_DATA (created when absent).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the encryption of the secrets stored in ACTUATE_DATA.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -36,5 +39,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Standalone => crate::standalone::run().await,
         Command::Keys(command) => crate::keys::run(command).await,
+        Command::Secrets(command) => crate::secrets::run(command).await,
     }
 }

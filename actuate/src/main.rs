@@ -9,6 +9,7 @@
 mod cli;
 mod data;
 mod keys;
+mod secrets;
 mod standalone;
 mod welcome;
 

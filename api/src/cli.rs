@@ -36,6 +36,17 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the encryption of stored secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Encrypt every stored secret again under ACTUATE_SECRETS_KEY, after a key rotation:
+    /// values under a key in ACTUATE_SECRETS_PREVIOUS_KEYS are decrypted with it and sealed
+    /// under the current key. Safe while the service runs; run it again until it prints 0.
+    Reseal,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +122,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await?;
             keys(&*store, command).await?;
         }
+        Command::Secrets(command) => {
+            let store = operator_store(&Env)?;
+            store.migrate().await?;
+            secrets(store, &Env, command).await?;
+        }
     }
     Ok(())
 }
@@ -147,6 +163,25 @@ pub async fn create_key(
         .await?;
     tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
     Ok((key, token))
+}
+
+/// Runs a `secrets` command on a migrated store, with the keys `src` gives.
+pub async fn secrets(
+    store: DynStore,
+    src: &dyn Source,
+    command: SecretsCommand,
+) -> anyhow::Result<()> {
+    match command {
+        SecretsCommand::Reseal => {
+            let keyring = actuate_shared::settings::secrets_keyring(src)?
+                .ok_or_else(|| anyhow::anyhow!("ACTUATE_SECRETS_KEY is not set"))?;
+            let vault = actuate_shared::vault::Vault::new(store, Some(keyring));
+            let resealed = vault.reseal_all().await?;
+            tracing::info!(resealed, "secrets sealed again under the current key");
+            println!("{resealed}");
+        }
+    }
+    Ok(())
 }
 
 /// Runs a `keys` command on a migrated store, printing its output on stdout.

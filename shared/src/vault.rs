@@ -9,7 +9,7 @@ use crate::crypto::{Keyring, OpenError};
 use crate::domain::ids::Scope;
 use crate::domain::secrets::{self, Redactor, SecretName, SecretValue};
 use crate::domain::webhook_signing::{self, ROTATION_OVERLAP, SigningSecret};
-use crate::storage::{DynStore, SecretInfo, StoreError};
+use crate::storage::{DynStore, SealedTarget, SecretInfo, StoreError};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +157,47 @@ impl Vault {
                 .await?
             {
                 return Ok(secret);
+            }
+        }
+    }
+
+    /// Seals every stored value again under the current key (after a key rotation, so the
+    /// previous keys can be dropped); answers how many it sealed again. Safe beside running
+    /// processes: a value changed meanwhile is left as its writer sealed it (under the current
+    /// key, when that writer already has it).
+    pub async fn reseal_all(&self) -> Result<u64, VaultError> {
+        const BATCH: i64 = 200;
+        let keyring = self.keyring()?;
+        let mut resealed = 0;
+        loop {
+            let entries = self
+                .store
+                .sealed_under_other_keys(keyring.current_key_id(), BATCH)
+                .await?;
+            let mut progress = false;
+            for entry in &entries {
+                let (context, name) = match &entry.target {
+                    SealedTarget::Secret(name) => {
+                        (secrets::seal_context(entry.scope, name), name.to_string())
+                    }
+                    SealedTarget::SigningSecret(_) => (
+                        webhook_signing::seal_context(entry.scope),
+                        "webhook signing secret".to_string(),
+                    ),
+                };
+                let plain = keyring
+                    .open(&context, &entry.sealed)
+                    .map_err(|error| VaultError::Unreadable { name, error })?;
+                let sealed = keyring.seal(&context, &plain);
+                // Not replaced: changed meanwhile. Under an old key still (a process not yet
+                // given the new one wrote it), it comes back in the next batch.
+                if self.store.replace_sealed(entry, sealed).await? {
+                    resealed += 1;
+                    progress = true;
+                }
+            }
+            if entries.len() < BATCH as usize || !progress {
+                return Ok(resealed);
             }
         }
     }

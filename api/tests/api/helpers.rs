@@ -33,6 +33,8 @@ pub struct TestApp {
     pub project: ProjectId,
     /// A key of `tenant`, valid for every project.
     pub token: String,
+    /// The API's `ACTUATE_SECRETS_KEY` (unless started without one).
+    pub secrets_key: String,
 }
 
 impl TestApp {
@@ -76,6 +78,7 @@ impl TestApp {
     /// The API with the test's settings, changed by `adjust`.
     async fn start(queue: QueueSettings, adjust: impl FnOnce(&mut ApiSettings)) -> Self {
         let database_url = db::fresh_store_url().await;
+        let secrets_key = Keyring::generate_key();
         let mut settings = ApiSettings {
             queue: queue.clone(),
             database: DatabaseSettings {
@@ -93,7 +96,7 @@ impl TestApp {
             },
             execute_rate_limit: None,
             cors: CorsOrigins::Off,
-            secrets: Some(Keyring::parse(&Keyring::generate_key(), None).unwrap()),
+            secrets: Some(Keyring::parse(&secrets_key, None).unwrap()),
         };
         adjust(&mut settings);
         // The test and the API share one store: on SQLite, one writer for the file.
@@ -117,6 +120,7 @@ impl TestApp {
             tenant,
             project,
             token: String::new(),
+            secrets_key,
         };
         app.token = app.new_key(tenant, None).await;
         app

@@ -234,3 +234,74 @@ async fn settings_errors_name_the_variable() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn secrets_reseal_moves_every_value_to_the_new_key() {
+    use actuate_shared::crypto::Keyring;
+    use actuate_shared::domain::ids::Scope;
+    use actuate_shared::vault::Vault;
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    for name in ["ONE", "TWO"] {
+        let response = app
+            .put_secret(name, &json!({"value": format!("{name}-value")}))
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let signing = app
+        .webhook_secret()
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let old = app.secrets_key.clone();
+    let new = Keyring::generate_key();
+    let db = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("ACTUATE_SECRETS_KEY", new.as_str()),
+        ("ACTUATE_SECRETS_PREVIOUS_KEYS", old.as_str()),
+    ];
+    let resealed = run(&["secrets", "reseal"], &db).await;
+    assert!(resealed.status.success(), "{}", text(&resealed.stderr));
+    assert_eq!(
+        text(&resealed.stdout).trim(),
+        "3",
+        "two secrets and the signing secret"
+    );
+    let again = run(&["secrets", "reseal"], &db).await;
+    assert_eq!(text(&again.stdout).trim(), "0");
+
+    // The new key alone opens everything; the old one alone opens nothing.
+    let scope = Scope {
+        tenant_id: app.tenant,
+        project_id: app.project,
+    };
+    let only_new = Vault::new(app.store.clone(), Some(Keyring::parse(&new, None).unwrap()));
+    let opened = only_new.open_all(scope).await.unwrap();
+    assert_eq!(opened.get("ONE").unwrap().expose(), "ONE-value");
+    let signing_now = only_new.signing_secrets(scope).await.unwrap();
+    assert_eq!(signing_now[0].expose(), signing["secret"].as_str().unwrap());
+    let only_old = Vault::new(app.store.clone(), Some(Keyring::parse(&old, None).unwrap()));
+    let refused = only_old.open_all(scope).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("ACTUATE_SECRETS_PREVIOUS_KEYS"),
+        "{refused}"
+    );
+
+    // Without the previous key, a value it sealed is named, and nothing changes.
+    let missing = run(
+        &["secrets", "reseal"],
+        &[
+            ("DATABASE_URL", app.database_url.as_str()),
+            ("ACTUATE_SECRETS_KEY", Keyring::generate_key().as_str()),
+        ],
+    )
+    .await;
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("ACTUATE_SECRETS_PREVIOUS_KEYS"),
+        "{}",
+        text(&missing.stderr)
+    );
+}

@@ -231,6 +231,15 @@ pub trait SecretStore: Send + Sync + 'static {
         sealed: Sealed,
         rotate: Option<Duration>,
     ) -> StoreResult<bool>;
+    /// Up to `limit` sealed values, of every project, sealed under a key other than `key_id`.
+    async fn sealed_under_other_keys(
+        &self,
+        key_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedEntry>>;
+    /// Replaces `entry`'s ciphertext with `sealed` if it is still the one `entry` holds;
+    /// `false` when it changed (or went) meanwhile.
+    async fn replace_sealed(&self, entry: &SealedEntry, sealed: Sealed) -> StoreResult<bool>;
 }
 
 #[async_trait]

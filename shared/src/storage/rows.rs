@@ -406,3 +406,41 @@ impl From<SigningSecretRow> for crate::storage::StoredSigningSecret {
         }
     }
 }
+
+/// A sealed value of either table: `tenant_id, project_id, name` (secrets) or `secret_id`
+/// (signing secrets), `key_id, ciphertext`.
+#[derive(FromRow)]
+pub(super) struct SealedEntryRow {
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    name: Option<String>,
+    secret_id: Option<uuid::Uuid>,
+    key_id: String,
+    ciphertext: Vec<u8>,
+}
+
+impl SealedEntryRow {
+    pub(super) fn into_entry(self) -> StoreResult<crate::storage::SealedEntry> {
+        use crate::storage::SealedTarget;
+        let target = match (self.name, self.secret_id) {
+            (Some(name), _) => SealedTarget::Secret(secret_name(&name)?),
+            (None, Some(id)) => SealedTarget::SigningSecret(id),
+            (None, None) => {
+                return Err(StoreError::Database(sqlx::Error::Decode(
+                    "a sealed value of no row".into(),
+                )));
+            }
+        };
+        Ok(crate::storage::SealedEntry {
+            scope: Scope {
+                tenant_id: self.tenant_id,
+                project_id: self.project_id,
+            },
+            target,
+            sealed: Sealed {
+                key_id: self.key_id,
+                bytes: self.ciphertext,
+            },
+        })
+    }
+}

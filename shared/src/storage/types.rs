@@ -270,3 +270,18 @@ pub struct StoredSigningSecret {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// A sealed value and the row it belongs to, for sealing it again under another key.
+#[derive(Clone, Debug)]
+pub struct SealedEntry {
+    pub scope: Scope,
+    pub target: SealedTarget,
+    pub sealed: crate::crypto::Sealed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealedTarget {
+    Secret(crate::domain::secrets::SecretName),
+    /// A webhook signing secret, by its row id.
+    SigningSecret(uuid::Uuid),
+}

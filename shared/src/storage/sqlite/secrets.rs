@@ -5,8 +5,10 @@ use super::{SqliteStore, after, now};
 use crate::crypto::Sealed;
 use crate::domain::ids::Scope;
 use crate::domain::secrets::SecretName;
-use crate::storage::rows::{SealedSecretRow, SecretRow, SigningSecretRow};
-use crate::storage::{SecretInfo, SecretStore, StoreResult, StoredSigningSecret};
+use crate::storage::rows::{SealedEntryRow, SealedSecretRow, SecretRow, SigningSecretRow};
+use crate::storage::{
+    SealedEntry, SealedTarget, SecretInfo, SecretStore, StoreResult, StoredSigningSecret,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -162,6 +164,61 @@ impl SecretStore for SqliteStore {
                     } else {
                         Write::Discard(false)
                     })
+                })
+            })
+            .await
+    }
+
+    async fn sealed_under_other_keys(
+        &self,
+        key_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedEntry>> {
+        let rows: Vec<SealedEntryRow> = sqlx::query_as(
+            "SELECT tenant_id, project_id, name, NULL AS secret_id, key_id, ciphertext \
+             FROM secrets WHERE key_id <> $1 \
+             UNION ALL \
+             SELECT tenant_id, project_id, NULL, secret_id, key_id, ciphertext \
+             FROM webhook_signing_secrets WHERE key_id <> $1 \
+             LIMIT $2",
+        )
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(SealedEntryRow::into_entry).collect()
+    }
+
+    async fn replace_sealed(&self, entry: &SealedEntry, sealed: Sealed) -> StoreResult<bool> {
+        let entry = entry.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = match &entry.target {
+                        SealedTarget::Secret(name) => sqlx::query(
+                            "UPDATE secrets SET key_id = $4, ciphertext = $5 \
+                             WHERE tenant_id = $1 AND project_id = $2 AND name = $3 \
+                               AND key_id = $6 AND ciphertext = $7",
+                        )
+                        .bind(entry.scope.tenant_id)
+                        .bind(entry.scope.project_id)
+                        .bind(name.as_str().to_string()),
+                        SealedTarget::SigningSecret(id) => sqlx::query(
+                            "UPDATE webhook_signing_secrets SET key_id = $4, ciphertext = $5 \
+                             WHERE tenant_id = $1 AND project_id = $2 AND secret_id = $3 \
+                               AND key_id = $6 AND ciphertext = $7",
+                        )
+                        .bind(entry.scope.tenant_id)
+                        .bind(entry.scope.project_id)
+                        .bind(*id),
+                    }
+                    .bind(sealed.key_id.clone())
+                    .bind(sealed.bytes.clone())
+                    .bind(entry.sealed.key_id.clone())
+                    .bind(entry.sealed.bytes.clone())
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(done.rows_affected() == 1))
                 })
             })
             .await
