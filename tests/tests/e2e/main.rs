@@ -8,4 +8,5 @@ mod flow;
 mod isolation;
 mod outage;
 mod scheduler;
+mod secrets;
 mod soak;
