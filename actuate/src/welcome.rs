@@ -5,13 +5,13 @@
 
 use actuate_shared::domain::auth::ApiKey;
 use actuate_shared::domain::ids::{ProjectId, TenantId};
-use actuate_shared::storage::KeyStore;
+use actuate_shared::storage::Store;
 use std::net::SocketAddr;
 
 /// The name of the key the first start creates.
 const FIRST_KEY: &str = "standalone";
 
-pub async fn greet(store: &dyn KeyStore, address: SocketAddr) -> anyhow::Result<()> {
+pub async fn greet(store: &dyn Store, address: SocketAddr) -> anyhow::Result<()> {
     let keys = store.list_api_keys().await?;
     if keys.is_empty() {
         let (tenant, project) = (TenantId::new(), ProjectId::new());

@@ -5,11 +5,12 @@
 
 use crate::settings::{self, ApiSettings};
 use crate::startup::Application;
+use actuate_shared::domain::audit::{AuditAction, NewAuditEntry};
 use actuate_shared::domain::auth::{ApiKey, Token};
 use actuate_shared::domain::ids::{KeyId, ProjectId, TenantId};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::settings::{DatabaseSettings, Env, Source};
-use actuate_shared::storage::{self, DynStore, KeyStore};
+use actuate_shared::storage::{self, DynStore, Store};
 use actuate_shared::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -146,7 +147,7 @@ pub fn operator_store(src: &dyn Source) -> anyhow::Result<DynStore> {
 
 /// Creates a key; its token is returned here and never again (only its hash is stored).
 pub async fn create_key(
-    store: &dyn KeyStore,
+    store: &dyn Store,
     tenant: TenantId,
     project: Option<ProjectId>,
     name: Option<String>,
@@ -162,6 +163,23 @@ pub async fn create_key(
         .create_api_key(tenant, project, name, read_only, token.hash())
         .await?;
     tracing::info!(key_id = %key.key_id, tenant_id = %tenant, "API key created");
+    let access = if read_only { "read-only" } else { "read-write" };
+    let summary = match &key.name {
+        Some(name) => format!("created {access} key {name:?}"),
+        None => format!("created {access} key"),
+    };
+    crate::audit::record(
+        store,
+        NewAuditEntry::new(
+            tenant,
+            project,
+            None,
+            AuditAction::KeyCreate,
+            key.key_id.to_string(),
+            summary,
+        ),
+    )
+    .await;
     Ok((key, token))
 }
 
@@ -185,7 +203,7 @@ pub async fn secrets(
 }
 
 /// Runs a `keys` command on a migrated store, printing its output on stdout.
-pub async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<()> {
+pub async fn keys(store: &dyn Store, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create {
             tenant,
@@ -216,10 +234,31 @@ pub async fn keys(store: &dyn KeyStore, command: KeysCommand) -> anyhow::Result<
             }
         }
         KeysCommand::Revoke { key_id } => {
+            let key = store
+                .list_api_keys()
+                .await?
+                .into_iter()
+                .find(|k| k.key_id == key_id)
+                .ok_or_else(|| anyhow::anyhow!("no API key with id {key_id}"))?;
             if !store.revoke_api_key(key_id).await? {
                 anyhow::bail!("no API key with id {key_id}");
             }
             tracing::info!(%key_id, "API key revoked");
+            // Revoking twice changes nothing: recorded once.
+            if key.revoked_at.is_none() {
+                crate::audit::record(
+                    store,
+                    NewAuditEntry::new(
+                        key.tenant_id,
+                        key.project_id,
+                        None,
+                        AuditAction::KeyRevoke,
+                        key_id.to_string(),
+                        "revoked",
+                    ),
+                )
+                .await;
+            }
             println!("revoked {key_id}");
         }
     }

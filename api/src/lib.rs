@@ -8,6 +8,7 @@
 //! - [`requests`] turns request bodies into validated drafts for storage.
 //! - [`error`] maps every failure to its status and JSON body; [`storage_gate`] answers 503
 //!   at once while the database is unreachable.
+//! - [`audit`] records every change in the audit log.
 //! - [`rate_limit`] holds the per-tenant limit on execute requests (off by default).
 //! - [`scheduler`] fires schedule triggers (in `serve`, or alone as `actuate-api scheduler`).
 //! - Executions are recorded with an outbox row in one transaction; the relay
@@ -15,6 +16,7 @@
 //!
 //! Storage lives in `actuate-shared`; this crate holds no SQL.
 
+pub mod audit;
 pub mod cli;
 pub mod cors;
 pub mod error;

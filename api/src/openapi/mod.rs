@@ -55,6 +55,7 @@ pub fn document(generated: utoipa::openapi::OpenApi) -> Value {
         {"name": "Actions", "description": "Managing actions."},
         {"name": "Executions", "description": "Executing actions, raising events and reading executions."},
         {"name": "Secrets", "description": "A project's secrets for steps, and its webhook signing secret."},
+        {"name": "Audit", "description": "The audit log: who changed what, and when."},
         {"name": "Pings", "description": "Documented ping endpoints."},
         {"name": "Operations", "description": "Unauthenticated operational endpoints."}
     ]);

@@ -5,6 +5,7 @@
 use super::reference;
 use super::values::{NAME_PATTERN, end};
 use crate::routes::IDEMPOTENCY_KEY_MAX;
+use actuate_shared::domain::audit::AuditAction;
 use actuate_shared::domain::draft::limits;
 use actuate_shared::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use actuate_shared::domain::secrets;
@@ -152,7 +153,7 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "since",
             query(
                 "since",
-                "Only executions queued at or after this time (RFC 3339).",
+                "Only items at or after this time (RFC 3339): executions by when they were queued, audit entries by when they were recorded.",
                 json!({"type": "string", "format": "date-time"}),
             ),
         ),
@@ -162,7 +163,7 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "until",
             query(
                 "until",
-                "Only executions queued before this time (RFC 3339); after `since`.",
+                "Only items before this time (RFC 3339); after `since`.",
                 json!({"type": "string", "format": "date-time"}),
             ),
         ),
@@ -174,6 +175,26 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
                 "actionId",
                 "Only executions of this action (GUID).",
                 reference("Guid"),
+            ),
+        ),
+        (
+            "TargetIdFilter",
+            "query",
+            "targetId",
+            query(
+                "targetId",
+                "Only entries about this target: an action or execution id, a key id, a secret's or an event's name.",
+                json!({"type": "string", "minLength": 1}),
+            ),
+        ),
+        (
+            "AuditActionFilter",
+            "query",
+            "action",
+            query(
+                "action",
+                "Only entries of this kind of change.",
+                json!({"type": "string", "enum": AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()}),
             ),
         ),
         (

@@ -1,10 +1,12 @@
 //! `/api/{tenantId}/{projectId}/action...`: managing actions.
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::extract::{ActionIdPath, Caller, JsonBody, QueryParams};
 use crate::openapi::markers::{ActionCreate, ActionNotFound, ActionUpdate, NameConflict};
 use crate::requests::ActionRequest;
 use crate::startup::AppState;
+use actuate_shared::domain::audit::AuditAction;
 use actuate_shared::domain::draft::ActionPatch;
 use actuate_shared::domain::ids::ActionId;
 use actuate_shared::domain::model::Action;
@@ -159,6 +161,21 @@ async fn create(
         .create_action(caller.scope, draft, caller.key_id)
         .await?;
     tracing::info!(action_id = %action.action_id, tenant_id = %caller.scope.tenant_id, "action created");
+    let summary = format!(
+        "created {:?} with {} steps and {} triggers",
+        action.name,
+        action.steps.len(),
+        action.triggers.len()
+    );
+    audit::record(
+        &*state.store,
+        caller.audit(
+            AuditAction::ActionCreate,
+            action.action_id.to_string(),
+            summary,
+        ),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(action)))
 }
 
@@ -185,7 +202,14 @@ async fn update(
     JsonBody(request): JsonBody<ActionRequest>,
 ) -> Result<Json<Action>, ApiError> {
     let patch = request.into_patch()?;
-    apply(&state, caller, action_id, patch).await
+    let summary = format!("changed {}", patch.changed_fields().join(", "));
+    let action = apply(&state, caller, action_id, patch).await?;
+    audit::record(
+        &*state.store,
+        caller.audit(AuditAction::ActionUpdate, action_id.to_string(), summary),
+    )
+    .await;
+    Ok(action)
 }
 
 /// Delete an action
@@ -206,6 +230,11 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     if state.store.delete_action(caller.scope, action_id).await? {
         tracing::info!(%action_id, tenant_id = %caller.scope.tenant_id, "action deleted");
+        audit::record(
+            &*state.store,
+            caller.audit(AuditAction::ActionDelete, action_id.to_string(), "deleted"),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::ActionNotFound(action_id))
@@ -258,7 +287,18 @@ async fn set_enabled(
         is_enabled: Some(enabled),
         ..ActionPatch::default()
     };
-    apply(state, caller, action_id, patch).await
+    let action = apply(state, caller, action_id, patch).await?;
+    let (what, summary) = if enabled {
+        (AuditAction::ActionEnable, "enabled")
+    } else {
+        (AuditAction::ActionDisable, "disabled")
+    };
+    audit::record(
+        &*state.store,
+        caller.audit(what, action_id.to_string(), summary),
+    )
+    .await;
+    Ok(action)
 }
 
 async fn apply(

@@ -6,13 +6,15 @@
 
 use super::execute::idempotency_key;
 use super::history::{action_id, parsed, window};
+use crate::audit;
 use crate::error::ApiError;
 use crate::extract::{Caller, ExecutionIdPath, JsonBody, ObjectShape};
 use crate::openapi::markers::{
     BulkFilter as BulkFilterBody, CancelFilter as CancelFilterBody, RateLimited, RerunNotFound,
 };
 use crate::startup::AppState;
-use actuate_shared::domain::ids::{ExecutionId, Scope};
+use actuate_shared::domain::audit::AuditAction;
+use actuate_shared::domain::ids::ExecutionId;
 use actuate_shared::domain::model::{Execution, ExecutionDetail, ExecutionStatus, TriggerKind};
 use actuate_shared::domain::paging::MAX_PAGE_SIZE;
 use actuate_shared::storage::{CancelOutcome, ExecuteOutcome, ExecutionFilter, NewExecution};
@@ -95,14 +97,14 @@ struct BulkResult {
 /// Creates a re-run of `original`: the same input, the action's current steps, `rerunOf`.
 async fn rerun_one(
     state: &AppState,
-    scope: Scope,
+    caller: Caller,
     original: ExecutionId,
     idempotency_key: Option<String>,
 ) -> Result<Option<Execution>, ApiError> {
-    let Some(detail) = state.store.get_execution(scope, original).await? else {
+    let Some(detail) = state.store.get_execution(caller.scope, original).await? else {
         return Ok(None);
     };
-    rerun_of(state, scope, detail, idempotency_key)
+    rerun_of(state, caller, detail, idempotency_key)
         .await
         .map(Some)
 }
@@ -110,7 +112,7 @@ async fn rerun_one(
 /// Creates a re-run of the execution `detail` shows.
 async fn rerun_of(
     state: &AppState,
-    scope: Scope,
+    caller: Caller,
     detail: ExecutionDetail,
     idempotency_key: Option<String>,
 ) -> Result<Execution, ApiError> {
@@ -124,7 +126,7 @@ async fn rerun_of(
     };
     match state
         .store
-        .create_execution(scope, action_id, request)
+        .create_execution(caller.scope, action_id, request)
         .await?
     {
         ExecuteOutcome::Created(execution) => {
@@ -136,6 +138,15 @@ async fn rerun_of(
                 rerun_of = %original,
                 "execution queued"
             );
+            audit::record(
+                &*state.store,
+                caller.audit(
+                    AuditAction::Rerun,
+                    execution.action_execution_id.to_string(),
+                    format!("re-ran execution {original} of action {action_id}"),
+                ),
+            )
+            .await;
             Ok(execution)
         }
         ExecuteOutcome::Existing(execution) => Ok(execution),
@@ -167,7 +178,7 @@ async fn rerun(
 ) -> Result<Json<Execution>, ApiError> {
     let key = idempotency_key(&headers)?;
     state.execute_limiter.check(caller.scope.tenant_id)?;
-    let execution = rerun_one(&state, caller.scope, execution_id, key)
+    let execution = rerun_one(&state, caller, execution_id, key)
         .await?
         .ok_or(ApiError::ExecutionNotFound(execution_id))?;
     state.relay.wake();
@@ -214,6 +225,15 @@ async fn cancel_many(
     for execution in candidates {
         let id = execution.action_execution_id;
         if let CancelOutcome::Cancelled(_) = state.store.cancel_execution(caller.scope, id).await? {
+            audit::record(
+                &*state.store,
+                caller.audit(
+                    AuditAction::Cancel,
+                    id.to_string(),
+                    "cancelled (bulk cancel)",
+                ),
+            )
+            .await;
             ids.push(id);
         }
     }
@@ -271,7 +291,7 @@ async fn rerun_many(
         if detail.rerun_of.is_some_and(|of| selected.contains(&of)) {
             continue;
         }
-        match rerun_of(&state, caller.scope, detail, key.clone()).await {
+        match rerun_of(&state, caller, detail, key.clone()).await {
             Ok(execution) => {
                 ids.push(id);
                 items.push(execution);

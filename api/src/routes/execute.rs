@@ -3,12 +3,14 @@
 //! limit (`crate::rate_limit`), checked after authentication and validation and before the
 //! store is written: a refused request leaves nothing behind.
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::extract::{ActionIdPath, Caller, EventNamePath, ObjectShape, OptionalJsonBody};
 use crate::openapi::markers::{
     ActionNotFoundOrCannotExecute, ExecuteRequest as ExecuteBody, RateLimited, StorableJson,
 };
 use crate::startup::AppState;
+use actuate_shared::domain::audit::AuditAction;
 use actuate_shared::domain::ids::ActionId;
 use actuate_shared::domain::model::{Execution, TriggerKind};
 use actuate_shared::domain::names::EventName;
@@ -183,6 +185,22 @@ async fn execute(
                 tenant_id = %caller.scope.tenant_id,
                 "execution queued"
             );
+            let summary = match run_at {
+                Some(at) => format!(
+                    "executed action {action_id}, to start at {}",
+                    at.to_rfc3339()
+                ),
+                None => format!("executed action {action_id}"),
+            };
+            audit::record(
+                &*state.store,
+                caller.audit(
+                    AuditAction::Execute,
+                    execution.action_execution_id.to_string(),
+                    summary,
+                ),
+            )
+            .await;
             Ok(Json(execution))
         }
         ExecuteOutcome::Existing(execution) => Ok(Json(execution)),
@@ -227,15 +245,33 @@ async fn raise_event(
     // One request, however many executions it creates: the limit bounds the calls a tenant
     // makes, while how many actions an event reaches is the tenant's own configuration.
     state.execute_limiter.check(caller.scope.tenant_id)?;
-    let items = state
+    let raised = state
         .store
         .raise_event(caller.scope, &event_name, input, key)
         .await?;
-    if !items.is_empty() {
+    let items = raised.executions;
+    if raised.created > 0 {
         state.relay.wake();
         metrics::counter!("actuate_executions_created_total", "trigger" => "event")
-            .increment(items.len() as u64);
+            .increment(raised.created as u64);
     }
     tracing::info!(event_name = %event_name, executions = items.len(), "event raised");
+    // A repeat that made nothing new (or an event nothing listens for) changed nothing.
+    if raised.created > 0 {
+        let ids: Vec<String> = items
+            .iter()
+            .map(|e| e.action_execution_id.to_string())
+            .collect();
+        let summary = format!(
+            "raised; {} executions created: {}",
+            raised.created,
+            ids.join(", ")
+        );
+        audit::record(
+            &*state.store,
+            caller.audit(AuditAction::EventRaise, event_name.to_string(), summary),
+        )
+        .await;
+    }
     Ok(Json(EventExecutions { event_name, items }))
 }

@@ -1,11 +1,13 @@
 //! Reading one execution, cancelling it, downloading its package: `/actionexecution/{id}...`
 //! (the lists are in `history.rs`).
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::extract::{Caller, ExecutionIdPath};
 use crate::openapi::markers::{ExecutionAlreadyFinished, ExecutionNotFound};
 use crate::package;
 use crate::startup::AppState;
+use actuate_shared::domain::audit::AuditAction;
 use actuate_shared::domain::model::{Execution, ExecutionDetail};
 use actuate_shared::storage::CancelOutcome;
 use axum::Json;
@@ -92,6 +94,11 @@ async fn cancel(
     {
         CancelOutcome::Cancelled(execution) => {
             tracing::info!(%execution_id, tenant_id = %caller.scope.tenant_id, "execution cancelled");
+            audit::record(
+                &*state.store,
+                caller.audit(AuditAction::Cancel, execution_id.to_string(), "cancelled"),
+            )
+            .await;
             Ok(Json(execution))
         }
         CancelOutcome::AlreadyFinished(execution) => {

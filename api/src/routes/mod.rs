@@ -3,6 +3,7 @@
 //! the OpenAPI document is built from the same list as the router.
 
 mod actions;
+mod audit;
 mod control;
 mod execute;
 mod executions;
@@ -30,6 +31,7 @@ fn documented() -> (Router<AppState>, Value) {
         .merge(control::router())
         .merge(history::router())
         .merge(secrets::router())
+        .merge(audit::router())
         .merge(health::router())
         .split_for_parts();
     (routes, crate::openapi::document(generated))

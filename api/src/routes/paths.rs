@@ -25,6 +25,7 @@ const FIXED: &[&str] = &[
     "secret",
     "webhooksecret",
     "rotate",
+    "audit",
     "healthz",
     "readyz",
     "metrics",

@@ -2,10 +2,12 @@
 //! (`/webhooksecret`, `/webhooksecret/rotate`). Secret values go in and never come out: a list
 //! shows names and dates. Sealing and opening happen in the [`Vault`](actuate_shared::vault).
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, ObjectShape};
 use crate::openapi::markers::{SecretNotFound, SecretPut, SecretsOff};
 use crate::startup::AppState;
+use actuate_shared::domain::audit::AuditAction;
 use actuate_shared::domain::secrets::{SecretName, SecretValue};
 use actuate_shared::storage::SecretInfo;
 use axum::Json;
@@ -90,6 +92,12 @@ async fn put(
         SecretValue::parse(body.value).map_err(|e| ApiError::BadRequest(format!("value: {e}")))?;
     let (created, info) = state.vault.put(caller.scope, &name, &value).await?;
     tracing::info!(secret = %name, created, "secret set");
+    let summary = if created { "created" } else { "value replaced" };
+    audit::record(
+        &*state.store,
+        caller.audit(AuditAction::SecretSet, name.to_string(), summary),
+    )
+    .await;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -117,6 +125,11 @@ async fn remove(
     let name = secret_name(&name)?;
     if state.store.delete_secret(caller.scope, &name).await? {
         tracing::info!(secret = %name, "secret deleted");
+        audit::record(
+            &*state.store,
+            caller.audit(AuditAction::SecretDelete, name.to_string(), "deleted"),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("secret {name} not found")))
@@ -167,6 +180,15 @@ async fn rotate_webhook_secret(
 ) -> Result<Json<WebhookSecret>, ApiError> {
     let secret = state.vault.rotate_signing_secret(caller.scope).await?;
     tracing::info!("webhook signing secret rotated");
+    audit::record(
+        &*state.store,
+        caller.audit(
+            AuditAction::WebhookSecretRotate,
+            "webhooksecret",
+            "rotated; the replaced secret keeps signing for 24 hours",
+        ),
+    )
+    .await;
     Ok(Json(WebhookSecret {
         secret: secret.expose().to_string(),
     }))

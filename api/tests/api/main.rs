@@ -2,6 +2,7 @@
 //! test, real HTTP. One binary; one module per area.
 
 mod actions;
+mod audit;
 mod auth;
 mod concurrency;
 mod control;

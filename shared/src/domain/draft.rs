@@ -55,6 +55,26 @@ pub struct ActionPatch {
     pub triggers: Option<Vec<TriggerDraft>>,
 }
 
+impl ActionPatch {
+    /// The API names of the fields this patch changes, for the audit log.
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("description", self.description.is_some()),
+            ("isEnabled", self.is_enabled.is_some()),
+            ("maxRunTime", self.max_run_time.is_some()),
+            ("retentionDays", self.retention_days.is_some()),
+            ("maxConcurrency", self.max_concurrency.is_some()),
+            ("concurrencyKey", self.concurrency_key.is_some()),
+            ("steps", self.steps.is_some()),
+            ("triggers", self.triggers.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
 /// A `concurrencyKey`: the template as given, and the path into the input it names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConcurrencyKey {

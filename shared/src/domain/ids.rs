@@ -84,6 +84,10 @@ id_type!(
     /// An API key; recorded as `createdBy` / `modifiedBy` on what it changes.
     KeyId
 );
+id_type!(
+    /// One entry of the audit log.
+    AuditId
+);
 
 /// The tenant and project every stored row belongs to. Every storage call takes one, and every
 /// query filters on both, so a caller can never reach another tenant's rows by guessing ids.

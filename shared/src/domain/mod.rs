@@ -16,10 +16,11 @@
 //! - [`policy`]: decisions every backend defers to: catch-up, how executions end and what
 //!   their notes say.
 //! - [`storable`]: what a backend can store (no NUL in JSON, output and text sizes).
-//! - [`auth`]: API tokens and their hashes.
+//! - [`auth`]: API tokens and their hashes; [`audit`]: the entries of the audit log.
 //! - [`secrets`]: a project's secrets, their names and the [`secrets::Redactor`];
 //!   [`webhook_signing`]: Standard Webhooks signatures and signing secrets.
 
+pub mod audit;
 pub mod auth;
 pub mod concurrency;
 pub mod draft;

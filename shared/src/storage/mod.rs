@@ -6,8 +6,8 @@
 //! The interface is split by concern: [`KeyStore`], [`ActionStore`], [`ExecutionStore`] (what
 //! the API asks), [`WorkStore`] (what workers and reapers do, every write fenced by the
 //! claim's attempt number), [`OutboxStore`] (what relays publish), [`ScheduleStore`] (what
-//! schedulers fire), [`NoticeStore`] (notices between processes) and [`SecretStore`] (a
-//! project's sealed secrets). [`Store`] is all of them,
+//! schedulers fire), [`NoticeStore`] (notices between processes), [`SecretStore`] (a
+//! project's sealed secrets) and [`AuditStore`] (the audit log). [`Store`] is all of them,
 //! and [`open`] picks the backend from the database URL.
 //! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
 //! every query on it.
@@ -27,6 +27,7 @@ pub use sqlite::SqliteStore;
 pub use types::*;
 
 use crate::crypto::Sealed;
+use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::auth::{ApiKey, TokenHash};
 use crate::domain::draft::{ActionDraft, ActionPatch};
 use crate::domain::ids::{
@@ -146,12 +147,14 @@ pub trait Store:
     + ScheduleStore
     + NoticeStore
     + SecretStore
+    + AuditStore
 {
 }
 
 impl<T> Store for T where
     T: KeyStore
         + SecretStore
+        + AuditStore
         + ActionStore
         + ExecutionStore
         + WorkStore
@@ -242,6 +245,15 @@ pub trait SecretStore: Send + Sync + 'static {
     async fn replace_sealed(&self, entry: &SealedEntry, sealed: Sealed) -> StoreResult<bool>;
 }
 
+/// The audit log: append and read, nothing else (the tables refuse changes too).
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<AuditEntry>;
+    /// Entries of `scope`'s project and of its whole tenant (project-less ones), newest first,
+    /// at most `filter.limit`.
+    async fn list_audit(&self, scope: Scope, filter: AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+}
+
 #[async_trait]
 pub trait ActionStore: Send + Sync + 'static {
     /// A page of the project's actions, oldest first.
@@ -303,16 +315,18 @@ pub trait ExecutionStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<ActionId>>;
     /// Creates an execution (trigger `event`, `input` as given) for every enabled action of
     /// the project with an EventTrigger named `event_name`. A repeated idempotency key returns
-    /// the executions it first created. The same for every backend: written here once.
+    /// the executions it first created; `created` counts the new ones. The same for every
+    /// backend: written here once.
     async fn raise_event(
         &self,
         scope: Scope,
         event_name: &EventName,
         input: Option<serde_json::Value>,
         idempotency_key: Option<String>,
-    ) -> StoreResult<Vec<Execution>> {
+    ) -> StoreResult<RaisedEvent> {
         let actions = self.event_subscribers(scope, event_name).await?;
         let mut executions = Vec::with_capacity(actions.len());
+        let mut created = 0;
         for action_id in actions {
             let request = NewExecution {
                 idempotency_key: idempotency_key
@@ -321,12 +335,19 @@ pub trait ExecutionStore: Send + Sync + 'static {
                 ..NewExecution::new(TriggerKind::Event, input.clone())
             };
             match self.create_execution(scope, action_id, request).await? {
-                ExecuteOutcome::Created(e) | ExecuteOutcome::Existing(e) => executions.push(e),
+                ExecuteOutcome::Created(e) => {
+                    created += 1;
+                    executions.push(e);
+                }
+                ExecuteOutcome::Existing(e) => executions.push(e),
                 // Disabled or deleted in the meantime.
                 ExecuteOutcome::ActionNotFound | ExecuteOutcome::ActionDisabled => {}
             }
         }
-        Ok(executions)
+        Ok(RaisedEvent {
+            executions,
+            created,
+        })
     }
 }
 

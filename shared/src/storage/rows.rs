@@ -444,3 +444,33 @@ impl SealedEntryRow {
         })
     }
 }
+
+/// `audit_id, tenant_id, project_id, at, key_id, action, target_id, summary`.
+#[derive(FromRow)]
+pub(super) struct AuditRow {
+    audit_id: crate::domain::ids::AuditId,
+    tenant_id: TenantId,
+    project_id: Option<ProjectId>,
+    at: DateTime<Utc>,
+    key_id: Option<KeyId>,
+    action: String,
+    target_id: String,
+    summary: String,
+}
+
+impl AuditRow {
+    pub(super) fn into_entry(self) -> StoreResult<crate::domain::audit::AuditEntry> {
+        let action: crate::domain::audit::AuditAction = decode("audit_log.action", &self.action)?;
+        Ok(crate::domain::audit::AuditEntry {
+            audit_id: self.audit_id,
+            at: self.at,
+            key_id: self.key_id,
+            tenant_id: self.tenant_id,
+            project_id: self.project_id,
+            target_type: action.target_type().to_string(),
+            action,
+            target_id: self.target_id,
+            summary: self.summary,
+        })
+    }
+}

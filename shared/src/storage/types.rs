@@ -285,3 +285,23 @@ pub enum SealedTarget {
     /// A webhook signing secret, by its row id.
     SigningSecret(uuid::Uuid),
 }
+
+/// Which audit entries to list, newest first: those of one project and of its whole tenant.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub target_id: Option<String>,
+    pub action: Option<crate::domain::audit::AuditAction>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// The page starts after this entry.
+    pub after: Option<Cursor<crate::domain::ids::AuditId>>,
+    pub limit: i64,
+}
+
+/// What raising an event made: every execution it answers, and how many of them are new
+/// (the rest were made by an earlier request with the same idempotency key).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RaisedEvent {
+    pub executions: Vec<Execution>,
+    pub created: usize,
+}

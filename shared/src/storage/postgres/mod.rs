@@ -21,6 +21,7 @@ macro_rules! publish_rows {
 }
 
 mod actions;
+mod audit;
 mod batch;
 mod batched;
 mod concurrency;

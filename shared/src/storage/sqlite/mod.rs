@@ -18,6 +18,7 @@
 //!   `synchronous_commit = on`. (`NORMAL` would survive a SIGKILL but not a power cut.)
 
 mod actions;
+mod audit;
 mod concurrency;
 mod executions;
 mod held;
