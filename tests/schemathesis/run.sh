@@ -84,6 +84,9 @@ export ACTUATE_QUEUE_PREFIX="$prefix"
 export ACTUATE_BIND=127.0.0.1:0
 export ACTUATE_LOG_FORMAT=text
 export RUST_LOG="${RUST_LOG:-info}"
+# Secrets on, so their routes answer as they do in a deployment (a fresh key per run).
+ACTUATE_SECRETS_KEY=$(head -c 32 /dev/urandom | base64)
+export ACTUATE_SECRETS_KEY
 
 tenant=$(cat /proc/sys/kernel/random/uuid)
 project=$(cat /proc/sys/kernel/random/uuid)
