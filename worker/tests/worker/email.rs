@@ -8,7 +8,8 @@ use actuate_worker::settings::{SmtpSettings, SmtpTls};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn smtp(port: u16) -> SmtpSettings {
+/// The worker's settings for the test's SMTP server on `port`.
+pub fn smtp(port: u16) -> SmtpSettings {
     SmtpSettings {
         host: "127.0.0.1".into(),
         port,

@@ -12,7 +12,6 @@ use actuate_shared::vault::Vault;
 use actuate_tests::signatures;
 use actuate_tests::sink::Sink;
 use actuate_tests::smtp::SmtpSink;
-use actuate_worker::settings::{SmtpSettings, SmtpTls};
 use serde_json::json;
 use std::time::Duration;
 
@@ -38,18 +37,7 @@ async fn set_secret(worker: &TestWorker, name: &str, value: &str) {
 async fn a_secret_reaches_webhooks_mail_and_python_and_nothing_stored_shows_it() {
     let smtp = SmtpSink::start().await;
     let port = smtp.port;
-    let worker = TestWorker::start_with(move |s| {
-        s.smtp = Some(SmtpSettings {
-            host: "127.0.0.1".into(),
-            port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "actuate@example.com".parse().unwrap(),
-            timeout: Duration::from_secs(10),
-        })
-    })
-    .await;
+    let worker = TestWorker::start_with(move |s| s.smtp = Some(crate::email::smtp(port))).await;
     let sink = Sink::start().await;
     set_secret(&worker, "CANARY", CANARY).await;
     let message = worker
