@@ -14,7 +14,7 @@ mod crash;
 mod helpers;
 
 use helpers::{
-    Standalone, base_url, ended, execute_python, free_port, json_of, temp_dir, wait_for,
+    Standalone, base_url, data_file, ended, execute_python, free_port, json_of, temp_dir, wait_for,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -46,6 +46,26 @@ async fn first_start_prints_a_key_that_runs_python_and_survives_a_restart() {
     assert_eq!(detail["steps"][0]["status"], "Completed", "{detail}");
     assert_eq!(detail["steps"][0]["output"], json!(1), "{detail}");
 
+    // Secrets work out of the box: the key is made beside the data file, for this user only.
+    let set = client
+        .put(format!("{base}/secret/GREETING"))
+        .bearer_auth(&token)
+        .json(&json!({"value": "hello secret"}))
+        .send()
+        .await
+        .expect("set a secret");
+    assert_eq!(set.status(), 201);
+    let key_file = format!("{}.secrets-key", data_file(&dir).display());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file)
+            .expect("the key file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let id = execute_python(&client, &base, &token, "s", "result = secrets['GREETING']").await;
+    let detail = wait_for(&client, &base, &token, &id, ended).await;
+    assert_eq!(detail["steps"][0]["output"], "[redacted]", "{detail}");
+
     let logs_before = first.logs();
     let status = first.terminate().await;
     assert!(status.success(), "{status}\n{logs_before}");
@@ -71,6 +91,17 @@ async fn first_start_prints_a_key_that_runs_python_and_survives_a_restart() {
         .expect("list actions");
     let listed = json_of(listed, 200).await;
     assert!(listed.to_string().contains("\"t\""), "{listed}");
+    // The secret set before the restart is read with the same key.
+    let id = execute_python(
+        &client,
+        &again,
+        &token,
+        "s2",
+        "result = len(secrets['GREETING'])",
+    )
+    .await;
+    let detail = wait_for(&client, &again, &token, &id, ended).await;
+    assert_eq!(detail["steps"][0]["output"], json!(12), "{detail}");
 
     let status = second.terminate().await;
     assert!(status.success(), "{status}");
