@@ -89,41 +89,54 @@ impl<S: Source> Source for StandaloneEnv<S> {
     }
 }
 
-/// The key in `path`, or a new one written there first (mode 0600, never overwritten: two
-/// processes starting at once end up with the same key).
+/// The key in `path`, or a new one put there first: written whole to a file of its own (mode
+/// 0600), then linked into place, which fails if another process put its key there first (its
+/// key is then read). So the file, once there, always holds a whole key, and two processes
+/// starting at once end up with the same one.
 fn read_or_make_key(path: &Path) -> anyhow::Result<String> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut file) => {
-            let key = actuate_shared::crypto::Keyring::generate_key();
-            file.write_all(format!("{key}\n").as_bytes())?;
-            file.sync_all()?;
-            tracing::info!(path = %path.display(), "made the secrets key");
-            Ok(key)
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let context = |what: &str, e: std::io::Error| {
+        anyhow::anyhow!("{what} the secrets key {}: {e}", path.display())
+    };
+    if !path.exists() {
+        let key = actuate_shared::crypto::Keyring::generate_key();
+        let draft = path.with_extension(format!("new-{}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&draft)
+            .map_err(|e| context("making", e))?;
+        file.write_all(format!("{key}\n").as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| context("writing", e))?;
+        let linked = std::fs::hard_link(&draft, path);
+        let _ = std::fs::remove_file(&draft);
+        match linked {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "made the secrets key");
+                return Ok(key);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(context("making", e)),
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let key = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("reading the secrets key {}: {e}", path.display()))?;
-            // A start cut off between creating and writing the file leaves it empty.
-            anyhow::ensure!(
-                !key.trim().is_empty(),
-                "the secrets key file {} is empty: restore it, or delete it if no secret was \
-                 ever set",
-                path.display()
-            );
-            Ok(key.trim().to_string())
-        }
-        Err(e) => Err(anyhow::anyhow!(
-            "making the secrets key {}: {e}",
-            path.display()
-        )),
     }
+    let mode = std::fs::metadata(path)
+        .map_err(|e| context("reading", e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the secrets key file is readable by others: chmod 600 it");
+    }
+    let key = std::fs::read_to_string(path).map_err(|e| context("reading", e))?;
+    anyhow::ensure!(
+        !key.trim().is_empty(),
+        "the secrets key file {} is empty: restore it, or delete it if no secret was ever set",
+        path.display()
+    );
+    Ok(key.trim().to_string())
 }
 
 #[cfg(test)]

@@ -104,7 +104,9 @@ impl From<VaultError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             VaultError::Store(e) => e.into(),
-            e @ VaultError::Unreadable { .. } => ApiError::Internal(e.into()),
+            e @ (VaultError::Unreadable { .. } | VaultError::StillUnderOldKeys(_)) => {
+                ApiError::Internal(e.into())
+            }
         }
     }
 }

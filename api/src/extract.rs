@@ -349,8 +349,9 @@ pub struct Caller {
     pub key_id: KeyId,
 }
 
-/// Whether a request may change anything: every method but GET and HEAD, and the documented
-/// GET that executes an action.
+/// Whether a request needs a read-write key: every method but GET and HEAD, the documented
+/// GET that executes an action, and the GET of the webhook signing secret (whoever holds it
+/// can sign webhooks that receivers trust, and its first read makes it).
 fn mutates(parts: &Parts) -> bool {
     if !matches!(parts.method, Method::GET | Method::HEAD) {
         return true;
@@ -358,7 +359,10 @@ fn mutates(parts: &Parts) -> bool {
     parts
         .extensions
         .get::<axum::extract::MatchedPath>()
-        .is_some_and(|path| path.as_str().ends_with("/action/execute/{actionId}"))
+        .is_some_and(|path| {
+            let path = path.as_str();
+            path.ends_with("/action/execute/{actionId}") || path.ends_with("/webhooksecret")
+        })
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -26,6 +26,11 @@ pub enum VaultError {
         secrets::PER_PROJECT_MAX
     )]
     TooMany,
+    #[error(
+        "{0} values are still under other keys, and were written again meanwhile: give every \
+         process the new ACTUATE_SECRETS_KEY, then reseal again"
+    )]
+    StillUnderOldKeys(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -41,6 +46,10 @@ impl ProjectSecrets {
         SecretName::parse(name)
             .ok()
             .and_then(|n| self.values.get(&n))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&SecretName, &SecretValue)> {
@@ -196,8 +205,12 @@ impl Vault {
                     progress = true;
                 }
             }
-            if entries.len() < BATCH as usize || !progress {
+            if entries.len() < BATCH as usize {
                 return Ok(resealed);
+            }
+            if !progress {
+                // A whole batch changed under us: processes still sealing under an old key.
+                return Err(VaultError::StillUnderOldKeys(entries.len()));
             }
         }
     }

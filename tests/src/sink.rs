@@ -35,7 +35,8 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Starts a sink: `/echo` answers 200 with the request's headers and body as JSON,
+    /// Starts a sink: `/echo` answers 200 with the request's headers and body as JSON
+    /// (`/echo/{code}`: with that status),
     /// `/status/{code}` answers that code, `/slow/{ms}` answers 200 after that
     /// many milliseconds, `/flaky/{n}/{code}[/{retry_after}]` answers `code` (with that
     /// `Retry-After`, if given) to the first `n` requests to that path and 200 after them,
@@ -92,7 +93,7 @@ async fn record(
     use axum::response::IntoResponse;
     let path = uri.path().to_string();
     // What a careless receiver does: answers with what it was sent.
-    let echoed = (path == "/echo").then(|| {
+    let echoed = (path == "/echo" || path.starts_with("/echo/")).then(|| {
         serde_json::json!({
             "headers": headers_as_json(&headers),
             "body": String::from_utf8_lossy(&body),
@@ -126,7 +127,17 @@ async fn record(
         }
     }
     if let Some(echoed) = echoed {
-        return ([("content-type", "application/json")], echoed.to_string()).into_response();
+        let status = path
+            .strip_prefix("/echo/")
+            .and_then(|code| code.parse::<u16>().ok())
+            .and_then(|code| StatusCode::from_u16(code).ok())
+            .unwrap_or(StatusCode::OK);
+        return (
+            status,
+            [("content-type", "application/json")],
+            echoed.to_string(),
+        )
+            .into_response();
     }
     answer(&path).await.into_response()
 }

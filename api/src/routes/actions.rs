@@ -202,13 +202,17 @@ async fn update(
     JsonBody(request): JsonBody<ActionRequest>,
 ) -> Result<Json<Action>, ApiError> {
     let patch = request.into_patch()?;
-    let summary = format!("changed {}", patch.changed_fields().join(", "));
+    let changed = patch.changed_fields();
     let action = apply(&state, caller, action_id, patch).await?;
-    audit::record(
-        &*state.store,
-        caller.audit(AuditAction::ActionUpdate, action_id.to_string(), summary),
-    )
-    .await;
+    // An update that gives no field changes nothing.
+    if !changed.is_empty() {
+        let summary = format!("changed {}", changed.join(", "));
+        audit::record(
+            &*state.store,
+            caller.audit(AuditAction::ActionUpdate, action_id.to_string(), summary),
+        )
+        .await;
+    }
     Ok(action)
 }
 

@@ -250,21 +250,18 @@ async fn raise_event(
         .raise_event(caller.scope, &event_name, input, key)
         .await?;
     let items = raised.executions;
-    if raised.created > 0 {
+    if !raised.created.is_empty() {
         state.relay.wake();
         metrics::counter!("actuate_executions_created_total", "trigger" => "event")
-            .increment(raised.created as u64);
+            .increment(raised.created.len() as u64);
     }
     tracing::info!(event_name = %event_name, executions = items.len(), "event raised");
     // A repeat that made nothing new (or an event nothing listens for) changed nothing.
-    if raised.created > 0 {
-        let ids: Vec<String> = items
-            .iter()
-            .map(|e| e.action_execution_id.to_string())
-            .collect();
+    if !raised.created.is_empty() {
+        let ids: Vec<String> = raised.created.iter().map(ToString::to_string).collect();
         let summary = format!(
             "raised; {} executions created: {}",
-            raised.created,
+            ids.len(),
             ids.join(", ")
         );
         audit::record(

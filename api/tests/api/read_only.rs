@@ -32,8 +32,11 @@ async fn a_read_only_key_gets_403_on_every_mutating_route_and_reads_freely() {
             let authenticated = operation["security"]
                 .as_array()
                 .is_some_and(|s| !s.is_empty());
-            // Every method but GET changes something, and so does the documented GET execute.
-            let mutates = method != "get" || operation["operationId"] == "executeAction";
+            // Every method but GET changes something, and so does the documented GET execute;
+            // the GET of the webhook signing secret needs a read-write key too.
+            let mutates = method != "get"
+                || operation["operationId"] == "executeAction"
+                || operation["operationId"] == "getWebhookSecret";
             if !mutates || !authenticated {
                 continue;
             }

@@ -92,9 +92,9 @@ async fn the_store_holds_only_ciphertext() {
         tables.is_empty(),
         "the value is stored in clear in {tables:?}"
     );
-    // The search itself works: a name is stored as it is.
+    // The search itself works: a name is stored as it is (and named in the audit log).
     let tables = app.store.tables_containing("DB_PASSWORD").await.unwrap();
-    assert_eq!(tables, ["secrets"]);
+    assert_eq!(tables, ["audit_log", "secrets"]);
 }
 
 #[tokio::test]

@@ -94,30 +94,81 @@ pub fn seal_context(scope: Scope, name: &SecretName) -> String {
     )
 }
 
-/// Replaces every secret value in what a step produced. Longer values first, so a value that
-/// contains another is hidden whole.
+/// Replaces every secret value in what a step produced, in the forms a value is commonly
+/// shown in: as it is, escaped inside a JSON string (a `\n` in a key file), and URL-encoded
+/// (a token in a query string, as an HTTP error names the URL). Longer forms first, so a value
+/// that contains another is hidden whole. A value transformed otherwise (base64, a slice) is
+/// not recognised.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
-    values: Vec<SecretValue>,
+    forms: Vec<SecretValue>,
 }
+
+/// The shortest end of a cut text that is taken for the start of a secret cut off with it.
+const PARTIAL_MIN_CHARS: usize = 4;
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = SecretValue>) -> Self {
-        let mut values: Vec<_> = values.into_iter().collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.0.len()));
-        values.dedup();
-        Self { values }
+        let mut forms = Vec::new();
+        for value in values {
+            let raw = value.expose();
+            let json = serde_json::to_string(raw).unwrap_or_default();
+            let json = json[1..json.len().saturating_sub(1).max(1)].to_string();
+            let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            let percent: String = raw
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            for text in [json, form, percent] {
+                if !text.is_empty() && text != raw {
+                    forms.push(SecretValue(text));
+                }
+            }
+            forms.push(value);
+        }
+        forms.sort_by_key(|v| std::cmp::Reverse(v.0.len()));
+        forms.dedup();
+        Self { forms }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.forms.is_empty()
     }
 
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for value in &self.values {
-            if out.contains(value.expose()) {
-                out = out.replace(value.expose(), REDACTED);
+        for form in &self.forms {
+            if out.contains(form.expose()) {
+                out = out.replace(form.expose(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// As [`text`](Self::text), for a text that was cut short: an end that is the start of
+    /// a secret (at least a few characters of it) is taken for that secret, cut off.
+    pub fn text_cut(&self, text: &str) -> String {
+        let mut out = self.text(text);
+        for form in &self.forms {
+            let value = form.expose();
+            let starts = value
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(PARTIAL_MIN_CHARS)
+                .collect::<Vec<_>>();
+            if let Some(&end) = starts
+                .iter()
+                .rev()
+                .find(|&&end| out.ends_with(&value[..end]))
+            {
+                out.truncate(out.len() - end);
+                out.push_str(REDACTED);
+                break;
             }
         }
         out
@@ -177,5 +228,26 @@ mod tests {
         );
         let none = Redactor::default();
         assert_eq!(none.text("abc"), "abc");
+    }
+
+    #[test]
+    fn json_escaped_and_url_encoded_forms_are_redacted_too() {
+        let key = "-----BEGIN KEY-----\nab+c/d=\"q\"\n-----END KEY-----";
+        let r = Redactor::new([SecretValue::parse(key.into()).unwrap()]);
+        let printed = serde_json::to_string(&json!({"k": key})).unwrap();
+        assert_eq!(r.text(&printed), r#"{"k":"[redacted]"}"#);
+        let token = "ab+c/d= e";
+        let r = Redactor::new([SecretValue::parse(token.into()).unwrap()]);
+        assert_eq!(r.text("u?t=ab%2Bc%2Fd%3D%20e&x"), "u?t=[redacted]&x");
+        assert_eq!(r.text("u?t=ab%2Bc%2Fd%3D+e&x"), "u?t=[redacted]&x");
+    }
+
+    #[test]
+    fn a_secret_cut_off_at_the_end_of_a_cut_text_is_redacted() {
+        let r = Redactor::new([SecretValue::parse("supersecretvalue".into()).unwrap()]);
+        assert_eq!(r.text_cut("token: supersec"), "token: [redacted]");
+        assert_eq!(r.text_cut("token: sup"), "token: sup", "too short to tell");
+        assert_eq!(r.text_cut("token: supersecretvalue!"), "token: [redacted]!");
+        assert_eq!(r.text_cut("nothing here"), "nothing here");
     }
 }

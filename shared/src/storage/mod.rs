@@ -315,7 +315,7 @@ pub trait ExecutionStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<ActionId>>;
     /// Creates an execution (trigger `event`, `input` as given) for every enabled action of
     /// the project with an EventTrigger named `event_name`. A repeated idempotency key returns
-    /// the executions it first created; `created` counts the new ones. The same for every
+    /// the executions it first created; `created` names the new ones. The same for every
     /// backend: written here once.
     async fn raise_event(
         &self,
@@ -326,7 +326,7 @@ pub trait ExecutionStore: Send + Sync + 'static {
     ) -> StoreResult<RaisedEvent> {
         let actions = self.event_subscribers(scope, event_name).await?;
         let mut executions = Vec::with_capacity(actions.len());
-        let mut created = 0;
+        let mut created = Vec::new();
         for action_id in actions {
             let request = NewExecution {
                 idempotency_key: idempotency_key
@@ -336,7 +336,7 @@ pub trait ExecutionStore: Send + Sync + 'static {
             };
             match self.create_execution(scope, action_id, request).await? {
                 ExecuteOutcome::Created(e) => {
-                    created += 1;
+                    created.push(e.action_execution_id);
                     executions.push(e);
                 }
                 ExecuteOutcome::Existing(e) => executions.push(e),

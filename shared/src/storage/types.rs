@@ -298,10 +298,10 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-/// What raising an event made: every execution it answers, and how many of them are new
-/// (the rest were made by an earlier request with the same idempotency key).
+/// What raising an event made: every execution it answers, and which of them are new (the
+/// rest were made by an earlier request with the same idempotency key).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RaisedEvent {
     pub executions: Vec<Execution>,
-    pub created: usize,
+    pub created: Vec<ExecutionId>,
 }

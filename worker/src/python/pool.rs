@@ -1,6 +1,7 @@
 //! A pool of warm Python runner processes (zygotes, see [`super::runner`]). A step checks a
 //! runner out, sends one request and reads one answer; the runner runs it in its current
-//! *session*, a process of its own serving one tenant. A runner whose session belongs to the
+//! *session*, a process of its own serving one tenant (one project of it: the Python step passes
+//! `tenant/project` as the tenant). A runner whose session belongs to the
 //! step's tenant is preferred; otherwise the least recently used runner starts a new session
 //! (from a warm process forked ahead), so no state crosses tenants. Sessions are also renewed
 //! after `recycle_after` steps. Stopping a step (maxRunTime, cancel, shutdown) drops the future
@@ -132,6 +133,9 @@ struct Session {
     tenant: String,
     pid: i32,
     uses: u32,
+    /// Every secret value a step of this session was given: what a later step's code may find
+    /// left behind (in a module, a file), so its result is redacted with them too.
+    secrets: Vec<String>,
 }
 
 impl Drop for Runner {
@@ -226,11 +230,26 @@ impl PythonPool {
         request: &RunRequest,
     ) -> Result<RunResponse, RunnerError> {
         let mut runner = self.checkout(tenant).await?;
+        let seen = match runner.session.as_mut() {
+            Some(session) => {
+                for value in request.secrets.0.values() {
+                    if !session.secrets.contains(value) {
+                        session.secrets.push(value.clone());
+                    }
+                }
+                session.secrets.clone()
+            }
+            None => request.secrets.0.values().cloned().collect(),
+        };
         let payload = serde_json::to_vec(request).expect("request serialises");
         // If this future is dropped here (the step was stopped), `runner` drops and dies.
         match runner.call(&payload).await {
             Ok((RESULT, bytes)) => {
                 let response = serde_json::from_slice::<RunResponse>(&bytes)
+                    .map(|response| RunResponse {
+                        session_secrets: seen,
+                        ..response
+                    })
                     .map_err(|e| RunnerError::Crashed(format!("unreadable answer: {e}")));
                 self.give_back(runner);
                 response
@@ -417,6 +436,7 @@ impl Runner {
                 .parse()
                 .map_err(|_| RunnerError::Crashed("no session process".into()))?,
             uses: 0,
+            secrets: Vec::new(),
         });
         Ok(())
     }

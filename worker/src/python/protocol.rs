@@ -30,10 +30,27 @@ pub struct RunRequest {
     pub context: Value,
     /// The project's secrets by name, for a step that may use them: the read-only `secrets`
     /// mapping of the step's code.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub secrets: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "SecretMap::is_empty")]
+    pub secrets: SecretMap,
     /// Bytes of stdout/stderr kept; the rest is replaced by a truncation marker.
     pub log_cap: usize,
+}
+
+/// Secret values by name; `Debug` shows the names only.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretMap(pub BTreeMap<String, String>);
+
+impl SecretMap {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SecretMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,6 +67,10 @@ pub struct RunResponse {
     /// result is not JSON. Other exceptions of the step's code may pass at another try.
     #[serde(default)]
     pub permanent: bool,
+    /// Not sent: every secret value the session that ran the step was given so far (by this
+    /// step or earlier ones), which its code may have found left behind.
+    #[serde(skip)]
+    pub session_secrets: Vec<String>,
 }
 
 pub fn encode(kind: u8, payload: &[u8]) -> Vec<u8> {

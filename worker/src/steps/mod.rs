@@ -207,7 +207,7 @@ async fn open_secrets(
 
 /// The step's result with every secret value it could see replaced by `[redacted]`: its
 /// output, log and error are stored, shown and logged, the values never.
-fn redacted(
+pub(super) fn redacted(
     result: Result<StepSuccess, StepFailure>,
     redactor: &Redactor,
 ) -> Result<StepSuccess, StepFailure> {

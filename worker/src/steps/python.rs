@@ -3,8 +3,9 @@
 //! function named by `function`), else the module-level `result`.
 
 use super::{StepContext, StepFailure, StepSuccess};
-use crate::python::protocol::RunRequest;
+use crate::python::protocol::{RunRequest, SecretMap};
 use crate::python::{PythonPool, Reservation};
+use actuate_shared::domain::secrets::{Redactor, SecretValue};
 use actuate_shared::domain::step_settings::{PythonSettings, check_script_path};
 use actuate_shared::storage::ClaimedStep;
 use actuate_shared::vault::ProjectSecrets;
@@ -43,30 +44,49 @@ impl PythonRunner {
             filename,
             function: settings.function.clone(),
             context: context.to_json(),
-            secrets: secrets
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.expose().to_string()))
-                .collect(),
+            secrets: SecretMap(
+                secrets
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.expose().to_string()))
+                    .collect(),
+            ),
             log_cap: LOG_CAP,
         };
-        // A runner's session serves one tenant: nothing of one tenant's code reaches another's.
-        let tenant = context.execution.fence.scope.tenant_id.to_string();
+        // A runner's session serves one project of one tenant: nothing of one project's code,
+        // and none of its secrets (which code may leave in imported modules), reaches another.
+        let scope = context.execution.fence.scope;
+        let owner = format!("{}/{}", scope.tenant_id, scope.project_id);
         let response = match runner {
-            Some(reserved) => self.pool.run_reserved(reserved, &tenant, &request).await,
-            None => self.pool.run(&tenant, &request).await,
+            Some(reserved) => self.pool.run_reserved(reserved, &owner, &request).await,
+            None => self.pool.run(&owner, &request).await,
         }
         .map_err(|e| StepFailure::new(e.to_string()))?;
+        // Values an earlier step of the session was given may be left where this step's code
+        // finds them, even when this step uses no secret.
+        let lingering = Redactor::new(
+            response
+                .session_secrets
+                .iter()
+                .filter_map(|v| SecretValue::parse(v.clone()).ok()),
+        );
+        super::redacted(Self::result(response, secrets), &lingering)
+    }
+
+    fn result(
+        response: crate::python::protocol::RunResponse,
+        secrets: &ProjectSecrets,
+    ) -> Result<StepSuccess, StepFailure> {
         if response.ok {
             let output = serde_json::from_str(response.output.as_deref().unwrap_or("null"))
                 .map_err(|e| StepFailure::new(format!("unreadable result: {e}")))?;
             return Ok(StepSuccess {
                 output,
-                log: Some(response.log).filter(|l| !l.is_empty()),
+                log: Some(cut_log(response.log, secrets)).filter(|l| !l.is_empty()),
             });
         }
         let error_type = response.error_type.unwrap_or_else(|| "Error".into());
         let message = response.message.unwrap_or_default();
-        let mut log = response.log;
+        let mut log = cut_log(response.log, secrets);
         if let Some(traceback) = response.traceback {
             if !log.is_empty() && !log.ends_with('\n') {
                 log.push('\n');
@@ -122,6 +142,21 @@ impl PythonRunner {
         tokio::fs::read_to_string(&path)
             .await
             .map_err(|e| StepFailure::new(format!("script '{script}': {e}")))
+    }
+}
+
+/// What the harness writes after a log it cut at [`LOG_CAP`].
+const TRUNCATION_MARKER: &str = "\n[log truncated: ";
+
+/// A log with a secret cut off at the cap redacted (whole secrets are redacted later, with
+/// the rest of the step's result).
+fn cut_log(log: String, secrets: &ProjectSecrets) -> String {
+    match log.rfind(TRUNCATION_MARKER) {
+        Some(at) if !secrets.is_empty() => {
+            let redactor = secrets.redactor();
+            format!("{}{}", redactor.text_cut(&log[..at]), &log[at..])
+        }
+        _ => log,
     }
 }
 

@@ -18,9 +18,7 @@ use futures_util::StreamExt;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The most of a response body kept in the step's output.
 pub const RESPONSE_CAP: usize = 64 * 1024;
@@ -28,30 +26,15 @@ const DEFAULT_TIMEOUT: Duration =
     Duration::from_secs(actuate_shared::domain::step_settings::WEBHOOK_TIMEOUT_DEFAULT_SECONDS);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a project's signing secrets are reused before they are read again. A rotation
-/// reaches this worker's signatures within it; receivers accept the replaced secret for 24
-/// hours, so nothing is refused meanwhile.
-const SIGNING_CACHE_TTL: Duration = Duration::from_secs(30);
-/// Projects whose signing secrets are kept at once; past it the cache starts over.
-const SIGNING_CACHE_MAX: usize = 10_000;
-
-type SigningCache = HashMap<Scope, (Instant, Arc<Vec<SigningSecret>>)>;
-
 pub struct WebhookRunner {
     guard: NetGuard,
     client: reqwest::Client,
-    /// Signing secrets by project, so a busy project's webhooks do not read them every time.
-    signing: Mutex<SigningCache>,
 }
 
 impl WebhookRunner {
     pub fn new(guard: NetGuard) -> anyhow::Result<Self> {
         let client = guard.http_client(CONNECT_TIMEOUT)?;
-        Ok(Self {
-            guard,
-            client,
-            signing: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { guard, client })
     }
 
     pub async fn run(
@@ -111,9 +94,7 @@ impl WebhookRunner {
         {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
-        let signing = self
-            .signing_secrets(vault, context.execution.fence.scope)
-            .await?;
+        let signing = signing_secrets(vault, context.execution.fence.scope).await?;
         sign(&mut headers, &signing, context, step, body.as_bytes());
         let mut request = self
             .client
@@ -137,7 +118,15 @@ impl WebhookRunner {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("json"));
         let (bytes, truncated) = read_capped(response, timeout).await?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        // Redacted before anything is cut from it (the cap, the snippet below): a secret the
+        // receiver echoes must not survive as a cut-off piece. `steps::run` redacts the rest.
+        let redactor = secrets.redactor();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = if truncated {
+            redactor.text_cut(&text)
+        } else {
+            redactor.text(&text)
+        };
         let body = match (
             is_json && !truncated,
             serde_json::from_slice::<Value>(&bytes),
@@ -150,6 +139,11 @@ impl WebhookRunner {
             Ok(StepSuccess { output, log: None })
         } else {
             let snippet: String = text.chars().take(200).collect();
+            let snippet = if snippet.len() < text.len() {
+                redactor.text_cut(&snippet)
+            } else {
+                snippet
+            };
             let message = format!("HTTP {status}: {}", snippet.trim());
             // 408, 429 and 5xx say "not now"; other answers (and 501, 505: "never") would be
             // given again.
@@ -170,37 +164,19 @@ impl WebhookRunner {
     }
 }
 
-impl WebhookRunner {
-    /// The project's live signing secrets (read at most every [`SIGNING_CACHE_TTL`]); none
-    /// when this worker has no `ACTUATE_SECRETS_KEY` (its webhooks then go unsigned, as the
-    /// README says).
-    async fn signing_secrets(
-        &self,
-        vault: &Vault,
-        scope: Scope,
-    ) -> Result<Arc<Vec<SigningSecret>>, StepFailure> {
-        if let Some((read, secrets)) = self.signing.lock().expect("not poisoned").get(&scope)
-            && read.elapsed() < SIGNING_CACHE_TTL
-        {
-            return Ok(secrets.clone());
-        }
-        let secrets = match vault.signing_secrets(scope).await {
-            Ok(secrets) => Arc::new(secrets),
-            Err(VaultError::NotConfigured) => Arc::new(Vec::new()),
-            Err(VaultError::Store(e)) => {
-                return Err(StepFailure::transient(
-                    format!("the webhook signing secret could not be read: {e}"),
-                    None,
-                ));
-            }
-            Err(e) => return Err(StepFailure::new(e.to_string())),
-        };
-        let mut cache = self.signing.lock().expect("not poisoned");
-        if cache.len() >= SIGNING_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(scope, (Instant::now(), secrets.clone()));
-        Ok(secrets)
+/// The project's live signing secrets, read for every request: a receiver that switches to a
+/// new secret the moment it is rotated must not meet a signature made with the old one alone.
+/// None when this worker has no `ACTUATE_SECRETS_KEY` (its webhooks then go unsigned, as the
+/// README says).
+async fn signing_secrets(vault: &Vault, scope: Scope) -> Result<Vec<SigningSecret>, StepFailure> {
+    match vault.signing_secrets(scope).await {
+        Ok(secrets) => Ok(secrets),
+        Err(VaultError::NotConfigured) => Ok(Vec::new()),
+        Err(VaultError::Store(e)) => Err(StepFailure::transient(
+            format!("the webhook signing secret could not be read: {e}"),
+            None,
+        )),
+        Err(e) => Err(StepFailure::new(e.to_string())),
     }
 }
 

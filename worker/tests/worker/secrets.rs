@@ -280,3 +280,91 @@ async fn during_a_rotation_both_secrets_sign_and_a_retry_keeps_its_webhook_id() 
         signatures::verify(old.expose(), request).expect("the old secret still verifies");
     }
 }
+
+#[tokio::test]
+async fn a_projects_secrets_do_not_linger_where_another_projects_code_runs() {
+    // One runner: both projects' steps run on it, one after the other.
+    let worker = TestWorker::start_with(|s| s.python.size = 1).await;
+    set_secret(&worker, "TOKEN", CANARY).await;
+    let leave = "import json, os\njson._left_behind = secrets['TOKEN']\nresult = os.getpid()";
+    let look = "import json, os\nresult = [getattr(json, '_left_behind', None), os.getpid()]";
+    let message = worker.queue(&[python(leave)], 60).await;
+    let detail = worker.deliver_to_end(&message, WAIT).await;
+    let session = detail.steps[0].output.clone().unwrap();
+    // The project's next step runs in the same session and finds the value left behind,
+    // though it uses no secret itself: it is redacted all the same.
+    let again = worker.queue(&[python(look)], 60).await;
+    let detail = worker.deliver_to_end(&again, WAIT).await;
+    assert_eq!(
+        detail.steps[0].output,
+        Some(json!(["[redacted]", session])),
+        "{detail:?}"
+    );
+
+    // Same tenant, another project: a session of its own.
+    let other = actuate_shared::domain::ids::Scope {
+        tenant_id: worker.scope.tenant_id,
+        project_id: actuate_shared::domain::ids::ProjectId::new(),
+    };
+    let action = worker.action_in(other, &[python(look)], 60).await;
+    let message = worker.execute_in(other, action, json!({})).await;
+    let detail = worker.deliver_to_end(&message, WAIT).await;
+    let seen = detail.steps[0].output.clone().unwrap();
+    assert_eq!(seen[0], json!(null), "{seen}");
+    assert_ne!(seen[1], session, "a session of its own");
+}
+
+#[tokio::test]
+async fn encoded_and_cut_off_secrets_are_redacted_too() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let token = "0123456789+/abcdefgh";
+    set_secret(&worker, "T", token).await;
+
+    // An HTTP error names the URL, with the secret percent-encoded in its query.
+    let refused = worker
+        .queue(
+            &[(
+                StepType::Webhook,
+                json!({"url": "http://127.0.0.1:1/hook?t={{ secrets.T | urlencode }}"}),
+            )],
+            60,
+        )
+        .await;
+    let detail = worker.deliver_to_end(&refused, WAIT).await;
+    let shown = serde_json::to_string(&detail).unwrap();
+    assert!(!shown.contains("0123456789"), "{shown}");
+
+    // A receiver that answers 401 with what it was sent: the note keeps 200 characters of the
+    // answer, and the secret starts 10 characters before that cut.
+    let pad = "x".repeat(159);
+    let echoed = worker
+        .queue(
+            &[(
+                StepType::Webhook,
+                json!({"url": sink.url("/echo/401"), "body": {"pad": pad, "token": "{{ secrets.T }}"}}),
+            )],
+            60,
+        )
+        .await;
+    let detail = worker.deliver_to_end(&echoed, WAIT).await;
+    let notes = detail.execution.notes.clone().unwrap();
+    assert!(notes.contains("HTTP 401"), "{notes}");
+    assert!(notes.ends_with(r#"\"token\":\"[redac"#), "{notes}");
+    let shown = serde_json::to_string(&detail).unwrap();
+    assert!(!shown.contains("0123456789"), "{shown}");
+
+    // A log cut at its cap just after the secret began.
+    let cap = 1024 * 1024;
+    let code = format!("print('y' * {} + secrets['T'])", cap - 6);
+    let long = worker.queue(&[python(&code)], 60).await;
+    let detail = worker.deliver_to_end(&long, WAIT).await;
+    let log = detail.steps[0].log.clone().unwrap();
+    assert!(
+        log.contains("[log truncated"),
+        "{}",
+        &log[log.len() - 100..]
+    );
+    assert!(!log.contains("012345"), "{}", &log[log.len() - 100..]);
+    assert!(log.contains("[redacted]"), "{}", &log[log.len() - 100..]);
+}
