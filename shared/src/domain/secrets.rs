@@ -106,9 +106,34 @@ pub struct Redactor {
 
 /// The shortest end of a cut text that is taken for the start of a secret cut off with it.
 const PARTIAL_MIN_CHARS: usize = 4;
+/// The shortest string inside a JSON secret (a service account's `private_key`) redacted on
+/// its own: long enough to be a credential rather than a word like `service_account`.
+const INNER_MIN_CHARS: usize = 16;
+
+/// The strings of at least [`INNER_MIN_CHARS`] inside a secret that is a JSON object or array.
+fn inner_strings(value: &str, found: &mut Vec<String>) {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.chars().count() >= INNER_MIN_CHARS => found.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    if let Ok(parsed @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(value)
+    {
+        walk(&parsed, found);
+    }
+}
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = SecretValue>) -> Self {
+        let mut values: Vec<SecretValue> = values.into_iter().collect();
+        let mut inner = Vec::new();
+        for value in &values {
+            inner_strings(value.expose(), &mut inner);
+        }
+        values.extend(inner.into_iter().filter_map(|s| SecretValue::parse(s).ok()));
         let mut forms = Vec::new();
         for value in values {
             let raw = value.expose();
@@ -240,6 +265,17 @@ mod tests {
         let r = Redactor::new([SecretValue::parse(token.into()).unwrap()]);
         assert_eq!(r.text("u?t=ab%2Bc%2Fd%3D%20e&x"), "u?t=[redacted]&x");
         assert_eq!(r.text("u?t=ab%2Bc%2Fd%3D+e&x"), "u?t=[redacted]&x");
+    }
+
+    #[test]
+    fn long_strings_inside_a_json_secret_are_redacted_on_their_own() {
+        let account = r#"{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n", "n": 1}"#;
+        let r = Redactor::new([SecretValue::parse(account.into()).unwrap()]);
+        assert_eq!(
+            r.text("key: -----BEGIN PRIVATE KEY-----\nMIIE\n."),
+            "key: [redacted]."
+        );
+        assert_eq!(r.text("a service_account"), "a service_account");
     }
 
     #[test]
