@@ -184,7 +184,7 @@ pub fn parameters() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             query(
                 "targetId",
                 "Only entries about this target: an action or execution id, a key id, a secret's or an event's name.",
-                json!({"type": "string", "minLength": 1}),
+                json!({"type": "string", "minLength": 1, "maxLength": crate::routes::TARGET_ID_MAX_CHARS}),
             ),
         ),
         (

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The longest `targetId` asked for: longer than any id or name an entry can have.
+pub const TARGET_ID_MAX_CHARS: usize = 200;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
 }
@@ -62,8 +65,15 @@ async fn list(
     let limit =
         paging::page_size(query.limit).map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
     let (since, until) = window(query.since, query.until)?;
+    let target_id = parsed("targetId", query.target_id, |t| match t.chars().count() {
+        0 => Err("must not be empty".to_string()),
+        n if n > TARGET_ID_MAX_CHARS => {
+            Err(format!("must be at most {TARGET_ID_MAX_CHARS} characters"))
+        }
+        _ => Ok(t.to_string()),
+    })?;
     let filter = AuditFilter {
-        target_id: query.target_id,
+        target_id,
         action: parsed("action", query.action, str::parse::<AuditAction>)?,
         since,
         until,

@@ -12,6 +12,7 @@ mod history;
 mod paths;
 mod secrets;
 
+pub use audit::TARGET_ID_MAX_CHARS;
 pub use control::BULK_LIMIT;
 pub use execute::IDEMPOTENCY_KEY_MAX;
 

@@ -298,6 +298,12 @@ async fn every_change_appears_once_with_the_key_that_made_it() {
         .await
         .unwrap();
     crate::helpers::expect_error(response, 400, "action:").await;
+    let response = app
+        .request(Method::GET, "/audit?targetId=")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::expect_error(response, 400, "targetId: must not be empty").await;
 }
 
 #[tokio::test]
