@@ -135,7 +135,7 @@ pub fn schemas() -> Schemas {
                 "properties": {
                     "input": {
                         "anyOf": [reference("StorableJson")],
-                        "description": "Any JSON value handed to the steps (null means no input); no NUL in any string or key."
+                        "description": "Any JSON value handed to the steps (null means no input); no NUL in any string or key, no number of 1e308 or more in magnitude."
                     },
                     "runAt": {
                         "type": ["string", "null"],

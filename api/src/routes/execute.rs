@@ -62,12 +62,17 @@ impl ExecuteRequest {
 
 impl ObjectShape for ExecuteRequest {}
 
-/// An execution's input (`null` is none); NUL cannot be stored, so it is refused by path.
+/// An execution's input (`null` is none); what cannot be stored (NUL, a number past 1e308) is
+/// refused by path.
 fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
     let input = input.filter(|v| !v.is_null());
-    if let Some(path) = input.as_ref().and_then(|v| storable::find_nul(v, root)) {
+    if let Some((path, problem)) = input
+        .as_ref()
+        .and_then(|v| storable::find_unstorable(v, root))
+    {
         return Err(ApiError::BadRequest(format!(
-            "{path}: must not contain NUL characters (\\u0000)"
+            "{path}: {}",
+            problem.describe()
         )));
     }
     Ok(input)
@@ -227,7 +232,7 @@ struct EventExecutions {
     operation_id = "raiseEvent", tag = "Executions", security(("bearerAuth" = [])),
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<StorableJson>, content_type = "application/json",
-        description = "Any JSON value: the executions' input; no NUL in any string or key."),
+        description = "Any JSON value: the executions' input; no NUL in any string or key, no number of 1e308 or more in magnitude."),
     responses(
         (status = 200, description = "The executions created, one per enabled action with a matching EventTrigger (possibly none).", body = EventExecutions),
         (status = 429, response = RateLimited),

@@ -3,8 +3,10 @@
 //! for one).
 //!
 //! - JSON (`input`, step outputs) may not hold NUL (`\u0000`) in any string or key: PostgreSQL's
-//!   jsonb rejects it. The API refuses such input with a 400 naming the field; a step whose
-//!   output holds one fails, with a note saying where.
+//!   jsonb rejects it. Nor a number of [`MAX_NUMBER`] or more in magnitude: jsonb keeps it, but
+//!   writes it back as all its decimal digits, which no longer read as a number near
+//!   `f64::MAX`. The API refuses such input with a 400 naming the field; a step whose output
+//!   holds one fails, with a note saying where.
 //! - A step's output is at most [`MAX_OUTPUT_BYTES`] of JSON.
 //! - Free text a step produces (logs, error messages, and the notes built from them) keeps
 //!   every character but NUL, which becomes U+FFFD, and is cut at a documented length.
@@ -18,13 +20,37 @@ pub const MAX_LOG_BYTES: usize = 2 * 1024 * 1024;
 /// The most of an error message (and so of `notes`) kept.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
-/// The path of the first string or key holding NUL, starting from `root`: `input.rows[2].name`.
-pub fn find_nul(value: &Value, root: &str) -> Option<String> {
+/// The bound on numbers in stored JSON (exclusive, in magnitude).
+pub const MAX_NUMBER: f64 = 1e308;
+
+/// What cannot be stored in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unstorable {
+    Nul,
+    HugeNumber,
+}
+
+impl Unstorable {
+    /// What is wrong, after the path: `input.a: ...`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unstorable::Nul => "must not contain NUL characters (\\u0000)",
+            Unstorable::HugeNumber => "numbers must be less than 1e308 in magnitude",
+        }
+    }
+}
+
+/// The path of the first string or key holding NUL, or number too large, starting from
+/// `root` (`input.rows[2].name`), and which it is.
+pub fn find_unstorable(value: &Value, root: &str) -> Option<(String, Unstorable)> {
     // Depth-first with an explicit stack: no recursion on user data.
     let mut stack = vec![(value, root.to_string())];
     while let Some((value, path)) = stack.pop() {
         match value {
-            Value::String(s) if s.contains('\0') => return Some(path),
+            Value::String(s) if s.contains('\0') => return Some((path, Unstorable::Nul)),
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() >= MAX_NUMBER) => {
+                return Some((path, Unstorable::HugeNumber));
+            }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate().rev() {
                     stack.push((item, format!("{path}[{i}]")));
@@ -34,7 +60,7 @@ pub fn find_nul(value: &Value, root: &str) -> Option<String> {
                 let mut children = Vec::with_capacity(map.len());
                 for (key, item) in map {
                     if key.contains('\0') {
-                        return Some(format!("{path} (a key)"));
+                        return Some((format!("{path} (a key)"), Unstorable::Nul));
                     }
                     children.push((item, format!("{path}.{key}")));
                 }
@@ -48,10 +74,18 @@ pub fn find_nul(value: &Value, root: &str) -> Option<String> {
 
 /// Why `value` cannot be stored as a step's output, if it cannot.
 pub fn check_output(value: &Value) -> Result<(), String> {
-    if let Some(path) = find_nul(value, "output") {
-        return Err(format!(
-            "its output cannot be stored: {path} holds a NUL character (\\u0000)"
-        ));
+    match find_unstorable(value, "output") {
+        Some((path, Unstorable::Nul)) => {
+            return Err(format!(
+                "its output cannot be stored: {path} holds a NUL character (\\u0000)"
+            ));
+        }
+        Some((path, Unstorable::HugeNumber)) => {
+            return Err(format!(
+                "its output cannot be stored: {path} is a number of 1e308 or more in magnitude"
+            ));
+        }
+        None => {}
     }
     let size = serde_json::to_vec(value).map_or(0, |v| v.len());
     if size > MAX_OUTPUT_BYTES {
@@ -90,17 +124,26 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn nul_is_found_with_its_path() {
+    fn nul_and_huge_numbers_are_found_with_their_path() {
+        let nul = |path: &str| Some((path.to_string(), Unstorable::Nul));
         assert_eq!(
-            find_nul(&json!({"a": [1, {"b": "x\u{0}"}]}), "input"),
-            Some("input.a[1].b".into())
+            find_unstorable(&json!({"a": [1, {"b": "x\u{0}"}]}), "input"),
+            nul("input.a[1].b")
         );
         assert_eq!(
-            find_nul(&json!({"k\u{0}": 1}), "input"),
-            Some("input (a key)".into())
+            find_unstorable(&json!({"k\u{0}": 1}), "input"),
+            nul("input (a key)")
         );
-        assert_eq!(find_nul(&json!("\u{0}"), "output"), Some("output".into()));
-        assert_eq!(find_nul(&json!({"a": ["fine", 1, null]}), "input"), None);
+        assert_eq!(find_unstorable(&json!("\u{0}"), "output"), nul("output"));
+        assert_eq!(
+            find_unstorable(&json!({"a": ["fine", 1, null, 9.9e307, -1e300]}), "input"),
+            None
+        );
+        let huge: Value = serde_json::from_str(r#"{"a": [-1.7976931348623157e308]}"#).unwrap();
+        assert_eq!(
+            find_unstorable(&huge, "input"),
+            Some(("input.a[0]".into(), Unstorable::HugeNumber))
+        );
     }
 
     #[test]
