@@ -9,6 +9,7 @@
 
 use super::{Schemas, reference};
 use actuate_shared::domain::draft::limits;
+use actuate_shared::domain::storable;
 use serde_json::{Value, json};
 
 /// Characters Rust's `char::is_whitespace` counts, as a character-class body.
@@ -155,10 +156,12 @@ pub fn schemas() -> Schemas {
             "StorableJson",
             json!({
                 "description": format!(
-                    "Any JSON value without NUL (\\u0000) in any string or object key (PostgreSQL cannot store it); at most {} levels deep.",
+                    "Any JSON value without NUL (\\u0000) in any string or object key (PostgreSQL cannot store it) and without numbers of 1e308 or more in magnitude (PostgreSQL gives them back as digits that no longer read as numbers); at most {} levels deep.",
                     JSON_MAX_DEPTH
                 ),
                 "pattern": NO_NUL_PATTERN,
+                "exclusiveMaximum": storable::MAX_NUMBER,
+                "exclusiveMinimum": -storable::MAX_NUMBER,
                 "propertyNames": {"pattern": NO_NUL_PATTERN},
                 "items": reference("StorableJson"),
                 "additionalProperties": reference("StorableJson")
