@@ -1,7 +1,7 @@
 //! Schemas of the request bodies: action create and update (`crate::requests`) and the
 //! optional body of an execute.
 
-use super::values::end;
+use super::values::{NO_NUL_PATTERN, end};
 use super::{Schemas, reference};
 use crate::routes::BULK_LIMIT;
 use actuate_shared::domain::concurrency::MAX_CONCURRENCY_MAX;
@@ -114,6 +114,7 @@ pub fn schemas() -> Schemas {
                     "value": {
                         "type": "string",
                         "minLength": 1,
+                        "pattern": NO_NUL_PATTERN,
                         "description": format!("The value: at most {} bytes of UTF-8, no NUL.", secrets::VALUE_MAX_BYTES)
                     }
                 }
