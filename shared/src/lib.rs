@@ -9,11 +9,13 @@
 //!   [`message`] it carries; [`relay`] moves the store's outbox onto it.
 //! - [`runtime`]: one [`runtime::Supervisor`] and shutdown signal per process, the retry
 //!   [`runtime::Backoff`] and [`runtime::Reachability`].
+//! - [`audit`]: recording a change in the audit log (never failing the change).
 //! - [`vault`]: a project's secrets and webhook signing secrets, sealed before they are stored.
 //! - [`settings`] and [`telemetry`]: environment settings helpers, logging and metrics.
 //!
 //! Start with `storage/mod.rs`: it lists every operation the rest of the system relies on.
 
+pub mod audit;
 pub mod crypto;
 pub mod domain;
 pub mod message;

@@ -5,8 +5,10 @@
 //! Without `ACTUATE_SECRETS_KEY` a process has no [`Keyring`]: it can neither set nor open a
 //! secret ([`VaultError::NotConfigured`]), and its webhooks go out unsigned.
 
+use crate::audit;
 use crate::crypto::{Keyring, OpenError};
-use crate::domain::ids::Scope;
+use crate::domain::audit::{AuditAction, NewAuditEntry};
+use crate::domain::ids::{KeyId, Scope};
 use crate::domain::secrets::{self, Redactor, SecretName, SecretValue};
 use crate::domain::webhook_signing::{self, ROTATION_OVERLAP, SigningSecret};
 use crate::storage::{DynStore, SealedTarget, SecretInfo, StoreError};
@@ -124,8 +126,13 @@ impl Vault {
         Ok(ProjectSecrets { values })
     }
 
-    /// The project's live signing secrets, the current one first; the first call makes one.
-    pub async fn signing_secrets(&self, scope: Scope) -> Result<Vec<SigningSecret>, VaultError> {
+    /// The project's live signing secrets, the current one first; the first call makes one,
+    /// and records that in the audit log as made by `by` (`None`: by a worker, for a webhook).
+    pub async fn signing_secrets(
+        &self,
+        scope: Scope,
+        by: Option<KeyId>,
+    ) -> Result<Vec<SigningSecret>, VaultError> {
         let keyring = self.keyring()?;
         for _ in 0..2 {
             let stored = self.store.signing_secrets(scope).await?;
@@ -141,7 +148,24 @@ impl Vault {
                 &webhook_signing::seal_context(scope),
                 secret.expose().as_bytes(),
             );
-            self.store.add_signing_secret(scope, sealed, None).await?;
+            if self.store.add_signing_secret(scope, sealed, None).await? {
+                let summary = match by {
+                    Some(_) => "made on first read",
+                    None => "made for the project's first webhook",
+                };
+                audit::record(
+                    &*self.store,
+                    NewAuditEntry::new(
+                        scope.tenant_id,
+                        Some(scope.project_id),
+                        by,
+                        AuditAction::WebhookSecretCreate,
+                        "webhooksecret",
+                        summary,
+                    ),
+                )
+                .await;
+            }
         }
         Err(VaultError::Store(StoreError::Database(
             sqlx::Error::RowNotFound,

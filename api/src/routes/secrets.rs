@@ -152,7 +152,10 @@ async fn webhook_secret(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<WebhookSecret>, ApiError> {
-    let secrets = state.vault.signing_secrets(caller.scope).await?;
+    let secrets = state
+        .vault
+        .signing_secrets(caller.scope, Some(caller.key_id))
+        .await?;
     let current = secrets.first().ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!("no signing secret after creating one"))
     })?;

@@ -280,7 +280,7 @@ async fn secrets_reseal_moves_every_value_to_the_new_key() {
     let only_new = Vault::new(app.store.clone(), Some(Keyring::parse(&new, None).unwrap()));
     let opened = only_new.open_all(scope).await.unwrap();
     assert_eq!(opened.get("ONE").unwrap().expose(), "ONE-value");
-    let signing_now = only_new.signing_secrets(scope).await.unwrap();
+    let signing_now = only_new.signing_secrets(scope, None).await.unwrap();
     assert_eq!(signing_now[0].expose(), signing["secret"].as_str().unwrap());
     let only_old = Vault::new(app.store.clone(), Some(Keyring::parse(&old, None).unwrap()));
     let refused = only_old.open_all(scope).await.unwrap_err().to_string();

@@ -212,6 +212,18 @@ async fn the_webhook_signing_secret_is_made_once_and_a_rotation_keeps_the_old_on
     assert!(secrets[0].starts_with("whsec_"), "{}", secrets[0]);
     assert!(secrets.iter().all(|s| s == &secrets[0]), "{secrets:?}");
     let first = secrets[0].clone();
+    // Made once, and recorded once, as made by the caller's key.
+    let made = expect_json(
+        app.request(Method::GET, "/audit?action=webhooksecret.create")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let made = made["items"].as_array().unwrap();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0]["keyId"].is_string(), "{made:?}");
 
     let rotated = expect_json(app.rotate_webhook_secret().await, 200).await;
     let second = rotated["secret"].as_str().unwrap().to_string();

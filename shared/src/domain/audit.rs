@@ -50,6 +50,7 @@ audit_actions! {
     KeyRevoke => "key.revoke", "key";
     SecretSet => "secret.set", "secret";
     SecretDelete => "secret.delete", "secret";
+    WebhookSecretCreate => "webhooksecret.create", "webhooksecret";
     WebhookSecretRotate => "webhooksecret.rotate", "webhooksecret";
 }
 

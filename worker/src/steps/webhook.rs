@@ -169,7 +169,7 @@ impl WebhookRunner {
 /// None when this worker has no `ACTUATE_SECRETS_KEY` (its webhooks then go unsigned, as the
 /// README says).
 async fn signing_secrets(vault: &Vault, scope: Scope) -> Result<Vec<SigningSecret>, StepFailure> {
-    match vault.signing_secrets(scope).await {
+    match vault.signing_secrets(scope, None).await {
         Ok(secrets) => Ok(secrets),
         Err(VaultError::NotConfigured) => Ok(Vec::new()),
         Err(VaultError::Store(e)) => Err(StepFailure::transient(

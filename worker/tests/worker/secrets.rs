@@ -206,8 +206,25 @@ async fn webhooks_are_signed_as_the_reference_library_expects() {
         "{detail:?}"
     );
 
-    let secrets = vault(&worker).signing_secrets(worker.scope).await.unwrap();
+    let secrets = vault(&worker)
+        .signing_secrets(worker.scope, None)
+        .await
+        .unwrap();
     assert_eq!(secrets.len(), 1, "made on first use");
+    let made = worker
+        .store
+        .list_audit(
+            worker.scope,
+            actuate_shared::storage::AuditFilter {
+                action: Some(actuate_shared::domain::audit::AuditAction::WebhookSecretCreate),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 1, "recorded once: {made:?}");
+    assert_eq!(made[0].key_id, None, "made by the worker, not by a key");
     let secret = secrets[0].expose();
     let requests = sink.requests();
     assert_eq!(requests.len(), 3);
@@ -231,7 +248,7 @@ async fn during_a_rotation_both_secrets_sign_and_a_retry_keeps_its_webhook_id() 
     let worker = TestWorker::start().await;
     let sink = Sink::start().await;
     let vault = vault(&worker);
-    let old = vault.signing_secrets(worker.scope).await.unwrap()[0].clone();
+    let old = vault.signing_secrets(worker.scope, None).await.unwrap()[0].clone();
     let new = vault.rotate_signing_secret(worker.scope).await.unwrap();
     let action = worker
         .action_retrying(
