@@ -1,31 +1,63 @@
-//! The audit log: appended, listed, never changed.
+//! The audit log: appended, listed, never changed. Appends go through a [`Batcher`] like
+//! executes: every execute records an entry, and one commit per entry would double the
+//! commits of the hot path.
 
+use super::batch::BatchWrite;
 use super::{PgStore, now};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
-use crate::domain::ids::{AuditId, Scope};
+use crate::domain::ids::{AuditId, KeyId, ProjectId, Scope, TenantId};
 use crate::storage::rows::AuditRow;
 use crate::storage::{AuditFilter, AuditStore, StoreResult};
 use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+
+/// Audit appends, written together.
+pub(super) struct Appends;
+
+#[async_trait]
+impl BatchWrite for Appends {
+    /// The entry as it will be stored (id and time given).
+    type Item = AuditEntry;
+    type Answer = AuditEntry;
+    const KIND: &'static str = "audit";
+
+    async fn write(pool: &PgPool, items: &[AuditEntry]) -> StoreResult<Vec<AuditEntry>> {
+        let column = |f: fn(&AuditEntry) -> String| items.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO audit_log (audit_id, tenant_id, project_id, at, key_id, action, \
+               target_id, summary) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], \
+               $5::uuid[], $6::text[], $7::text[], $8::text[])",
+        )
+        .bind(items.iter().map(|e| e.audit_id).collect::<Vec<AuditId>>())
+        .bind(items.iter().map(|e| e.tenant_id).collect::<Vec<TenantId>>())
+        .bind(items.iter().map(|e| e.project_id).collect::<Vec<Option<ProjectId>>>())
+        .bind(items.iter().map(|e| e.at).collect::<Vec<_>>())
+        .bind(items.iter().map(|e| e.key_id).collect::<Vec<Option<KeyId>>>())
+        .bind(column(|e| e.action.as_str().to_string()))
+        .bind(column(|e| e.target_id.clone()))
+        .bind(column(|e| e.summary.clone()))
+        .execute(pool)
+        .await?;
+        Ok(items.to_vec())
+    }
+}
 
 #[async_trait]
 impl AuditStore for PgStore {
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<AuditEntry> {
-        let row: AuditRow = sqlx::query_as(
-            "INSERT INTO audit_log (audit_id, tenant_id, project_id, at, key_id, action, \
-               target_id, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             RETURNING audit_id, tenant_id, project_id, at, key_id, action, target_id, summary",
-        )
-        .bind(AuditId::new())
-        .bind(entry.tenant_id)
-        .bind(entry.project_id)
-        .bind(now())
-        .bind(entry.key_id)
-        .bind(entry.action.as_str())
-        .bind(&entry.target_id)
-        .bind(&entry.summary)
-        .fetch_one(&self.pool)
-        .await?;
-        row.into_entry()
+        let entry = AuditEntry {
+            audit_id: AuditId::new(),
+            at: now(),
+            key_id: entry.key_id,
+            tenant_id: entry.tenant_id,
+            project_id: entry.project_id,
+            target_type: entry.action.target_type().to_string(),
+            action: entry.action,
+            target_id: entry.target_id,
+            summary: entry.summary,
+        };
+        self.batchers.audit.submit(entry).await
     }
 
     async fn list_audit(&self, scope: Scope, filter: AuditFilter) -> StoreResult<Vec<AuditEntry>> {

@@ -31,6 +31,7 @@ use std::time::Duration;
 pub(super) struct Batchers {
     pub(super) work: Arc<Batcher<Work>>,
     pub(super) executes: Arc<Batcher<super::executions::Executes>>,
+    pub(super) audit: Arc<Batcher<super::audit::Appends>>,
 }
 
 impl Batchers {
@@ -38,6 +39,7 @@ impl Batchers {
         Self {
             work: Batcher::new(pool.clone()),
             executes: Batcher::new(pool.clone()),
+            audit: Batcher::new(pool.clone()),
         }
     }
 }
