@@ -31,9 +31,19 @@ impl BatchWrite for Appends {
         )
         .bind(items.iter().map(|e| e.audit_id).collect::<Vec<AuditId>>())
         .bind(items.iter().map(|e| e.tenant_id).collect::<Vec<TenantId>>())
-        .bind(items.iter().map(|e| e.project_id).collect::<Vec<Option<ProjectId>>>())
+        .bind(
+            items
+                .iter()
+                .map(|e| e.project_id)
+                .collect::<Vec<Option<ProjectId>>>(),
+        )
         .bind(items.iter().map(|e| e.at).collect::<Vec<_>>())
-        .bind(items.iter().map(|e| e.key_id).collect::<Vec<Option<KeyId>>>())
+        .bind(
+            items
+                .iter()
+                .map(|e| e.key_id)
+                .collect::<Vec<Option<KeyId>>>(),
+        )
         .bind(column(|e| e.action.as_str().to_string()))
         .bind(column(|e| e.target_id.clone()))
         .bind(column(|e| e.summary.clone()))
