@@ -134,14 +134,8 @@ impl Vault {
         by: Option<KeyId>,
     ) -> Result<Vec<SigningSecret>, VaultError> {
         let keyring = self.keyring()?;
-        for _ in 0..2 {
-            let stored = self.store.signing_secrets(scope).await?;
-            if !stored.is_empty() {
-                return stored
-                    .iter()
-                    .map(|s| self.open_signing(keyring, scope, &s.sealed))
-                    .collect();
-            }
+        let mut stored = self.store.signing_secrets(scope).await?;
+        if stored.is_empty() {
             // First use. Two at once: one insert wins, and both read it back.
             let secret = SigningSecret::generate();
             let sealed = keyring.seal(
@@ -166,10 +160,12 @@ impl Vault {
                 )
                 .await;
             }
+            stored = self.store.signing_secrets(scope).await?;
         }
-        Err(VaultError::Store(StoreError::Database(
-            sqlx::Error::RowNotFound,
-        )))
+        stored
+            .iter()
+            .map(|s| self.open_signing(keyring, scope, &s.sealed))
+            .collect()
     }
 
     /// Replaces the current signing secret with a new one; the old one keeps signing for
