@@ -11,7 +11,7 @@
 
 use crate::context::WorkerContext;
 use crate::executor;
-use actuate_shared::domain::model::StepType;
+use actuate_shared::domain::model::{ExecutionStatus, StepType};
 use actuate_shared::message::ExecuteMessage;
 use actuate_shared::runtime::Backoff;
 use actuate_shared::storage::ClaimOutcome;
@@ -58,27 +58,51 @@ pub async fn handle(
         },
         _ => None,
     };
+    // The lease owner names this claim, not only this worker: a claim that committed while its
+    // answer was lost to a database outage is then recognisably ours and undone (see below).
+    let owner = format!("{}/{}", ctx.settings.worker_id, claim_tag());
     let mut backoff = Backoff::standard();
+    let mut unanswered = false;
     let outcome = loop {
-        match ctx
+        let claimed = ctx
             .store
             .claim_execution(
                 message.scope(),
                 message.execution_id,
-                &ctx.settings.worker_id,
+                &owner,
                 ctx.settings.lease,
             )
-            .await
-        {
-            Ok(outcome) => break outcome,
-            Err(e) => {
-                ctx.reachability.failed();
-                tracing::warn!(error = %e, execution_id = %message.execution_id, "claim failed; retrying");
-                tokio::select! {
-                    () = backoff.wait() => {},
-                    () = stop.cancelled() => return Disposition::Requeue,
+            .await;
+        let error = match claimed {
+            // An earlier try may have committed without answering: the execution is then
+            // Running under this very claim with nobody running it. Give the attempt back and
+            // claim again, rather than leave it to the reaper as a lost worker's re-run.
+            Ok(ClaimOutcome::NotQueued(ExecutionStatus::Running)) if unanswered => {
+                match ctx
+                    .store
+                    .undo_unanswered_claim(message.scope(), message.execution_id, &owner)
+                    .await
+                {
+                    Ok(true) => {
+                        tracing::info!(execution_id = %message.execution_id, "a claim whose answer was lost is undone; claiming again");
+                        unanswered = false;
+                        continue;
+                    }
+                    Ok(false) => break ClaimOutcome::NotQueued(ExecutionStatus::Running),
+                    Err(e) => e,
                 }
             }
+            Ok(outcome) => break outcome,
+            Err(e) => {
+                unanswered = true;
+                e
+            }
+        };
+        ctx.reachability.failed();
+        tracing::warn!(%error, execution_id = %message.execution_id, "claim failed; retrying");
+        tokio::select! {
+            () = backoff.wait() => {},
+            () = stop.cancelled() => return Disposition::Requeue,
         }
     };
     match outcome {
@@ -116,4 +140,9 @@ pub async fn handle(
             Disposition::DeadLetter("unknown execution".into())
         }
     }
+}
+
+/// Sixteen random hex digits telling this claim from every other claim of this worker.
+fn claim_tag() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }

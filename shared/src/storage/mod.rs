@@ -362,6 +362,16 @@ pub trait WorkStore: Send + Sync + 'static {
         worker: &str,
         lease: Duration,
     ) -> StoreResult<ClaimOutcome>;
+    /// Undoes a claim whose answer never arrived (the database went away between the claim's
+    /// commit and its answer): Running → Queued with the attempt given back, only while
+    /// `worker` (unique to that claim) still holds its lease. Nobody ran anything under that
+    /// claim, so claiming again is not a re-run. `true` when undone.
+    async fn undo_unanswered_claim(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+        worker: &str,
+    ) -> StoreResult<bool>;
     /// Extends the lease; `false` when the claim is no longer ours (cancelled, reaped, ended).
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool>;
     /// Records a step's result and starts `next_step`; `false` when the claim is no longer

@@ -24,10 +24,8 @@ async fn a_worker_killed_mid_execution_does_not_leave_it_stuck() {
         .wait_status(&execution_id, "Running", Duration::from_secs(20))
         .await;
     cluster.sink.wait_for(2, Duration::from_secs(10)).await;
-    assert_eq!(
-        cluster.lease_owner(&execution_id).await.as_deref(),
-        Some("worker-0")
-    );
+    let owner = cluster.lease_owner(&execution_id).await.unwrap_or_default();
+    assert!(owner.starts_with("worker-0/"), "held by worker-0: {owner}");
 
     // The only worker dies in the middle of step 2; another one comes up.
     cluster.kill_worker(0).await;

@@ -229,3 +229,50 @@ async fn released_outbox_leases_are_taken_again_at_once() {
     assert_eq!(worker.store.release_outbox_leases().await.unwrap(), 1);
     assert_eq!(worker.store.release_outbox_leases().await.unwrap(), 0);
 }
+
+/// A claim can commit and its answer be lost (the database stops between the two). The claim
+/// names its owner uniquely, so the worker that retries it recognises its own claim, gives the
+/// attempt back and claims again: the execution runs once, as attempt 1, not left to the
+/// reaper as a lost worker's.
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_undone_only_by_its_owner() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker.queue(&[webhook(&sink.url("/once"))], 600).await;
+    let lost = worker
+        .store
+        .claim_execution(worker.scope, message.execution_id, "w/lost", SHORT)
+        .await
+        .unwrap();
+    assert!(matches!(lost, ClaimOutcome::Claimed(c) if c.fence.attempt == 1));
+
+    let undo = |owner: &'static str| {
+        let store = worker.store.clone();
+        let (scope, id) = (worker.scope, message.execution_id);
+        async move { store.undo_unanswered_claim(scope, id, owner).await.unwrap() }
+    };
+    assert!(
+        !undo("w/other").await,
+        "another claim's lease is not undone"
+    );
+    assert!(undo("w/lost").await);
+    assert!(!undo("w/lost").await, "undone once");
+    let queued = worker.detail(message.execution_id).await;
+    assert_eq!(queued.execution.status, ExecutionStatus::Queued);
+
+    // The handler claims it as attempt 1 and runs it once.
+    let done = worker
+        .deliver_to_end(&message, Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        done.execution.status,
+        ExecutionStatus::Completed,
+        "{:?}",
+        done.execution.notes
+    );
+    assert_eq!(done.attempt, 1);
+    assert_eq!(sink.requests().len(), 1);
+
+    // Once ended, nothing is undone.
+    assert!(!undo("w/lost").await);
+}

@@ -112,6 +112,29 @@ impl WorkStore for PgStore {
         })
     }
 
+    async fn undo_unanswered_claim(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+        worker: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = $5, attempt = attempt - 1, lease_owner = NULL, \
+                 lease_expires_at = NULL \
+             WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+               AND status = $6 AND lease_owner = $4",
+        )
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(execution_id)
+        .bind(worker)
+        .bind(QUEUED)
+        .bind(RUNNING)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE executions SET lease_expires_at = now() + make_interval(secs => $5) \

@@ -150,6 +150,34 @@ impl WorkStore for SqliteStore {
             .await
     }
 
+    async fn undo_unanswered_claim(
+        &self,
+        scope: Scope,
+        execution_id: ExecutionId,
+        worker: &str,
+    ) -> StoreResult<bool> {
+        let worker = worker.to_string();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE executions SET status = 'Queued', attempt = attempt - 1, \
+                             lease_owner = NULL, lease_expires_at = NULL \
+                         WHERE tenant_id = $1 AND project_id = $2 AND execution_id = $3 \
+                           AND status = 'Running' AND lease_owner = $4",
+                    )
+                    .bind(scope.tenant_id)
+                    .bind(scope.project_id)
+                    .bind(execution_id)
+                    .bind(worker)
+                    .execute(conn)
+                    .await?;
+                    Ok(Write::Keep(done.rows_affected() == 1))
+                })
+            })
+            .await
+    }
+
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool> {
         self.writer
             .write(move |conn| {
