@@ -26,7 +26,7 @@ pub async fn run() -> anyhow::Result<()> {
     let source = StandaloneEnv::from_env()?.with_secrets_key()?;
     let api_settings = ApiSettings::from_source(&source)?;
     let worker_settings = WorkerSettings::from_source(&source)?;
-    telemetry::init(api_settings.log_format);
+    let _telemetry = telemetry::init(api_settings.log_format, "actuate")?;
     tracing::info!(database = source.database_url(), "standalone mode starting");
 
     let store = storage::open(&api_settings.database)?;

@@ -81,7 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let mut settings = ApiSettings::from_env()?;
             settings.database = settings.database.shared_by_processes()?;
-            telemetry::init(settings.log_format);
+            let _telemetry = telemetry::init(settings.log_format, "actuate-api")?;
             Application::build(settings)
                 .await?
                 .run_until_stopped()
@@ -90,7 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scheduler => {
             let mut settings = ApiSettings::from_env()?;
             settings.database = settings.database.shared_by_processes()?;
-            telemetry::init(settings.log_format);
+            let _telemetry = telemetry::init(settings.log_format, "actuate-scheduler")?;
             let store = actuate_shared::storage::open(&settings.database)?;
             store.migrate().await?;
             let relay = actuate_shared::relay::RelayHandle::default();
@@ -136,7 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// connections, and the patience of a person at a terminal rather than of a request. Also
 /// starts logging (to stderr).
 pub fn operator_store(src: &dyn Source) -> anyhow::Result<DynStore> {
-    telemetry::init(settings::log_format_from_env()?);
+    telemetry::init_logs(settings::log_format_from_env()?);
     let database = DatabaseSettings {
         max_connections: 2,
         acquire_timeout: std::time::Duration::from_secs(5),

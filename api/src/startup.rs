@@ -14,6 +14,7 @@ use actuate_shared::queue::{DynBroker, RabbitBroker};
 use actuate_shared::relay::{self, RelayHandle};
 use actuate_shared::runtime::{Supervisor, shutdown_signal};
 use actuate_shared::storage::{self, DynStore};
+use actuate_shared::telemetry;
 use actuate_shared::vault::Vault;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -169,12 +170,21 @@ pub fn app(state: AppState, gate: Arc<StorageGate>, cors: &CorsOrigins) -> Route
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
                     // The path only: query strings are never logged, and neither are headers.
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id,
-                    )
+                        trace_id = tracing::field::Empty,
+                    );
+                    // A caller's traceparent makes this request a span of the caller's trace;
+                    // executions created here join it (see `telemetry`).
+                    let caller = request
+                        .headers()
+                        .get(telemetry::TRACEPARENT)
+                        .and_then(|v| v.to_str().ok());
+                    telemetry::continue_trace(&span, caller);
+                    span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),

@@ -17,6 +17,10 @@ pub struct ExecuteMessage {
     /// text so that a type this worker does not know never makes the message unreadable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step_type: Option<String>,
+    /// The W3C `traceparent` of the request that created the execution. Not in the body: it
+    /// travels as the message's `traceparent` header, as tracing systems expect.
+    #[serde(skip)]
+    pub trace_parent: Option<String>,
 }
 
 impl ExecuteMessage {

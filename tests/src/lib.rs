@@ -19,6 +19,7 @@ pub mod broker;
 pub mod cluster;
 pub mod db;
 pub mod fault;
+pub mod otlp;
 pub mod procs;
 pub mod proxy;
 pub mod signatures;

@@ -54,7 +54,14 @@ async fn session(ctx: &Arc<WorkerContext>, stop: &CancellationToken) -> Result<(
         // made one at a time they would cap a worker at one execution per round trip.
         let (ctx, stop) = (ctx.clone(), stop.clone());
         claims.spawn(async move {
-            let disposition = handler::handle(&ctx, &delivery.body, permit, &stop).await;
+            let disposition = handler::handle(
+                &ctx,
+                &delivery.body,
+                delivery.trace_parent.as_deref(),
+                permit,
+                &stop,
+            )
+            .await;
             settle(delivery, disposition).await;
         });
     };

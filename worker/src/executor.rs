@@ -15,6 +15,7 @@ use actuate_shared::storage::{ClaimedExecution, Fence, FinalOutcome, FinalStep, 
 use std::collections::BTreeMap;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Time a retry needs beyond its wait to be running again: the release tick, the queue, a
 /// claim. A wait that leaves less before maxRunTime is not made: the retry would be claimed
@@ -203,8 +204,15 @@ async fn run_steps(
         // The reservation serves the first step only, and only a Python one.
         let reserved = runner.take().filter(|_| step.step_type == StepType::Python);
         let started = std::time::Instant::now();
+        // A span per step, under the execution's: a webhook carries it as its traceparent.
+        let span = tracing::info_span!(
+            "step",
+            step_number = step.step_number,
+            step_type = step.step_type.as_str(),
+            step_id = %step.step_id,
+        );
         let result = tokio::select! {
-            r = steps::run(&ctx.steps, step, &context, reserved) => r,
+            r = steps::run(&ctx.steps, step, &context, reserved).instrument(span) => r,
             () = tokio::time::sleep_until(deadline) => return Err(out_of_time()),
             () = stopped.cancelled() => return Err(Stop::Gone),
             () = ctx.abandon.cancelled() => return Err(Stop::Release),

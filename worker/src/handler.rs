@@ -15,9 +15,11 @@ use actuate_shared::domain::model::{ExecutionStatus, StepType};
 use actuate_shared::message::ExecuteMessage;
 use actuate_shared::runtime::Backoff;
 use actuate_shared::storage::ClaimOutcome;
+use actuate_shared::telemetry;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Disposition {
@@ -35,6 +37,7 @@ pub enum Disposition {
 pub async fn handle(
     ctx: &Arc<WorkerContext>,
     body: &[u8],
+    trace_parent: Option<&str>,
     permit: OwnedSemaphorePermit,
     stop: &CancellationToken,
 ) -> Disposition {
@@ -113,11 +116,22 @@ pub async fn handle(
                 "execution claimed"
             );
             metrics::counter!("actuate_executions_claimed_total").increment(1);
+            // Each claim is a span in the trace of the request that created the execution.
+            let span = tracing::info_span!(
+                "execution",
+                execution_id = %message.execution_id,
+                attempt = claimed.fence.attempt,
+                trace_id = tracing::field::Empty,
+            );
+            telemetry::continue_trace(&span, trace_parent);
             let ctx = ctx.clone();
-            ctx.running.clone().spawn(async move {
-                executor::run(&ctx, claimed, runner).await;
-                drop(permit);
-            });
+            ctx.running.clone().spawn(
+                async move {
+                    executor::run(&ctx, claimed, runner).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
             Disposition::Ack
         }
         ClaimOutcome::Waiting => {

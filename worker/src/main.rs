@@ -26,7 +26,13 @@ async fn worker() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    actuate_shared::telemetry::init(settings.log_format);
+    let _telemetry = match actuate_shared::telemetry::init(settings.log_format, "actuate-worker") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("actuate-worker: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     match Worker::build(settings).await {
         Ok(worker) => {
             worker.run(shutdown_on_signal()).await;

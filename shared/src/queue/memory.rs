@@ -36,6 +36,8 @@ struct State {
 
 struct Message {
     body: Vec<u8>,
+    /// The `traceparent` header.
+    trace_parent: Option<String>,
     /// Deliveries that ended without an ack.
     returns: i64,
 }
@@ -124,7 +126,15 @@ impl Publish for MemoryBroker {
     ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
         for message in messages {
             let body = message.to_bytes();
-            self.inner.push(Message { body, returns: 0 }, false);
+            let trace_parent = message.trace_parent.clone();
+            self.inner.push(
+                Message {
+                    body,
+                    trace_parent,
+                    returns: 0,
+                },
+                false,
+            );
         }
         Ok(messages.iter().map(|_| Ok(())).collect())
     }
@@ -149,8 +159,10 @@ impl Deliveries for MemoryDeliveries {
             .map_err(|_| QueueError::Closed)?;
         let message = self.inner.take().await;
         let body = message.body.clone();
+        let trace_parent = message.trace_parent.clone();
         Ok(Delivery::new(
             body,
+            trace_parent,
             Box::new(MemoryDelivery {
                 inner: self.inner.clone(),
                 message: Some(message),
@@ -205,6 +217,7 @@ mod tests {
             project_id: ProjectId::new(),
             execution_id: ExecutionId::new(),
             next_step_type: None,
+            trace_parent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         }
     }
 
@@ -226,6 +239,10 @@ mod tests {
         for expected in &sent {
             let delivery = next(&mut deliveries).await;
             assert_eq!(delivery.body, expected.to_bytes());
+            assert_eq!(
+                delivery.trace_parent, expected.trace_parent,
+                "the header travels"
+            );
             assert!(delivery.settle(Settlement::Ack).await.unwrap());
         }
         assert_eq!(broker.ready_len(), 0);

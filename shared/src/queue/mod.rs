@@ -134,12 +134,18 @@ pub enum Settlement {
 /// One delivered message; settle it with [`Delivery::settle`].
 pub struct Delivery {
     pub body: Vec<u8>,
+    /// The message's `traceparent` header, when it has one.
+    pub trace_parent: Option<String>,
     settle: Box<dyn Settle>,
 }
 
 impl Delivery {
-    fn new(body: Vec<u8>, settle: Box<dyn Settle>) -> Self {
-        Self { body, settle }
+    fn new(body: Vec<u8>, trace_parent: Option<String>, settle: Box<dyn Settle>) -> Self {
+        Self {
+            body,
+            trace_parent,
+            settle,
+        }
     }
 
     /// `Ok(false)` when the delivery can no longer be settled (its session ended): it is

@@ -13,6 +13,7 @@ use super::{
     Settlement,
 };
 use crate::message::ExecuteMessage;
+use crate::telemetry::TRACEPARENT;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::Confirmation;
@@ -112,9 +113,7 @@ impl Publisher {
                         ..BasicPublishOptions::default()
                     },
                     &message.to_bytes(),
-                    BasicProperties::default()
-                        .with_delivery_mode(2)
-                        .with_content_type("application/json".into()),
+                    properties(message),
                 )
                 .await?;
             pending.push(confirm);
@@ -233,6 +232,7 @@ impl Deliveries for RabbitDeliveries {
         match self.consumer.next().await {
             Some(Ok(delivery)) => Ok(Delivery::new(
                 delivery.data.clone(),
+                trace_parent(&delivery.properties),
                 Box::new(RabbitDelivery(delivery)),
             )),
             Some(Err(e)) => Err(e.into()),
@@ -264,5 +264,33 @@ impl Settle for RabbitDelivery {
             Settlement::Requeue => delivery.nack(nack(true)).await?,
             Settlement::DeadLetter => delivery.nack(nack(false)).await?,
         })
+    }
+}
+
+/// Persistent JSON, with the execution's trace context as a `traceparent` header (the W3C name,
+/// which tracing systems' AMQP instrumentations read).
+fn properties(message: &ExecuteMessage) -> BasicProperties {
+    let properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into());
+    match &message.trace_parent {
+        Some(value) => {
+            let mut headers = FieldTable::default();
+            headers.insert(
+                TRACEPARENT.into(),
+                AMQPValue::LongString(value.as_str().into()),
+            );
+            properties.with_headers(headers)
+        }
+        None => properties,
+    }
+}
+
+/// The `traceparent` header of a delivered message.
+fn trace_parent(properties: &BasicProperties) -> Option<String> {
+    match properties.headers().as_ref()?.inner().get(TRACEPARENT)? {
+        AMQPValue::LongString(value) => Some(value.to_string()),
+        AMQPValue::ShortString(value) => Some(value.to_string()),
+        _ => None,
     }
 }

@@ -207,6 +207,7 @@ pub(super) struct NewRow {
     /// Held in the store until then, with no outbox row (see [`NewExecution::run_at`]).
     pub(super) run_at: Option<DateTime<Utc>>,
     pub(super) rerun_of: Option<ExecutionId>,
+    pub(super) trace_parent: Option<String>,
 }
 
 impl NewRow {
@@ -224,6 +225,7 @@ impl NewRow {
             input: request.input.clone(),
             run_at: request.run_at,
             rerun_of: request.rerun_of,
+            trace_parent: request.trace_parent.clone(),
         }
     }
 }
@@ -321,20 +323,29 @@ pub(super) struct DueRow {
 }
 
 /// `id, tenant_id, project_id, execution_id, next_step_type` of leased outbox rows.
-pub(super) type OutboxRow = (i64, TenantId, ProjectId, ExecutionId, Option<String>);
+/// id, tenant, project, execution, next step type, the execution's trace parent.
+pub(super) type OutboxRow = (
+    i64,
+    TenantId,
+    ProjectId,
+    ExecutionId,
+    Option<String>,
+    Option<String>,
+);
 
 /// Leased outbox rows as the relay publishes them, oldest first.
 pub(super) fn outbox_items(rows: Vec<OutboxRow>) -> Vec<OutboxItem> {
     let mut items: Vec<OutboxItem> = rows
         .into_iter()
         .map(
-            |(id, tenant_id, project_id, execution_id, next_step_type)| OutboxItem {
+            |(id, tenant_id, project_id, execution_id, next_step_type, trace_parent)| OutboxItem {
                 id,
                 message: ExecuteMessage {
                     tenant_id,
                     project_id,
                     execution_id,
                     next_step_type,
+                    trace_parent,
                 },
             },
         )

@@ -25,10 +25,14 @@ pub struct NewExecution {
     pub run_at: Option<DateTime<Utc>>,
     /// The execution this one re-runs.
     pub rerun_of: Option<ExecutionId>,
+    /// The W3C `traceparent` of the span that asked for it (see `telemetry`): the worker's
+    /// spans for this execution join that trace. `None` when spans are not exported.
+    pub trace_parent: Option<String>,
 }
 
 impl NewExecution {
-    /// An execution to start at once, with no idempotency key.
+    /// An execution to start at once, with no idempotency key, in the trace of the current
+    /// span.
     pub fn new(trigger: TriggerKind, input: Option<Value>) -> Self {
         Self {
             trigger,
@@ -36,6 +40,7 @@ impl NewExecution {
             idempotency_key: None,
             run_at: None,
             rerun_of: None,
+            trace_parent: crate::telemetry::trace_parent(&tracing::Span::current()),
         }
     }
 }

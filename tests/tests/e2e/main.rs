@@ -10,3 +10,4 @@ mod outage;
 mod scheduler;
 mod secrets;
 mod soak;
+mod traces;

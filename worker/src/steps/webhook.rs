@@ -13,6 +13,7 @@ use actuate_shared::domain::ids::Scope;
 use actuate_shared::domain::step_settings::WebhookSettings;
 use actuate_shared::domain::webhook_signing::{self, SigningSecret};
 use actuate_shared::storage::ClaimedStep;
+use actuate_shared::telemetry;
 use actuate_shared::vault::{ProjectSecrets, Vault, VaultError};
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -78,6 +79,13 @@ impl WebhookRunner {
             HeaderValue::from_str(&execution_id).expect("uuid"),
         );
         headers.insert("x-actuate-step", HeaderValue::from(step.step_number));
+        // The step's span, so the receiver's spans join the execution's trace (unless the
+        // step's own headers name a traceparent).
+        if let Some(parent) = telemetry::trace_parent(&tracing::Span::current())
+            && let Ok(value) = HeaderValue::from_str(&parent)
+        {
+            headers.entry(telemetry::TRACEPARENT).or_insert(value);
+        }
 
         let body = settings
             .body

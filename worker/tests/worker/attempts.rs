@@ -34,7 +34,7 @@ async fn waiting_for_a_runner_is_not_an_attempt() {
         let (ctx, stop, body) = (worker.ctx.clone(), stop.clone(), waiting.to_bytes());
         tokio::spawn(async move {
             let permit = ctx.slots.clone().acquire_owned().await.unwrap();
-            handler::handle(&ctx, &body, permit, &stop).await
+            handler::handle(&ctx, &body, None, permit, &stop).await
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -203,6 +203,7 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
             idempotency_key: None,
             run_at: None,
             rerun_of: None,
+            trace_parent: None,
         };
         pg.create_execution(worker.scope, *action, request)
     }))

@@ -34,6 +34,7 @@ fn message(worker: &TestWorker, execution_id: ExecutionId) -> ExecuteMessage {
         project_id: worker.scope.project_id,
         execution_id,
         next_step_type: None,
+        trace_parent: None,
     }
 }
 

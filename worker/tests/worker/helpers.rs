@@ -240,6 +240,7 @@ impl TestWorker {
             idempotency_key: None,
             run_at: None,
             rerun_of: None,
+            trace_parent: None,
         };
         let ExecuteOutcome::Created(execution) = self
             .store
@@ -275,7 +276,7 @@ impl TestWorker {
     /// Delivers a message to the handler, as the consumer would.
     pub async fn deliver(&self, body: &[u8]) -> Disposition {
         let permit = self.ctx.slots.clone().acquire_owned().await.unwrap();
-        handler::handle(&self.ctx, body, permit, &self.stop).await
+        handler::handle(&self.ctx, body, None, permit, &self.stop).await
     }
 
     /// Delivers `message` and waits until its execution has `status` (at most `within`).

@@ -144,6 +144,7 @@ async fn unparseable_and_unknown_messages_are_dead_lettered() {
         project_id: worker.scope.project_id,
         execution_id: actuate_shared::domain::ids::ExecutionId::new(),
         next_step_type: None,
+        trace_parent: None,
     };
     assert_eq!(
         worker.deliver(&unknown.to_bytes()).await,

@@ -24,6 +24,7 @@ async fn outbox_rows_run_to_completed_once(queue: Queue) {
             idempotency_key: None,
             run_at: None,
             rerun_of: None,
+            trace_parent: None,
         };
         match worker
             .store

@@ -198,6 +198,7 @@ async fn released_outbox_leases_are_taken_again_at_once() {
         idempotency_key: None,
         run_at: None,
         rerun_of: None,
+        trace_parent: None,
     };
     let created = worker
         .store

@@ -45,7 +45,7 @@ async fn insert_rows<'c>(
 ) -> StoreResult<Vec<ExecutionRow>> {
     Ok(sqlx::query_as(
         "SELECT action_id, execution_id, date_started, date_ended, status, notes \
-         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6, $7, $8)",
+         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(
         items
@@ -68,6 +68,12 @@ async fn insert_rows<'c>(
         items
             .iter()
             .map(|i| i.rerun_of.map(|id| id.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.trace_parent.as_deref())
             .collect::<Vec<_>>(),
     )
     .fetch_all(conn)

@@ -13,7 +13,9 @@ impl OutboxStore for PgStore {
             "UPDATE outbox SET locked_until = now() + make_interval(secs => $2) \
              WHERE id IN (SELECT id FROM outbox WHERE locked_until < now() \
                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, tenant_id, project_id, execution_id, next_step_type",
+             RETURNING id, tenant_id, project_id, execution_id, next_step_type, \
+               (SELECT e.trace_parent FROM executions e WHERE e.tenant_id = outbox.tenant_id \
+                  AND e.project_id = outbox.project_id AND e.execution_id = outbox.execution_id)",
         )
         .bind(limit)
         .bind(secs(lease))

@@ -52,9 +52,10 @@ pub(super) async fn insert_execution(
     let row: Option<ExecutionRow> = sqlx::query_as(
         "INSERT INTO executions (tenant_id, project_id, execution_id, action_id, action_name, \
            status, trigger, input, max_run_time, date_started, run_at, not_before, rerun_of, \
-           concurrency_limit, concurrency_key) \
+           concurrency_limit, concurrency_key, trace_parent) \
          SELECT $1, $2, $3, $4, name, $5, $6, $7, max_run_time, $8, $9, $9, $10, \
-           concurrency_limit, COALESCE(json_extract($7, concurrency_key_path), '') FROM actions \
+           concurrency_limit, COALESCE(json_extract($7, concurrency_key_path), ''), $11 \
+         FROM actions \
          WHERE tenant_id = $1 AND project_id = $2 AND action_id = $4 AND is_enabled \
          RETURNING action_id, execution_id, date_started, date_ended, status, notes",
     )
@@ -68,6 +69,7 @@ pub(super) async fn insert_execution(
     .bind(at)
     .bind(item.run_at)
     .bind(item.rerun_of)
+    .bind(item.trace_parent.as_deref())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {

@@ -44,7 +44,11 @@ impl OutboxStore for SqliteStore {
                     let rows = sqlx::query_as(
                         "UPDATE outbox SET locked_until = $3 WHERE id IN \
                            (SELECT id FROM outbox WHERE locked_until < $2 ORDER BY id LIMIT $1) \
-                         RETURNING id, tenant_id, project_id, execution_id, next_step_type",
+                         RETURNING id, tenant_id, project_id, execution_id, next_step_type, \
+                           (SELECT e.trace_parent FROM executions e \
+                             WHERE e.tenant_id = outbox.tenant_id \
+                               AND e.project_id = outbox.project_id \
+                               AND e.execution_id = outbox.execution_id)",
                     )
                     .bind(limit)
                     .bind(at)

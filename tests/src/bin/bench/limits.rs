@@ -93,6 +93,7 @@ pub(crate) async fn broker_floor(args: &Args) -> f64 {
         project_id: Default::default(),
         execution_id: Default::default(),
         next_step_type: Some("Python".into()),
+        trace_parent: None,
     };
     let batch = vec![message; 256];
     let mut sent = 0;
