@@ -132,6 +132,10 @@ exist, so with a chart-made Secret the hook gets its own copy, itself a hook of 
   value: {{ $v.config.rustLog | quote }}
 - name: ACTUATE_DB_MAX_CONNECTIONS
   value: {{ $v.config.dbMaxConnections | toString | quote }}
+{{- with $v.config.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/* terminationGracePeriodSeconds of the workers: above shutdown grace + preStop sleep. */}}
