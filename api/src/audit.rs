@@ -1,10 +1,12 @@
 //! Audit entries of the API's callers: a handler records its change once the change is made
 //! and only then (an idempotent repeat that changed nothing records nothing), through
-//! [`record`] (see `actuate_shared::audit` for what happens when it cannot be stored).
+//! [`record`] (see `actuate_shared::audit` for what happens when it cannot be stored). An
+//! execution's creation is the exception: its entry goes with the execution into the store's
+//! statement ([`Caller::audit_execution`]), on the hot path at no commit of its own.
 
 use crate::extract::Caller;
 pub use actuate_shared::audit::record;
-use actuate_shared::domain::audit::{AuditAction, NewAuditEntry};
+use actuate_shared::domain::audit::{AuditAction, ExecutionAudit, NewAuditEntry};
 
 impl Caller {
     /// An entry for a change this caller made in its project.
@@ -22,5 +24,10 @@ impl Caller {
             target_id,
             summary,
         )
+    }
+
+    /// The entry of an execution this caller creates, written with it by the store.
+    pub fn audit_execution(&self, action: AuditAction, summary: impl AsRef<str>) -> ExecutionAudit {
+        ExecutionAudit::new(Some(self.key_id), action, summary)
     }
 }

@@ -122,6 +122,10 @@ async fn rerun_of(
         // Its own key space: the same key on an execute of the action is another request.
         idempotency_key: idempotency_key.map(|k| format!("rerun {original} {k}")),
         rerun_of: Some(original),
+        audit: Some(caller.audit_execution(
+            AuditAction::Rerun,
+            format!("re-ran execution {original} of action {action_id}"),
+        )),
         ..NewExecution::new(TriggerKind::Manual, detail.input)
     };
     match state
@@ -138,15 +142,6 @@ async fn rerun_of(
                 rerun_of = %original,
                 "execution queued"
             );
-            audit::record(
-                &*state.store,
-                caller.audit(
-                    AuditAction::Rerun,
-                    execution.action_execution_id.to_string(),
-                    format!("re-ran execution {original} of action {action_id}"),
-                ),
-            )
-            .await;
             Ok(execution)
         }
         ExecuteOutcome::Existing(execution) => Ok(execution),

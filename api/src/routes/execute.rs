@@ -169,9 +169,18 @@ async fn execute(
     input: Option<Value>,
     run_at: Option<DateTime<Utc>>,
 ) -> Result<Json<Execution>, ApiError> {
+    let summary = match run_at {
+        Some(at) => format!(
+            "executed action {action_id}, to start at {}",
+            at.to_rfc3339()
+        ),
+        None => format!("executed action {action_id}"),
+    };
     let request = NewExecution {
         idempotency_key: idempotency_key(headers)?,
         run_at,
+        // Written with the execution, in its statement.
+        audit: Some(caller.audit_execution(AuditAction::Execute, summary)),
         ..NewExecution::new(TriggerKind::Manual, input)
     };
     state.execute_limiter.check(caller.scope.tenant_id)?;
@@ -190,22 +199,6 @@ async fn execute(
                 tenant_id = %caller.scope.tenant_id,
                 "execution queued"
             );
-            let summary = match run_at {
-                Some(at) => format!(
-                    "executed action {action_id}, to start at {}",
-                    at.to_rfc3339()
-                ),
-                None => format!("executed action {action_id}"),
-            };
-            audit::record(
-                &*state.store,
-                caller.audit(
-                    AuditAction::Execute,
-                    execution.action_execution_id.to_string(),
-                    summary,
-                ),
-            )
-            .await;
             Ok(Json(execution))
         }
         ExecuteOutcome::Existing(execution) => Ok(Json(execution)),

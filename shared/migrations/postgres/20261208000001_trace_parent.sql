@@ -3,12 +3,14 @@
 -- puts it in the message's headers.
 ALTER TABLE executions ADD COLUMN trace_parent text;
 
--- As in 20261206000007, with each execution's trace_parent. The eight-argument version stays
--- for API processes of the previous release during a rolling upgrade.
+-- As in 20261206000007, with each execution's trace_parent and the audit entry of its
+-- creation (written when audit_actions[i] is not NULL: the entry and the execution commit
+-- together, with no commit of the entry's own). The eight-argument version stays for API
+-- processes of the previous release during a rolling upgrade.
 CREATE FUNCTION actuate_insert_executions(
     tenant_ids uuid[], project_ids uuid[], action_ids uuid[], execution_ids uuid[],
     triggers text[], inputs jsonb[], run_ats timestamptz[], rerun_ofs uuid[],
-    trace_parents text[])
+    trace_parents text[], audit_key_ids uuid[], audit_actions text[], audit_summaries text[])
 RETURNS TABLE (action_id uuid, execution_id uuid, date_started timestamptz,
     date_ended timestamptz, status text, notes text)
 LANGUAGE plpgsql AS $$
@@ -46,6 +48,12 @@ BEGIN
                 st.step_type, st.settings, st.retry
             FROM action_steps st, e
             WHERE st.tenant_id = t AND st.project_id = p AND st.action_id = a),
+        au AS (
+            INSERT INTO audit_log (audit_id, tenant_id, project_id, at, key_id, action,
+                target_id, summary)
+            SELECT gen_random_uuid(), t, p, now(), audit_key_ids[i], audit_actions[i],
+                e.execution_id::text, audit_summaries[i]
+            FROM e WHERE audit_actions[i] IS NOT NULL),
         o AS (
             INSERT INTO outbox (tenant_id, project_id, execution_id, next_step_type)
             SELECT t, p, e.execution_id, (SELECT st.step_type FROM action_steps st

@@ -108,26 +108,51 @@ impl NewAuditEntry {
         target_id: impl Into<String>,
         summary: impl AsRef<str>,
     ) -> Self {
-        let clean: String = summary
-            .as_ref()
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let summary = if clean.chars().count() > SUMMARY_MAX_CHARS {
-            let mut cut: String = clean.chars().take(SUMMARY_MAX_CHARS - 1).collect();
-            cut.push('…');
-            cut
-        } else {
-            clean
-        };
         Self {
             tenant_id,
             project_id,
             key_id,
             action,
             target_id: target_id.into(),
-            summary,
+            summary: clean_summary(summary.as_ref()),
         }
+    }
+}
+
+/// The entry of an execution's creation, written by the store in the statement that creates
+/// the execution (its target: the new execution's id; its tenant and project: the
+/// execution's), so an execution and its entry exist together or not at all, at no commit of
+/// their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionAudit {
+    pub key_id: Option<KeyId>,
+    pub action: AuditAction,
+    pub summary: String,
+}
+
+impl ExecutionAudit {
+    /// `summary` as in [`NewAuditEntry::new`].
+    pub fn new(key_id: Option<KeyId>, action: AuditAction, summary: impl AsRef<str>) -> Self {
+        Self {
+            key_id,
+            action,
+            summary: clean_summary(summary.as_ref()),
+        }
+    }
+}
+
+/// `summary` without control characters, cut to [`SUMMARY_MAX_CHARS`] (with `…`).
+fn clean_summary(summary: &str) -> String {
+    let clean: String = summary
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() > SUMMARY_MAX_CHARS {
+        let mut cut: String = clean.chars().take(SUMMARY_MAX_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        clean
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::{NewExecution, OutboxItem, StoreError, StoreResult};
 use crate::crypto::Sealed;
+use crate::domain::audit::ExecutionAudit;
 use crate::domain::auth::ApiKey;
 use crate::domain::ids::{
     ActionId, ExecutionId, KeyId, ProjectId, Scope, StepId, TenantId, TriggerId,
@@ -208,6 +209,7 @@ pub(super) struct NewRow {
     pub(super) run_at: Option<DateTime<Utc>>,
     pub(super) rerun_of: Option<ExecutionId>,
     pub(super) trace_parent: Option<String>,
+    pub(super) audit: Option<ExecutionAudit>,
 }
 
 impl NewRow {
@@ -226,6 +228,7 @@ impl NewRow {
             run_at: request.run_at,
             rerun_of: request.rerun_of,
             trace_parent: request.trace_parent.clone(),
+            audit: request.audit.clone(),
         }
     }
 }

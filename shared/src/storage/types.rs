@@ -1,5 +1,6 @@
 //! Values passed to and returned by the storage interface.
 
+use crate::domain::audit::ExecutionAudit;
 use crate::domain::ids::{ActionId, ExecutionId, Scope, StepId};
 use crate::domain::model::{
     Action, Execution, ExecutionStatus, StepRunStatus, StepType, TriggerKind,
@@ -28,6 +29,9 @@ pub struct NewExecution {
     /// The W3C `traceparent` of the span that asked for it (see `telemetry`): the worker's
     /// spans for this execution join that trace. `None` when spans are not exported.
     pub trace_parent: Option<String>,
+    /// The audit entry of this creation, written with the execution (see [`ExecutionAudit`]);
+    /// `None` for executions nobody asked for by a request (schedules, tests).
+    pub audit: Option<ExecutionAudit>,
 }
 
 impl NewExecution {
@@ -41,6 +45,7 @@ impl NewExecution {
             run_at: None,
             rerun_of: None,
             trace_parent: crate::telemetry::trace_parent(&tracing::Span::current()),
+            audit: None,
         }
     }
 }

@@ -204,6 +204,7 @@ async fn concurrent_executes_share_commits_and_keep_their_answers() {
             run_at: None,
             rerun_of: None,
             trace_parent: None,
+            audit: None,
         };
         pg.create_execution(worker.scope, *action, request)
     }))

@@ -241,6 +241,7 @@ impl TestWorker {
             run_at: None,
             rerun_of: None,
             trace_parent: None,
+            audit: None,
         };
         let ExecuteOutcome::Created(execution) = self
             .store

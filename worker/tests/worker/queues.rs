@@ -25,6 +25,7 @@ async fn outbox_rows_run_to_completed_once(queue: Queue) {
             run_at: None,
             rerun_of: None,
             trace_parent: None,
+            audit: None,
         };
         match worker
             .store

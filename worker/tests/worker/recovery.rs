@@ -199,6 +199,7 @@ async fn released_outbox_leases_are_taken_again_at_once() {
         run_at: None,
         rerun_of: None,
         trace_parent: None,
+        audit: None,
     };
     let created = worker
         .store

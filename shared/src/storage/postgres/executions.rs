@@ -34,7 +34,8 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
-/// Writes each execution (its row, the snapshot of its action's steps and its outbox row) if
+/// Writes each execution (its row, the snapshot of its action's steps, its outbox row and its
+/// audit entry) if
 /// its action exists and is enabled, with one call of `actuate_insert_executions`: one
 /// statement per item reads the action and its steps in one snapshot, so the snapshot is
 /// consistent without locking the action row; a concurrent update or disable is ordered either
@@ -45,7 +46,7 @@ async fn insert_rows<'c>(
 ) -> StoreResult<Vec<ExecutionRow>> {
     Ok(sqlx::query_as(
         "SELECT action_id, execution_id, date_started, date_ended, status, notes \
-         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         FROM actuate_insert_executions($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(
         items
@@ -74,6 +75,24 @@ async fn insert_rows<'c>(
         items
             .iter()
             .map(|i| i.trace_parent.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.audit.as_ref().and_then(|a| a.key_id))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.audit.as_ref().map(|a| a.action.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        items
+            .iter()
+            .map(|i| i.audit.as_ref().map(|a| a.summary.as_str()))
             .collect::<Vec<_>>(),
     )
     .fetch_all(conn)

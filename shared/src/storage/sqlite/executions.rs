@@ -3,7 +3,7 @@
 
 use super::writer::Write;
 use super::{SqliteStore, now};
-use crate::domain::ids::{ActionId, ExecutionId, Scope};
+use crate::domain::ids::{ActionId, AuditId, ExecutionId, Scope};
 use crate::domain::model::{Execution, ExecutionDetail, ExecutionStatus};
 use crate::domain::names::EventName;
 use crate::domain::policy::outcome;
@@ -32,8 +32,8 @@ async fn fetch_execution(
     row.map(ExecutionRow::into_execution).transpose()
 }
 
-/// Writes a Queued execution of an enabled action: the row, the snapshot of its steps and the
-/// outbox row (execute, a schedule or an event firing). Runs inside the caller's transaction
+/// Writes a Queued execution of an enabled action: the row, the snapshot of its steps, the
+/// outbox row and the audit entry (execute, a schedule or an event firing). Runs inside the caller's transaction
 /// on the writer, so the action read and the writes see one state.
 pub(super) async fn insert_execution(
     conn: &mut SqliteConnection,
@@ -98,6 +98,22 @@ pub(super) async fn insert_execution(
     .await?;
     if item.run_at.is_none() {
         super::outbox::enqueue(conn, scope, execution_id, at).await?;
+    }
+    if let Some(audit) = &item.audit {
+        sqlx::query(
+            "INSERT INTO audit_log (audit_id, tenant_id, project_id, at, key_id, action, \
+               target_id, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(AuditId::new())
+        .bind(scope.tenant_id)
+        .bind(scope.project_id)
+        .bind(at)
+        .bind(audit.key_id)
+        .bind(audit.action.as_str())
+        .bind(execution_id.to_string())
+        .bind(&audit.summary)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(ExecuteOutcome::Created(row.into_execution()?))
 }
