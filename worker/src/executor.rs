@@ -241,7 +241,11 @@ async fn run_steps(
                     }
                     // Fenced out (cancelled, reaped), or the database stayed unreachable past
                     // the grace: a reaper hands the execution to another attempt.
-                    Ok(false) | Err(WriteError::GaveUp(_)) => return Err(Stop::Gone),
+                    Ok(false) => {
+                        tracing::info!(execution_id = %fence.execution_id, step = step.step_number, "step result not recorded: the claim is no longer ours; stopping");
+                        return Err(Stop::Gone);
+                    }
+                    Err(WriteError::GaveUp(_)) => return Err(Stop::Gone),
                 }
                 outputs.insert(step.step_number, output);
             }

@@ -375,7 +375,8 @@ pub trait WorkStore: Send + Sync + 'static {
     /// Extends the lease; `false` when the claim is no longer ours (cancelled, reaped, ended).
     async fn heartbeat(&self, fence: Fence, lease: Duration) -> StoreResult<bool>;
     /// Records a step's result and starts `next_step`; `false` when the claim is no longer
-    /// ours. The claim started the first step; the last step's result goes with
+    /// ours. Repeating a write that was recorded answers `true` again (a retry after a commit
+    /// whose answer was lost must not look like a lost claim). The claim started the first step; the last step's result goes with
     /// [`finish_execution`](Self::finish_execution).
     async fn finish_step(
         &self,

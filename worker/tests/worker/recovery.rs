@@ -278,3 +278,77 @@ async fn a_claim_whose_answer_was_lost_is_undone_only_by_its_owner() {
     // Once ended, nothing is undone.
     assert!(!undo("w/lost").await);
 }
+
+/// A step result can commit and its answer be lost; the worker writes it again once the
+/// database answers. The repeat is recorded (not taken for a lost claim, which made the reaper
+/// run the execution again); a write of another attempt, or once the execution ended, is not.
+#[tokio::test]
+async fn a_repeated_step_result_is_recorded_and_a_stale_one_is_not() {
+    let worker = TestWorker::start().await;
+    let sink = Sink::start().await;
+    let message = worker
+        .queue(
+            &[
+                webhook(&sink.url("/one")),
+                webhook(&sink.url("/two")),
+                webhook(&sink.url("/three")),
+            ],
+            600,
+        )
+        .await;
+    let claimed = claim(&worker, &message, Duration::from_secs(60)).await;
+    let done = StepResult {
+        succeeded: true,
+        output: Some(json!(1)),
+        log: None,
+        error: None,
+    };
+    let store = &worker.store;
+    assert!(
+        store
+            .finish_step(claimed.fence, 1, done.clone(), 2)
+            .await
+            .unwrap()
+    );
+    let first = worker.detail(message.execution_id).await;
+    assert!(
+        store
+            .finish_step(claimed.fence, 1, done.clone(), 2)
+            .await
+            .unwrap(),
+        "the repeat is recorded"
+    );
+    // ... and changed nothing.
+    let again = worker.detail(message.execution_id).await;
+    assert_eq!(again.steps[0].date_ended, first.steps[0].date_ended);
+    assert_eq!(again.steps[1].date_started, first.steps[1].date_started);
+    assert_eq!(again.steps[1].status, StepRunStatus::Running);
+
+    // Another attempt's write of the same step is stale.
+    let mut other = claimed.fence;
+    other.attempt += 1;
+    assert!(!store.finish_step(other, 1, done.clone(), 2).await.unwrap());
+    // Once step 2 is recorded too, a repeat of step 1's write no longer matches: step 2 is
+    // not Running any more.
+    assert!(
+        store
+            .finish_step(claimed.fence, 2, done.clone(), 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_step(claimed.fence, 1, done.clone(), 2)
+            .await
+            .unwrap()
+    );
+    // Once the execution ended, nothing is recorded.
+    let ended = FinalOutcome::Completed;
+    assert!(
+        store
+            .finish_execution(claimed.fence, ended, None)
+            .await
+            .unwrap()
+    );
+    assert!(!store.finish_step(claimed.fence, 2, done, 3).await.unwrap());
+}

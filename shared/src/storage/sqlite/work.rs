@@ -446,7 +446,30 @@ async fn finish_step(
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() != 1 {
-        return Ok(Write::Discard(false));
+        // A repeat of this very write (see the PostgreSQL migration
+        // 20261208000002): recorded, as the first time.
+        let repeat: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM execution_steps s \
+               JOIN executions e ON e.tenant_id = s.tenant_id \
+                 AND e.project_id = s.project_id AND e.execution_id = s.execution_id \
+               JOIN execution_steps n ON n.tenant_id = s.tenant_id \
+                 AND n.project_id = s.project_id AND n.execution_id = s.execution_id \
+                 AND n.step_number = $6 \
+               WHERE s.tenant_id = $1 AND s.project_id = $2 AND s.execution_id = $3 \
+                 AND s.step_number = $5 AND s.attempt = $4 AND s.status = $7 \
+                 AND s.date_ended IS NOT NULL AND e.attempt = $4 AND e.status = 'Running' \
+                 AND n.attempt = $4 AND n.status = 'Running')",
+        )
+        .bind(fence.scope.tenant_id)
+        .bind(fence.scope.project_id)
+        .bind(fence.execution_id)
+        .bind(fence.attempt)
+        .bind(step_number)
+        .bind(next_step)
+        .bind(result.status().as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        return Ok(Write::Discard(repeat));
     }
     sqlx::query(
         "UPDATE execution_steps SET status = 'Running', attempt = $4, date_started = $6, \
