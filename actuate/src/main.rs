@@ -1,12 +1,14 @@
 //! `actuate`: Actuate in one process. `actuate standalone` runs the API, the scheduler and a
 //! worker on one SQLite file with an in-process queue (no PostgreSQL, no RabbitMQ);
-//! `actuate keys ...` manages the API keys in that file.
+//! `actuate keys ...` manages the API keys in that file. `actuate actions | run | executions |
+//! events` are a client of any Actuate API (`client/`).
 //!
 //! The binary is also the worker's Python runner: the worker's pool starts
 //! `<this executable> python-runner ...`, so that argument is dispatched before anything else,
 //! exactly as `actuate-worker` does.
 
 mod cli;
+mod client;
 mod data;
 mod keys;
 mod secrets;
@@ -31,11 +33,5 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("actuate: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    runtime.block_on(cli::run(cli))
 }

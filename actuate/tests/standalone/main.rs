@@ -5,10 +5,12 @@
 //! and the first key still works. An execution left Running by a killed process is run again
 //! by the next start at once, not after its lease.
 //!
+//! `cli`: the `actuate` client commands against a running standalone.
 //! `control`: execution control (delayed runs) end to end.
 //! `crash`: SIGKILLed twice in the middle of 200 executions, every one ends, exactly once.
 //! `helpers`: starting the binary, its key, the API calls.
 
+mod cli;
 mod control;
 mod crash;
 mod helpers;
