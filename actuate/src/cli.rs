@@ -10,7 +10,7 @@ use crate::client::connection::ConnectionArgs;
 use crate::client::events::EventsCommand;
 use crate::client::executions::ExecutionsCommand;
 use crate::client::run::RunArgs;
-use crate::client::{self, Client, OutputFormat};
+use crate::client::{self, OutputFormat};
 use actuate_api::cli::{KeysCommand, SecretsCommand};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,11 +24,26 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where a client command connects and how it prints, given anywhere after its command's name
+/// (`actuate actions --url ... list` or `actuate actions list --url ...`).
+#[derive(Debug, clap::Args)]
+pub struct ClientOptions {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// How client commands print their results.
+    /// How the results are printed.
     #[arg(long, short = 'o', value_enum, default_value = "table", global = true)]
     output: OutputFormat,
+}
+
+/// A client command group with its options.
+#[derive(Debug, clap::Args)]
+pub struct Client<T: clap::Subcommand> {
+    #[command(flatten)]
+    options: ClientOptions,
+    #[command(subcommand)]
+    command: T,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,16 +61,18 @@ pub enum Command {
     #[command(subcommand)]
     Secrets(SecretsCommand),
     /// List, show, create, change, delete, enable and disable actions.
-    #[command(subcommand)]
-    Actions(ActionsCommand),
+    Actions(Client<ActionsCommand>),
     /// Execute an action, and with --wait follow it to its end.
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        options: ClientOptions,
+        #[command(flatten)]
+        args: RunArgs,
+    },
     /// List, show, cancel and re-run executions.
-    #[command(subcommand)]
-    Executions(ExecutionsCommand),
+    Executions(Client<ExecutionsCommand>),
     /// Raise events.
-    #[command(subcommand)]
-    Events(EventsCommand),
+    Events(Client<EventsCommand>),
     /// Print the completion script of a shell (e.g. `actuate completions bash > /etc/bash_completion.d/actuate`).
     Completions { shell: clap_complete::Shell },
 }
@@ -74,7 +91,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 .or_else(ignore_closed_pipe)
                 .map_err(anyhow::Error::from)
         }
-        client_command => return run_client(client_command, cli.connection, cli.output).await,
+        client_command => return run_client(client_command).await,
     };
     match server {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,24 +102,31 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn run_client(
-    command: Command,
-    connection: ConnectionArgs,
-    output: OutputFormat,
-) -> ExitCode {
+async fn run_client(command: Command) -> ExitCode {
     let outcome = async {
-        let client = Client::new(connection, output)?;
         match command {
-            Command::Actions(c) => client::actions::run(&client, c)
-                .await
-                .map(|()| ExitCode::SUCCESS),
-            Command::Executions(c) => client::executions::run(&client, c)
-                .await
-                .map(|()| ExitCode::SUCCESS),
-            Command::Events(c) => client::events::run(&client, c)
-                .await
-                .map(|()| ExitCode::SUCCESS),
-            Command::Run(args) => client::run::run(&client, args).await,
+            Command::Actions(c) => {
+                let client = client::Client::new(c.options.connection, c.options.output)?;
+                client::actions::run(&client, c.command)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+            Command::Executions(c) => {
+                let client = client::Client::new(c.options.connection, c.options.output)?;
+                client::executions::run(&client, c.command)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+            Command::Events(c) => {
+                let client = client::Client::new(c.options.connection, c.options.output)?;
+                client::events::run(&client, c.command)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+            Command::Run { options, args } => {
+                let client = client::Client::new(options.connection, options.output)?;
+                client::run::run(&client, args).await
+            }
             _ => unreachable!("server commands are run by `run`"),
         }
     };

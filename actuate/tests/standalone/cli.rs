@@ -161,9 +161,9 @@ async fn the_client_manages_actions_and_runs_them_to_their_end() {
     assert!(text.contains("Completed"), "{text}");
     assert!(text.contains(r#"{"twice":42}"#), "{text}");
     let by_id = [
+        "run",
         "-o",
         "json",
-        "run",
         &action_id,
         "--input",
         r#"{"n": 1}"#,
@@ -206,7 +206,7 @@ async fn the_client_manages_actions_and_runs_them_to_their_end() {
         "{}",
         stdout(&listed)
     );
-    let page = json_out(&run(&["-o", "json", "executions", "list", "--limit", "1"]).await);
+    let page = json_out(&run(&["executions", "-o", "json", "list", "--limit", "1"]).await);
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert!(page["nextCursor"].is_string(), "{page}");
     let shown = actuate(&dir, &["executions", "get", &execution_id], &env).await;
@@ -252,7 +252,7 @@ async fn the_client_manages_actions_and_runs_them_to_their_end() {
     )
     .await;
     expect_status(&updated, 0);
-    let action = json_out(&run(&["-o", "json", "actions", "get", "double"]).await);
+    let action = json_out(&run(&["actions", "get", "double", "-o", "json"]).await);
     assert_eq!(action["description"], "doubles n");
     expect_status(&run(&["actions", "delete", "double"]).await, 0);
     let gone = run(&["actions", "get", "double"]).await;
@@ -298,13 +298,13 @@ async fn a_running_execution_is_cancelled_and_the_config_file_connects() {
     expect_status(&created, 0);
     assert!(stderr(&created).is_empty(), "{}", stderr(&created));
 
-    let queued = json_out(&actuate(&dir, &["-o", "json", "run", "slow"], &env).await);
+    let queued = json_out(&actuate(&dir, &["run", "-o", "json", "slow"], &env).await);
     let id = queued["actionExecutionId"].as_str().unwrap().to_string();
     // Wait until it runs, then cancel it.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let detail =
-            json_out(&actuate(&dir, &["-o", "json", "executions", "get", &id], &env).await);
+            json_out(&actuate(&dir, &["executions", "get", &id, "-o", "json"], &env).await);
         if detail["status"] == "Running" {
             break;
         }
@@ -313,7 +313,7 @@ async fn a_running_execution_is_cancelled_and_the_config_file_connects() {
     }
     let cancelled = actuate(&dir, &["executions", "cancel", &id], &env).await;
     expect_status(&cancelled, 0);
-    let detail = json_out(&actuate(&dir, &["-o", "json", "executions", "get", &id], &env).await);
+    let detail = json_out(&actuate(&dir, &["executions", "get", &id, "-o", "json"], &env).await);
     assert_eq!(detail["status"], "Failed");
     assert_eq!(detail["notes"], "cancelled");
     // Cancelling again: the API's 409, as its message.
