@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this machine ready to build, run and test Actuate, idempotently:
 #   - installs what is missing with apt-get (Debian): PostgreSQL, RabbitMQ, a C toolchain,
-#     Python 3 with requests (the seed-client test) and its headers (embedded Python);
+#     Python 3 with requests (the seed-client test) and its headers (embedded Python),
+#     headless Chromium and its WebDriver (the dashboard's browser test);
 #   - starts PostgreSQL and RabbitMQ when they are not answering;
 #   - checks that a Rust toolchain new enough is on PATH.
 # Source it (`. scripts/setup.sh`) to get ACTUATE_PG_URL: the server URL (no database name)
@@ -11,7 +12,7 @@ set -euo pipefail
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 packages=(postgresql rabbitmq-server build-essential pkg-config python3 python3-dev
-          python3-venv python3-requests curl ca-certificates)
+          python3-venv python3-requests curl ca-certificates chromium chromium-driver)
 . "$(dirname "${BASH_SOURCE[0]}")"/build-deps.sh
 
 # PostgreSQL: start the cluster if it does not answer on 127.0.0.1:5432.

@@ -31,3 +31,4 @@ pub mod scheduler;
 pub mod settings;
 pub mod startup;
 pub mod storage_gate;
+mod ui;

@@ -281,7 +281,7 @@ async fn disable(
     set_enabled(&state, caller, action_id, false).await
 }
 
-async fn set_enabled(
+pub(crate) async fn set_enabled(
     state: &AppState,
     caller: Caller,
     action_id: actuate_shared::domain::ids::ActionId,

@@ -110,7 +110,7 @@ async fn rerun_one(
 }
 
 /// Creates a re-run of the execution `detail` shows.
-async fn rerun_of(
+pub(crate) async fn rerun_of(
     state: &AppState,
     caller: Caller,
     detail: ExecutionDetail,

@@ -64,7 +64,7 @@ impl ObjectShape for ExecuteRequest {}
 
 /// An execution's input (`null` is none); what cannot be stored (NUL, a number past 1e308) is
 /// refused by path.
-fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
+pub(crate) fn storable_input(input: Option<Value>, root: &str) -> Result<Option<Value>, ApiError> {
     let input = input.filter(|v| !v.is_null());
     if let Some((path, problem)) = input
         .as_ref()
@@ -161,7 +161,7 @@ async fn execute_post(
 
 /// Answers 200 only once the execution and its outbox row are committed; the relay publishes
 /// it afterwards, so a broker outage never fails or slows an execute.
-async fn execute(
+pub(crate) async fn execute(
     state: &AppState,
     caller: Caller,
     action_id: ActionId,

@@ -87,6 +87,17 @@ async fn cancel(
     ExecutionIdPath(execution_id): ExecutionIdPath,
     State(state): State<AppState>,
 ) -> Result<Json<Execution>, ApiError> {
+    cancel_execution(&state, caller, execution_id)
+        .await
+        .map(Json)
+}
+
+/// Cancels the execution and records it in the audit log (the API's and the dashboard's).
+pub(crate) async fn cancel_execution(
+    state: &AppState,
+    caller: Caller,
+    execution_id: actuate_shared::domain::ids::ExecutionId,
+) -> Result<Execution, ApiError> {
     match state
         .store
         .cancel_execution(caller.scope, execution_id)
@@ -99,7 +110,7 @@ async fn cancel(
                 caller.audit(AuditAction::Cancel, execution_id.to_string(), "cancelled"),
             )
             .await;
-            Ok(Json(execution))
+            Ok(execution)
         }
         CancelOutcome::AlreadyFinished(execution) => {
             Err(ApiError::AlreadyFinished(execution_id, execution.status))

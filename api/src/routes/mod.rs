@@ -2,11 +2,11 @@
 //! methods live here too. Each handler's `#[utoipa::path]` both routes it and documents it:
 //! the OpenAPI document is built from the same list as the router.
 
-mod actions;
+pub(crate) mod actions;
 mod audit;
-mod control;
-mod execute;
-mod executions;
+pub(crate) mod control;
+pub(crate) mod execute;
+pub(crate) mod executions;
 mod health;
 mod history;
 mod paths;
@@ -52,10 +52,14 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(health::Document::new(&document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    Router::new()
+        .with_state(state.clone());
+    let api = Router::new()
         .fallback_service(routes)
-        .layer(axum::middleware::map_request(paths::canonical))
+        .layer(axum::middleware::map_request(paths::canonical));
+    // The dashboard's own routes first; every other path goes to the API as before.
+    Router::new()
+        .merge(crate::ui::router().with_state(state))
+        .fallback_service(api)
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

@@ -7,6 +7,7 @@ mod auth;
 mod concurrency;
 mod control;
 mod cors;
+mod dashboard;
 mod delayed;
 mod document;
 mod executions;

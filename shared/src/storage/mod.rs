@@ -12,6 +12,7 @@
 //! Every call that touches tenant data takes a [`Scope`], and every implementation must filter
 //! every query on it.
 
+mod dashboard;
 #[cfg(feature = "test-support")]
 mod inspect;
 mod postgres;
@@ -19,6 +20,7 @@ mod rows;
 mod sqlite;
 mod types;
 
+pub use dashboard::{DashboardStore, StatusCount, UiSession};
 #[cfg(feature = "test-support")]
 pub use inspect::{FiringRecord, Inspect, TestStore, open_test_store};
 
@@ -148,6 +150,7 @@ pub trait Store:
     + NoticeStore
     + SecretStore
     + AuditStore
+    + DashboardStore
 {
 }
 
@@ -161,6 +164,7 @@ impl<T> Store for T where
         + OutboxStore
         + ScheduleStore
         + NoticeStore
+        + DashboardStore
 {
 }
 

@@ -488,3 +488,14 @@ impl AuditRow {
         })
     }
 }
+
+/// A stored session; `None` when its key hash is not 32 bytes (never written so).
+pub(super) fn ui_session(
+    (token_hash, csrf, expires_at): (Vec<u8>, String, DateTime<Utc>),
+) -> Option<super::UiSession> {
+    Some(super::UiSession {
+        token_hash: crate::domain::auth::TokenHash(token_hash.try_into().ok()?),
+        csrf,
+        expires_at,
+    })
+}

@@ -3,6 +3,7 @@
 
 mod bench_smoke;
 mod concurrency;
+mod dashboard;
 mod faults;
 mod flow;
 mod isolation;

@@ -25,6 +25,7 @@ mod audit;
 mod batch;
 mod batched;
 mod concurrency;
+mod dashboard;
 mod executions;
 mod held;
 mod history;

@@ -20,6 +20,7 @@
 mod actions;
 mod audit;
 mod concurrency;
+mod dashboard;
 mod executions;
 mod held;
 mod history;
