@@ -27,6 +27,7 @@ pub async fn greet(store: &dyn Store, address: SocketAddr) -> anyhow::Result<()>
         println!("Tenant:   {tenant}");
         println!("Project:  {project}");
         println!("Base URL: {}", base_url(address, &tenant, &project));
+        println!("Dashboard: http://{address}/ui (sign in with the key)");
         println!("API key (shown only this once; send it as 'Authorization: Bearer <key>'):");
         println!("{}", token.expose());
         return Ok(());
@@ -44,6 +45,7 @@ pub async fn greet(store: &dyn Store, address: SocketAddr) -> anyhow::Result<()>
             );
         }
     }
+    println!("Dashboard: http://{address}/ui");
     println!(
         "API keys: the first one was printed at the first start; `actuate keys list` shows them \
          all, `actuate keys create --tenant <id> [--project <id>]` makes another."
