@@ -499,3 +499,14 @@ pub(super) fn ui_session(
         expires_at,
     })
 }
+
+/// Chart counts as selected: (bucket start in epoch seconds, status, count).
+pub(super) fn status_counts(rows: Vec<(i64, String, i64)>) -> Vec<super::StatusCount> {
+    rows.into_iter()
+        .map(|(bucket, status, count)| super::StatusCount {
+            bucket,
+            status,
+            count,
+        })
+        .collect()
+}

@@ -80,13 +80,6 @@ impl DashboardStore for PgStore {
         .bind(bucket.as_secs().max(1) as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(bucket, status, count)| StatusCount {
-                bucket,
-                status,
-                count,
-            })
-            .collect())
+        Ok(super::super::rows::status_counts(rows))
     }
 }

@@ -94,13 +94,6 @@ impl DashboardStore for SqliteStore {
         .bind(bucket.as_secs().max(1) as i64)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(bucket, status, count)| StatusCount {
-                bucket,
-                status,
-                count,
-            })
-            .collect())
+        Ok(super::super::rows::status_counts(rows))
     }
 }
