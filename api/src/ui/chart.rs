@@ -95,8 +95,13 @@ pub fn svg(range: Range, counts: &[StatusCount], now: DateTime<Utc>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg viewBox="0 0 {WIDTH} {h}" role="img" aria-labelledby="chart-desc" xmlns="http://www.w3.org/2000/svg"><desc id="chart-desc">{total} executions started in {period}; at most {peak:.1} per minute.</desc>"#,
-        h = HEIGHT + 14.0
+        r#"<svg viewBox="0 0 {WIDTH} {h}" role="img" aria-labelledby="chart-desc" xmlns="http://www.w3.org/2000/svg"><desc id="chart-desc">{total} {noun} started in {period}; at most {peak:.1} per minute.</desc>"#,
+        h = HEIGHT + 14.0,
+        noun = if total == 1 {
+            "execution"
+        } else {
+            "executions"
+        },
     );
     for (i, row) in rates.iter().enumerate() {
         let mut y = HEIGHT;

@@ -235,7 +235,30 @@ async fn other_projects_revoked_keys_and_signed_out_sessions_see_nothing() {
 async fn stored_text_is_escaped_and_pages_stay_small() {
     let app = TestApp::spawn().await;
     let action_id = action(&app, "<script>alert('x')</script>").await;
+    app.executed(&action_id).await;
     let session = sign_in(&app, &app.token).await;
+    // The chart counts it (one bar, Queued: no worker runs here), on either backend.
+    let chart = session
+        .get(&format!(
+            "/ui/p/{}/executions/chart?range=hour",
+            app.project
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chart.contains("1 execution started in the last hour"),
+        "{chart}"
+    );
+    assert_eq!(chart.matches("<rect").count(), 1, "{chart}");
+    let day = session
+        .get(&format!("/ui/p/{}/executions/chart?range=day", app.project))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(day.contains("1 execution started in the last day"), "{day}");
     for path in [
         format!("/ui/p/{}/actions", app.project),
         format!("/ui/p/{}/actions/{action_id}", app.project),
