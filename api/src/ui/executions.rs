@@ -38,7 +38,7 @@ pub struct Filters {
     since: String,
     #[serde(default)]
     until: String,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     cursor: String,
     #[serde(default, skip_serializing)]
     range: String,
