@@ -49,6 +49,9 @@ async fn driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    // The workspace builds rustls with more than one provider; pick one for the process, as
+    // the binaries do.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
