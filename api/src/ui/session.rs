@@ -158,14 +158,19 @@ impl Viewer {
     }
 }
 
-/// No `Origin` (older browsers, same-origin GET-born forms in some), or the request's host.
+/// No `Origin` (older browsers send none), or one naming the host the browser asked for: the
+/// `Host` header, or behind a proxy that rewrites it, the proxy's `X-Forwarded-Host`.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    origin_host.is_some() && origin_host == host
+    let Some((_, origin_host)) = origin.split_once("://") else {
+        return false;
+    };
+    [header::HOST.as_str(), "x-forwarded-host"]
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .any(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 /// Whether the browser reached us over TLS (through a proxy that says so).

@@ -154,6 +154,18 @@ async fn forms_need_the_sessions_token_the_same_origin_and_a_read_write_key() {
         .await
         .unwrap();
     assert_eq!(listed["items"], json!([]), "nothing ran");
+    // Behind a proxy that rewrites Host, its X-Forwarded-Host is the origin's host.
+    let proxied = session
+        .client
+        .post(format!("{}{execute}", session.address))
+        .header("cookie", &session.cookie)
+        .header("origin", "https://actuate.example.com")
+        .header("x-forwarded-host", "actuate.example.com")
+        .form(&[("csrf", csrf.as_str()), ("input", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::SEE_OTHER);
 
     // With it: executed, and the answer leads to the execution's page.
     let done = session
