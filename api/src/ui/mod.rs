@@ -5,7 +5,8 @@
 //!
 //! - `session`: signing in with an API key, the session cookie, CSRF and read-only checks.
 //! - `actions`: projects, the action list, an action (execute, enable, disable).
-//! - `executions`: the filtered list and its chart, an execution's timeline (cancel, re-run).
+//! - `executions`: the filtered list and its chart.
+//! - `execution`: one execution's timeline, outputs, logs and errors (cancel, re-run).
 //! - `chart`: the SVG of executions per minute by status.
 //! - `render`: templates and static assets.
 //!
@@ -14,6 +15,7 @@
 
 mod actions;
 mod chart;
+mod execution;
 mod executions;
 mod render;
 mod session;
@@ -57,18 +59,18 @@ pub fn router() -> Router<AppState> {
         .route("/ui/p/{project}/executions/chart", get(executions::chart))
         .route(
             "/ui/p/{project}/executions/{execution}",
-            get(executions::detail),
+            get(execution::detail),
         )
         .route(
             "/ui/p/{project}/executions/{execution}/body",
-            get(executions::body),
+            get(execution::body),
         )
         .route(
             "/ui/p/{project}/executions/{execution}/cancel",
-            post(executions::cancel),
+            post(execution::cancel),
         )
         .route(
             "/ui/p/{project}/executions/{execution}/rerun",
-            post(executions::rerun),
+            post(execution::rerun),
         )
 }
