@@ -101,6 +101,22 @@ async fn wait_text(browser: &Client, css: &str, text: &str) {
     }
 }
 
+/// Waits until the browser is on a page whose path starts with `prefix`; its URL.
+async fn wait_path(browser: &Client, prefix: &str) -> url::Url {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let url = browser.current_url().await.unwrap();
+        if url.path().starts_with(prefix) {
+            return url;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached {prefix}: {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Rows of the executions list.
 async fn rows(browser: &Client) -> usize {
     browser
@@ -199,12 +215,8 @@ async fn sign_in_execute_watch_cancel_and_sign_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let url = browser.current_url().await.unwrap();
-    assert!(
-        url.path()
-            .starts_with(&format!("/ui/p/{project}/executions/")),
-        "{url}"
-    );
+    // The form's answer redirects to the execution's page (not at once under load).
+    let url = wait_path(&browser, &format!("/ui/p/{project}/executions/")).await;
     browser
         .execute("window.stayed = true;", vec![])
         .await
