@@ -45,6 +45,8 @@ struct ExecutionView {
     attempt: i32,
     started: String,
     ended: Option<String>,
+    /// Completed or Failed: the page stops following it and offers no cancel.
+    finished: bool,
     duration: String,
     rerun_of: Option<String>,
     notes: Option<String>,
@@ -98,6 +100,10 @@ fn view(detail: &ExecutionDetail) -> ExecutionView {
         attempt: detail.attempt,
         started: when(start),
         ended: e.date_ended.map(when),
+        finished: matches!(
+            e.status,
+            ExecutionStatus::Completed | ExecutionStatus::Failed
+        ),
         duration: took(Some(start), e.date_ended),
         rerun_of: detail.rerun_of.map(|r| r.to_string()),
         notes: e.notes.clone(),
@@ -108,10 +114,6 @@ fn view(detail: &ExecutionDetail) -> ExecutionView {
             .unwrap_or_else(|| "(none)".into()),
         steps,
     }
-}
-
-fn ended(status: ExecutionStatus) -> bool {
-    matches!(status, ExecutionStatus::Completed | ExecutionStatus::Failed)
 }
 
 async fn execution_page(
@@ -126,11 +128,8 @@ async fn execution_page(
         Ok(None) => return error_page(ApiError::ExecutionNotFound(id)),
         Err(e) => return error_page(e.into()),
     };
-    let done = ended(detail.execution.status);
-    let mut e = view(&detail);
-    if done {
-        e.ended = e.ended.or(Some(String::new()));
-    }
+    let e = view(&detail);
+    let done = e.finished;
     let mut response = render::page(
         template,
         context! {

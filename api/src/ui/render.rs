@@ -46,11 +46,7 @@ fn when(value: Option<String>) -> String {
     value
         .as_deref()
         .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
-        .map(|t| {
-            t.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
+        .map(|t| super::executions::when(t.with_timezone(&chrono::Utc)))
         .unwrap_or_else(|| "-".into())
 }
 

@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const COOKIE: &str = "actuate_session";
@@ -53,7 +52,7 @@ fn random_text(bytes: usize) -> String {
 }
 
 fn hash(id: &str) -> TokenHash {
-    TokenHash(Sha256::digest(id.as_bytes()).into())
+    TokenHash::of(id)
 }
 
 fn unavailable() -> Response {
@@ -137,10 +136,15 @@ impl FromRequestParts<AppState> for InProject {
 }
 
 impl Viewer {
+    /// Whether a form lacks this session's token or comes from another origin.
+    fn forged(&self, headers: &HeaderMap, csrf: &str) -> bool {
+        !bool::from(self.csrf.as_bytes().ct_eq(csrf.as_bytes())) || !same_origin(headers)
+    }
+
     /// The refusal of a form that does not carry this session's token, comes from another
     /// origin, or asks a read-only key to change something; `None` when it may go on.
     pub fn refuse_form(&self, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-        if !bool::from(self.csrf.as_bytes().ct_eq(csrf.as_bytes())) || !same_origin(headers) {
+        if self.forged(headers, csrf) {
             return Some(render::message(
                 StatusCode::FORBIDDEN,
                 "Form refused",
@@ -269,7 +273,7 @@ pub async fn logout(
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> Response {
     // Signing out is allowed to read-only keys too: only the token and the origin count.
-    if !bool::from(viewer.csrf.as_bytes().ct_eq(form.csrf.as_bytes())) || !same_origin(&headers) {
+    if viewer.forged(&headers, &form.csrf) {
         return render::message(
             StatusCode::FORBIDDEN,
             "Form refused",

@@ -42,7 +42,7 @@ impl Token {
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        TokenHash::of(&self.0)
     }
 }
 
@@ -57,6 +57,11 @@ impl fmt::Debug for Token {
 pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
+    /// The SHA-256 of `secret` (a token, or a dashboard session's id).
+    pub fn of(secret: &str) -> Self {
+        TokenHash(Sha256::digest(secret.as_bytes()).into())
+    }
+
     pub fn matches(&self, other: &[u8]) -> bool {
         other.len() == 32 && bool::from(self.0.ct_eq(other))
     }
